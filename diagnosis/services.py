@@ -1,0 +1,95 @@
+"""Writes for diagnosis: persisting findings (a new row only when the finding changes)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from diagnosis import engine
+from diagnosis.fixkinds import FIX_KINDS
+from diagnosis.models import Finding
+from diagnosis.rules import DEFAULT_RULES, Rules
+from diagnosis.selectors import issue_histories
+from retros.models import Issue, Organization
+
+logger = logging.getLogger(__name__)
+
+# Fields whose change makes a new row in the finding's history.
+_COMPARED = ("category", "confidence", "flagged", "status", "reasons", "next_step", "rules_version")
+
+
+def rules_for(organization: Organization) -> Rules:
+    """The organisation's rules: the defaults with its validated overrides."""
+    try:
+        return DEFAULT_RULES.with_overrides(organization.rules_overrides or {})
+    except ValueError:
+        logger.exception("Ignoring invalid rule overrides of %s", organization)
+        return DEFAULT_RULES
+
+
+def _row_values(result: engine.Finding, history: engine.IssueHistory) -> dict[str, object]:
+    teams = {o.team for o in history.occurrences}
+    return {
+        "category": result.category,
+        "confidence": result.confidence,
+        "flagged": result.flagged,
+        "status": result.status,
+        "reasons": [{"text": r.text, "cites": list(r.cites)} for r in result.reasons],
+        "next_step": result.next_step,
+        "signals": {k: round(float(v), 3) for k, v in dict(result.signals).items()},
+        "rules_version": result.rules_version,
+        "occurrence_count": len(history.occurrences),
+        "team_count": len(teams),
+        "band_aid_fixes": sum(1 for f in history.fixes if FIX_KINDS[f.kind].nature == "band_aid"),
+        "last_seen": max((o.held_on for o in history.occurrences), default=None),
+    }
+
+
+def finding_recompute_many(issue_ids: Iterable[int], *, today: date | None = None) -> int:
+    """Recompute the findings of these issues; returns how many changed. Idempotent: running
+    it twice writes nothing the second time."""
+    ids = list(issue_ids)
+    today = today or timezone.localdate()
+    changed = 0
+    issues = {i.pk: i for i in Issue.objects.filter(pk__in=ids).select_related("organization")}
+    histories = issue_histories(issues)
+    current = {f.issue_id: f for f in Finding.objects.filter(issue_id__in=ids, is_current=True)}
+    rules_cache: dict[int, Rules] = {}
+    for issue_id, issue in issues.items():
+        org = issue.organization
+        rules = rules_cache.setdefault(org.pk, rules_for(org))
+        history = histories[issue_id]
+        existing = current.get(issue_id)
+        if not history.occurrences or issue.archived_at or issue.merged_into_id:
+            if existing is not None:
+                Finding.objects.filter(pk=existing.pk).update(is_current=False)
+                changed += 1
+            continue
+        values = _row_values(engine.diagnose(history, rules=rules, today=today), history)
+        if existing is not None and all(getattr(existing, k) == values[k] for k in _COMPARED):
+            stats = ("occurrence_count", "team_count", "band_aid_fixes", "last_seen", "signals")
+            if any(getattr(existing, k) != values[k] for k in stats):
+                Finding.objects.filter(pk=existing.pk).update(**{k: values[k] for k in stats})
+            continue
+        with transaction.atomic():
+            if existing is not None:
+                Finding.objects.filter(pk=existing.pk).update(is_current=False)
+            Finding.objects.create(organization=org, issue=issue, is_current=True, **values)
+        changed += 1
+    return changed
+
+
+def finding_recompute_organization(
+    organization: Organization, *, today: date | None = None, batch_size: int = 500
+) -> int:
+    ids = list(
+        Issue.objects.filter(organization=organization).order_by("pk").values_list("pk", flat=True)
+    )
+    changed = 0
+    for start in range(0, len(ids), batch_size):
+        changed += finding_recompute_many(ids[start : start + batch_size], today=today)
+    return changed

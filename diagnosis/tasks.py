@@ -1,0 +1,56 @@
+"""Celery tasks for diagnosis. Thin: take ids, call one service, safe to run twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+# Changes to one issue within this many seconds share one recompute: the first change queues
+# a task that runs after the window, so it sees every change made inside it.
+_PENDING_KEY = "diagnosis:recompute-pending:{}"
+DEBOUNCE_SECONDS = 3
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def recompute_issue_findings(issue_ids: list[int]) -> int:
+    from diagnosis.services import finding_recompute_many
+
+    return finding_recompute_many(issue_ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def recompute_all_organizations() -> int:
+    """Nightly: every organisation's findings, which also catches quiet periods ending."""
+    from diagnosis.services import finding_recompute_organization
+    from retros.models import Organization
+
+    return sum(finding_recompute_organization(org) for org in Organization.objects.all())
+
+
+def schedule_recompute(issue_ids: Iterable[int]) -> None:
+    """Recompute these issues' findings once the current transaction commits.
+
+    With a broker, an issue that already has a recompute queued within the debounce window
+    is skipped (deduplication when many changes arrive at once). In-process (no broker) the
+    work runs right after the commit."""
+    ids = sorted({int(i) for i in issue_ids})
+    if not ids:
+        return
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        transaction.on_commit(lambda: recompute_issue_findings.apply(args=(ids,)))
+        return
+    fresh = [i for i in ids if cache.add(_PENDING_KEY.format(i), 1, DEBOUNCE_SECONDS)]
+    if fresh:
+        transaction.on_commit(
+            lambda: recompute_issue_findings.apply_async((fresh,), countdown=DEBOUNCE_SECONDS)
+        )

@@ -1,0 +1,169 @@
+"""The one place where a person's organisation and role scope what they may read and change.
+
+Every view resolves objects through these functions. An object of another organisation is
+never found (404, never data); an object of the person's own organisation that their role
+does not open is refused (403).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from retros.models import (
+    ArchivableQuerySet,
+    Fix,
+    Issue,
+    Membership,
+    Occurrence,
+    Organization,
+    Retrospective,
+    Role,
+    Team,
+)
+
+ORG_WIDE_ROLES = frozenset({Role.ADMIN, Role.LEADER})
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the signed-in person may see: their organisation, role and teams."""
+
+    user_id: int
+    organization: Organization
+    role: str
+    team_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role in ORG_WIDE_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def sees_team(self, team_id: int) -> bool:
+        return self.is_leader or team_id in self.team_ids
+
+    def facilitates_team(self, team_id: int) -> bool:
+        """Leaders and admins may run any team's retro; facilitators only their own teams'."""
+        if self.is_leader:
+            return True
+        return self.role == Role.FACILITATOR and team_id in self.team_ids
+
+    @property
+    def can_facilitate(self) -> bool:
+        return self.is_leader or (self.role == Role.FACILITATOR and bool(self.team_ids))
+
+
+def access_for(request: HttpRequest) -> Access:
+    """The request's Access, computed once per request. 404 for people without a membership:
+    an account that belongs to no organisation sees nothing."""
+    cached = getattr(request, "_recur_access", None)
+    if cached is not None:
+        return cached
+    user = request.user
+    if not user.is_authenticated:
+        raise Http404
+    membership = Membership.objects.select_related("organization").filter(user_id=user.pk).first()
+    if membership is None:
+        raise Http404("You do not belong to an organisation yet.")
+    team_ids = frozenset(membership.teams.values_list("id", flat=True))
+    access = Access(
+        user_id=user.pk,
+        organization=membership.organization,
+        role=membership.role,
+        team_ids=team_ids,
+    )
+    request._recur_access = access  # type: ignore[attr-defined]
+    return access
+
+
+def require_leader(access: Access) -> None:
+    if not access.is_leader:
+        raise PermissionDenied("Only leaders and admins can open the dashboard.")
+
+
+# Scoped querysets -------------------------------------------------------------------------
+
+
+def teams_visible(access: Access) -> ArchivableQuerySet[Team]:
+    qs = Team.objects.filter(organization=access.organization).live()
+    if not access.is_leader:
+        qs = qs.filter(id__in=access.team_ids)
+    return qs
+
+
+def issues_visible(access: Access) -> ArchivableQuerySet[Issue]:
+    """Issues are organisation-wide (one problem may span teams): everyone in the
+    organisation may read them."""
+    return Issue.objects.filter(organization=access.organization)
+
+
+# Single objects: 404 across organisations, 403 inside it ---------------------------------
+
+
+def team_for(access: Access, team_id: int, *, write: bool = False) -> Team:
+    team = Team.objects.filter(organization=access.organization, pk=team_id).first()
+    if team is None:
+        raise Http404
+    _check_team(access, team.pk, write=write)
+    return team
+
+
+def retro_for(access: Access, retro_id: int, *, write: bool = False) -> Retrospective:
+    retro = (
+        Retrospective.objects.select_related("team", "facilitator")
+        .filter(organization=access.organization, pk=retro_id)
+        .first()
+    )
+    if retro is None:
+        raise Http404
+    _check_team(access, retro.team_id, write=write)
+    return retro
+
+
+def issue_for(access: Access, issue_id: int, *, write: bool = False) -> Issue:
+    issue = Issue.objects.filter(organization=access.organization, pk=issue_id).first()
+    if issue is None:
+        raise Http404
+    if write and not access.can_facilitate:
+        raise PermissionDenied("Only facilitators and leaders can change issues.")
+    return issue
+
+
+def occurrence_for(access: Access, occurrence_id: int, *, write: bool = False) -> Occurrence:
+    occurrence = (
+        Occurrence.objects.select_related("retro", "issue")
+        .filter(organization=access.organization, pk=occurrence_id)
+        .first()
+    )
+    if occurrence is None:
+        raise Http404
+    _check_team(access, occurrence.team_id, write=write)
+    return occurrence
+
+
+def fix_for(access: Access, fix_id: int, *, write: bool = False) -> Fix:
+    fix = (
+        Fix.objects.select_related("issue", "team")
+        .filter(organization=access.organization, pk=fix_id)
+        .first()
+    )
+    if fix is None:
+        raise Http404
+    if fix.team_id is not None:
+        _check_team(access, fix.team_id, write=write)
+    elif write and not access.is_leader:
+        raise PermissionDenied
+    return fix
+
+
+def _check_team(access: Access, team_id: int, *, write: bool) -> None:
+    if write:
+        if not access.facilitates_team(team_id):
+            raise PermissionDenied("You can read this team's retros but not change them.")
+    elif not access.sees_team(team_id):
+        raise PermissionDenied("You are not a member of this team.")

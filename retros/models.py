@@ -1,0 +1,463 @@
+"""Organisations, teams, people, retrospectives, issues, occurrences and fixes.
+
+Every row that belongs to an organisation carries `organization` so that each query can be
+scoped to the tenant with one indexed condition. Cross-table rules that a CHECK cannot
+express (a retro's team and an occurrence's issue belong to the same organisation) are
+enforced by database triggers installed in migration 0002 (see retros/db_rules.py).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from diagnosis.fixkinds import FIX_KINDS
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    LEADER = "leader", "Leader"
+    FACILITATOR = "facilitator", "Facilitator"
+    MEMBER = "member", "Member"
+
+
+FIX_KIND_CHOICES = [(slug, kind.label) for slug, kind in FIX_KINDS.items()]
+
+
+class ArchivableQuerySet[M: models.Model](models.QuerySet[M]):
+    def live(self) -> ArchivableQuerySet[M]:
+        """Rows nobody archived: what pages show."""
+        return self.filter(archived_at__isnull=True)
+
+
+ArchivableManager = models.Manager.from_queryset(ArchivableQuerySet)
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    # Threshold overrides for the diagnosis rules, validated by diagnosis.rules.Rules.
+    rules_overrides = models.JSONField(default=dict, blank=True)
+    auto_link_threshold = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Score above which imports link a recurrence automatically; "
+        "empty uses the matcher's default.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=100)
+    import_key = models.CharField(max_length=100, blank=True, default="")
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ArchivableManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="team_unique_name_per_org"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "import_key"],
+                condition=~Q(import_key=""),
+                name="team_unique_import_key_per_org",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A person's place in one organisation: their role and, for facilitators and members,
+    the teams they belong to."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    teams = models.ManyToManyField(Team, blank=True, related_name="memberships")
+    digest_enabled = models.BooleanField(
+        default=True, help_text="Leaders receive the weekly digest e-mail."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=[r.value for r in Role]), name="membership_role_valid"
+            ),
+        ]
+        indexes = [
+            # Digest: leaders of an organisation who want the e-mail.
+            models.Index(fields=["organization", "role"], name="membership_org_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}, {self.organization})"
+
+
+class RetroFormat(models.TextChoices):
+    START_STOP_CONTINUE = "start_stop_continue", "Start / Stop / Continue"
+    MAD_SAD_GLAD = "mad_sad_glad", "Mad / Sad / Glad"
+    FOUR_LS = "four_ls", "4Ls (Liked, Learned, Lacked, Longed for)"
+    FREE = "free", "Free form"
+
+
+class RetroStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Retrospective(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="retrospectives"
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="retrospectives")
+    held_on = models.DateField(default=timezone.localdate)
+    title = models.CharField(max_length=200, blank=True, default="")
+    format = models.CharField(max_length=30, choices=RetroFormat.choices, default=RetroFormat.FREE)
+    facilitator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="facilitated_retros",
+    )
+    status = models.CharField(max_length=10, choices=RetroStatus.choices, default=RetroStatus.OPEN)
+    import_key = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-held_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in RetroStatus]), name="retro_status_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "import_key"],
+                condition=~Q(import_key=""),
+                name="retro_unique_import_key_per_org",
+            ),
+        ]
+        indexes = [
+            # Team home: a team's retros, newest first.
+            models.Index(fields=["team", "-held_on"], name="retro_team_held_on"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"Retro {self.held_on:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == RetroStatus.OPEN
+
+
+class Issue(models.Model):
+    """The problem itself: a thread of occurrences, possibly across teams and months.
+
+    `occurrence_count`, `team_count`, `first_seen` and `last_seen` are kept by
+    retros.services.issue_refresh_stats so lists never aggregate occurrences per request.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="issues")
+    title = models.CharField(max_length=200)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_issues"
+    )
+    archived_at = models.DateTimeField(null=True, blank=True)
+    occurrence_count = models.PositiveIntegerField(default=0)
+    team_count = models.PositiveIntegerField(default=0)
+    first_seen = models.DateField(null=True, blank=True)
+    last_seen = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ArchivableManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+        indexes = [
+            # Issue lists and matcher candidates: an organisation's live issues by recency.
+            models.Index(
+                fields=["organization", "-last_seen"],
+                name="issue_org_last_seen",
+                condition=Q(archived_at__isnull=True, merged_into__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LinkSource(models.TextChoices):
+    NEW = "new", "Started a new issue"
+    SUGGESTION = "suggestion", "Linked from a suggestion"
+    MANUAL = "manual", "Linked by hand"
+    AUTO = "auto", "Linked automatically on import"
+    SAME_AS = "same_as", "Linked by the import file"
+    REVIEW = "review", "Confirmed in the review queue"
+
+
+class Occurrence(models.Model):
+    """One raising of an issue in one retro, with the text as written."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="occurrences"
+    )
+    issue = models.ForeignKey(Issue, on_delete=models.PROTECT, related_name="occurrences")
+    retro = models.ForeignKey(Retrospective, on_delete=models.PROTECT, related_name="occurrences")
+    # Denormalised from the retro for date- and team-ordered scans (timelines, trends).
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="occurrences")
+    held_on = models.DateField()
+    text = models.CharField(max_length=2000)
+    votes = models.IntegerField(default=0)
+    import_key = models.CharField(max_length=100, blank=True, default="")
+    link_source = models.CharField(
+        max_length=20, choices=LinkSource.choices, default=LinkSource.NEW
+    )
+    link_score = models.FloatField(null=True, blank=True)
+    embedding = models.BinaryField(null=True, blank=True, editable=False)
+    embedding_model = models.CharField(max_length=100, blank=True, default="", editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ArchivableManager()
+    history = HistoricalRecords(excluded_fields=["embedding"])
+
+    class Meta:
+        ordering = ["held_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(votes__gte=0), name="occurrence_votes_not_negative"),
+            models.UniqueConstraint(
+                fields=["organization", "import_key"],
+                condition=~Q(import_key=""),
+                name="occurrence_unique_import_key_per_org",
+            ),
+        ]
+        indexes = [
+            # Issue page timeline and issue stats: an issue's occurrences in date order.
+            models.Index(fields=["issue", "held_on"], name="occurrence_issue_held_on"),
+            # Retro board: a retro's occurrences in the order they were raised.
+            models.Index(fields=["retro", "id"], name="occurrence_retro"),
+            # Trend chart and team health: an organisation's occurrences by month and team.
+            models.Index(fields=["organization", "held_on"], name="occurrence_org_held_on"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class FixStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    DROPPED = "dropped", "Dropped"
+
+
+class FixOutcome(models.TextChoices):
+    WORKED = "worked", "Worked"
+    DID_NOT_WORK = "did_not_work", "Did not work"
+    TOO_EARLY = "too_early", "Too early to tell"
+
+
+class Fix(models.Model):
+    """An action item decided to address an issue, and whether it held."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="fixes")
+    issue = models.ForeignKey(Issue, on_delete=models.PROTECT, related_name="fixes")
+    retro = models.ForeignKey(
+        Retrospective, on_delete=models.PROTECT, null=True, blank=True, related_name="fixes"
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="fixes"
+    )
+    decided_on = models.DateField(default=timezone.localdate)
+    text = models.CharField(max_length=2000)
+    kind = models.CharField(max_length=20, choices=FIX_KIND_CHOICES)
+    kind_inferred = models.BooleanField(
+        default=False, help_text="The kind was inferred from the text, not chosen by a person."
+    )
+    owner = models.CharField(max_length=100, blank=True, default="")
+    due_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=FixStatus.choices, default=FixStatus.OPEN)
+    outcome = models.CharField(max_length=20, choices=FixOutcome.choices, blank=True, default="")
+    completed_on = models.DateField(null=True, blank=True)
+    import_key = models.CharField(max_length=100, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ArchivableManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["decided_on", "id"]
+        verbose_name_plural = "fixes"
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=list(FIX_KINDS)), name="fix_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in FixStatus]), name="fix_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["", *[o.value for o in FixOutcome]]),
+                name="fix_outcome_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "import_key"],
+                condition=~Q(import_key=""),
+                name="fix_unique_import_key_per_org",
+            ),
+        ]
+        indexes = [
+            # Issue page timeline and diagnosis: an issue's fixes in date order.
+            models.Index(fields=["issue", "decided_on"], name="fix_issue_decided_on"),
+            # Review of earlier fixes at the top of a retro: a team's fixes by status.
+            models.Index(fields=["team", "status"], name="fix_team_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+    @property
+    def is_band_aid(self) -> bool:
+        return FIX_KINDS[self.kind].nature == "band_aid"
+
+
+class IssueMerge(models.Model):
+    """A merge of one issue into another, kept so that it can be undone exactly."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(Issue, on_delete=models.PROTECT, related_name="merges_out")
+    target = models.ForeignKey(Issue, on_delete=models.PROTECT, related_name="merges_in")
+    occurrence_ids = models.JSONField(default=list)
+    fix_ids = models.JSONField(default=list)
+    source_title = models.CharField(max_length=200)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    merged_at = models.DateTimeField(default=timezone.now)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-merged_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source_title} → {self.target}"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    CONFIRMED = "confirmed", "Confirmed recurrence"
+    REJECTED = "rejected", "Not the same issue"
+
+
+class LinkReview(models.Model):
+    """A possible recurrence waiting for a person: an occurrence that may belong to an earlier
+    issue. A rejected pair is never suggested again."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    occurrence = models.ForeignKey(Occurrence, on_delete=models.CASCADE, related_name="reviews")
+    candidate = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-score"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["occurrence", "candidate"], name="linkreview_unique_pair"
+            ),
+        ]
+        indexes = [
+            # Review queue: an organisation's pending reviews, best first.
+            models.Index(
+                fields=["organization", "-score"],
+                name="linkreview_pending",
+                condition=Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurrence} ~ {self.candidate} ({self.score:.2f})"
+
+
+class ImportJob(models.Model):
+    """A history import running in the background, with its progress and report."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    filename = models.CharField(max_length=255, blank=True, default="")
+    document = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import {self.filename or self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.processed / self.total) if self.total else 0

@@ -1,0 +1,82 @@
+"""A small cast shared by the tests: one organisation with two teams and a person in each
+role, and an outsider from another organisation with data of their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from retros.models import Organization, Role, Team
+from tests.factories import (
+    IssueFactory,
+    MembershipFactory,
+    OccurrenceFactory,
+    OrganizationFactory,
+    RetrospectiveFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+
+@dataclass
+class Cast:
+    org: Organization
+    team: Team
+    other_team: Team
+    clients: dict[str, Client]
+    users: dict[str, object]
+    outsider_org: Organization
+    outsider_team: Team
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    org = OrganizationFactory(name="Northwind")
+    team = TeamFactory(organization=org, name="Payments")
+    other_team = TeamFactory(organization=org, name="Checkout")
+    outsider_org = OrganizationFactory(name="Contoso")
+    outsider_team = TeamFactory(organization=outsider_org, name="Engine")
+    people = {
+        "admin": MembershipFactory(
+            organization=org, role=Role.ADMIN, user=UserFactory(username="ada", is_staff=True)
+        ),
+        "leader": MembershipFactory(
+            organization=org, role=Role.LEADER, user=UserFactory(username="lee")
+        ),
+        "facilitator": MembershipFactory(
+            organization=org,
+            role=Role.FACILITATOR,
+            user=UserFactory(username="fay"),
+            teams=[team],
+        ),
+        "member": MembershipFactory(
+            organization=org, role=Role.MEMBER, user=UserFactory(username="mo"), teams=[team]
+        ),
+        "outsider": MembershipFactory(
+            organization=outsider_org,
+            role=Role.LEADER,
+            user=UserFactory(username="oz"),
+            teams=[outsider_team],
+        ),
+    }
+    users = {role: membership.user for role, membership in people.items()}
+    clients = {role: _client_for(user) for role, user in users.items()}
+    clients["anonymous"] = Client()
+    return Cast(org, team, other_team, clients, users, outsider_org, outsider_team)
+
+
+@pytest.fixture
+def outsider_data(cast: Cast):
+    """Objects of the outsider's organisation, with text that must never leak."""
+    retro = RetrospectiveFactory(team=cast.outsider_team, title="Contoso secret retro")
+    issue = IssueFactory(organization=cast.outsider_org, title="Contoso secret issue")
+    occurrence = OccurrenceFactory(retro=retro, issue=issue, text="Contoso secret text")
+    return {"retro": retro, "issue": issue, "occurrence": occurrence, "team": cast.outsider_team}

@@ -1,0 +1,119 @@
+"""Settings come from the environment and bad values stop the process with a clear message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_path_prefix, env_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("true", True), ("False", False), ("1", True), ("0", False), ("yes", True), ("", True)],
+)
+def test_env_bool_reads_the_usual_spellings(raw, expected):
+    assert env_bool("X", True, environ={"X": raw}) is expected
+
+
+def test_env_bool_rejects_maybe():
+    with pytest.raises(ImproperlyConfigured, match="X='maybe' is not a boolean"):
+        env_bool("X", False, environ={"X": "maybe"})
+
+
+def test_env_int_rejects_words_and_out_of_range_values():
+    with pytest.raises(ImproperlyConfigured, match="not a whole number"):
+        env_int("N", 1, environ={"N": "ten"})
+    with pytest.raises(ImproperlyConfigured, match="below the minimum"):
+        env_int("N", 1, minimum=0, environ={"N": "-5"})
+    assert env_int("N", 1, environ={"N": " 42 "}) == 42
+
+
+def test_env_list_splits_on_commas():
+    assert env_list("H", [], environ={"H": "a.example, b.example,,"}) == ["a.example", "b.example"]
+
+
+def test_env_url_requires_a_known_scheme_and_hides_credentials():
+    with pytest.raises(ImproperlyConfigured) as excinfo:
+        env_url("DATABASE_URL", ("postgres",), environ={"DATABASE_URL": "mysql://u:pw@h/db"})
+    assert "postgres://" in str(excinfo.value)
+    assert "pw" not in str(excinfo.value)
+
+
+def test_env_path_prefix_normalises_slashes():
+    assert env_path_prefix("P", "admin", environ={"P": "/staff/"}) == "staff/"
+    with pytest.raises(ImproperlyConfigured):
+        env_path_prefix("P", "admin", environ={"P": "a b"})
+
+
+def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG='maybe' is not a boolean"),
+        ({"DJANGO_DEBUG": "False"}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": "short"}, "at least 50 characters"),
+        ({"DATABASE_URL": "mysql://localhost/recur"}, "DATABASE_URL must be a URL starting with"),
+        ({"CELERY_BROKER_URL": "localhost:6379"}, "CELERY_BROKER_URL must be a URL"),
+        ({"DJANGO_LOG_LEVEL": "LOUD"}, "DJANGO_LOG_LEVEL='LOUD'"),
+        ({"DJANGO_SESSION_AGE": "soon"}, "DJANGO_SESSION_AGE='soon' is not a whole number"),
+    ],
+)
+def test_bad_environment_fails_at_start_with_a_clear_message(env, message):
+    result = _load_settings(**env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_settings_load_and_harden(tmp_path):
+    result = _load_settings(
+        DJANGO_DEBUG="False",
+        DJANGO_SECRET_KEY="x" * 60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_settings_choose_the_database_from_the_environment():
+    code = "import config.settings as s; print(s.DATABASES['default']['ENGINE'])"
+    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    sqlite = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert sqlite.stdout.strip() == "django.db.backends.sqlite3"
+    environ["DATABASE_URL"] = "postgres://u@127.0.0.1:5432/recur"
+    postgres = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert postgres.stdout.strip() == "django.db.backends.postgresql"
