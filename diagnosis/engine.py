@@ -204,11 +204,19 @@ class _Scores:
     def total(self, category: str) -> float:
         return self.words.get(category, 0.0) + self.patterns.get(category, 0.0)
 
-    def add(self, categories: Iterable[str], weight: float, reason: Reason | None) -> None:
+    def add(
+        self,
+        categories: Iterable[str],
+        weight: float,
+        reason: Reason | None,
+        *,
+        supports: bool = True,
+    ) -> None:
+        """Add a pattern's weight; `supports` counts it as evidence for the confidence."""
         cats = frozenset(categories)
         for category in cats:
             self.patterns[category] = self.patterns.get(category, 0.0) + weight
-            if weight > 0:
+            if weight > 0 and supports:
                 self.support[category] = self.support.get(category, 0) + 1
         if reason is not None:
             self.notes.append((cats, reason))
@@ -226,87 +234,136 @@ def diagnose(history: IssueHistory, *, rules: Rules = DEFAULT_RULES, today: date
     teams = _teams(occurrences)
     quiet = _quiet(occurrences, fixes, teams, history.team_retro_dates, rules, today)
     scores = _score(history, occurrences, fixes, teams, quiet, rules, today)
+    verdict = _decide(occurrences, fixes, scores, quiet, rules)
     worsening = _worsening(occurrences, rules, still_active=quiet.status == "active")
+    getting_worse = worsening is not None and quiet.status == "active"
 
-    band_aid_failed = [f for f in fixes if f.failed and not f.structural]
-    recurred_after_fix = any(f.returns for f in fixes)
-    enough = len(occurrences) > 1 or (
-        quiet.resolved and quiet.since_fix is not None and quiet.since_fix.structural
+    reasons = [
+        *_evidence_reasons(occurrences, fixes, teams, scores, verdict, quiet, rules),
+        *([worsening] if worsening is not None else []),
+        quiet.reason,
+    ]
+    category, flagged = verdict.category, verdict.flagged
+    finding = Finding(
+        category=category,
+        confidence=_confidence(category, scores, flagged, getting_worse, fixes, rules),
+        flagged=flagged,
+        status=quiet.status,
+        reasons=tuple(reasons),
+        next_step=NEXT_STEPS[category],
+        engine_category=category,
+        engine_flagged=flagged,
+        rules_version=rules.VERSION,
+        signals={c: round(scores.total(c), 2) for c in SIGNAL_CATEGORIES},
+        occurrence_count=len(occurrences),
+        team_count=len(teams),
+        teams=teams,
+        first_seen=occurrences[0].held_on,
+        last_seen=occurrences[-1].held_on,
+        fix_count=len(fixes),
+        band_aid_fixes=sum(1 for f in fixes if not f.structural),
+        structural_fixes=sum(1 for f in fixes if f.structural),
+        loop_fixes=len(verdict.loop),
+        worsening=getting_worse,
     )
+    return _with_override(history.override, finding)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    category: str
+    in_loop: bool  # came back after enough band-aids (or mismatched structural fixes)
+    loop_cleared: bool  # ... but a structural fix has held through the quiet period since
+    loop: tuple[_Fix, ...]
+
+    @property
+    def flagged(self) -> bool:
+        return self.in_loop and not self.loop_cleared
+
+
+def _decide(
+    occurrences: Sequence[OccurrenceFact],
+    fixes: Sequence[_Fix],
+    scores: _Scores,
+    quiet: _Quiet,
+    rules: Rules,
+) -> _Verdict:
+    """Category and band-aid loop. One raising stays undetermined unless a structural fix
+    held through the quiet period; a loop rules out execution unless a structural fix then
+    held (the loop is broken)."""
+    held_structural = quiet.resolved and quiet.since_fix is not None and quiet.since_fix.structural
+    enough = len(occurrences) > 1 or held_structural
     allowed: Sequence[str] = SIGNAL_CATEGORIES
     if len(occurrences) == 1 and quiet.since_fix is not None:
         allowed = tuple(c for c in SIGNAL_CATEGORIES if c in quiet.since_fix.kind.structural_for)
-    if len(band_aid_failed) >= rules.band_aid_threshold:
+    if sum(1 for f in fixes if f.failed and not f.structural) >= rules.band_aid_threshold:
         allowed = NOT_EXECUTION
     category = _choose(scores, allowed, rules) if enough else UNDETERMINED
 
     loop = _loop_fixes(fixes, category)
-    in_loop = len(loop) >= rules.band_aid_threshold and recurred_after_fix and enough
+    recurred_after_fix = any(f.returns for f in fixes)
+    in_loop = enough and recurred_after_fix and len(loop) >= rules.band_aid_threshold
     if in_loop and category not in NOT_EXECUTION:
         category = _choose(scores, NOT_EXECUTION, rules, forced=True)
         loop = _loop_fixes(fixes, category)
-    loop_cleared = (
+    cleared = (
         in_loop
         and rules.held_fix_clears_loop
-        and quiet.resolved
-        and quiet.since_fix is not None
-        and quiet.since_fix.structural
-        and quiet.since_fix not in loop
+        and held_structural
+        and all(f is not quiet.since_fix for f in loop)
     )
-    if loop_cleared:
+    if cleared:
         category = _choose(scores, SIGNAL_CATEGORIES, rules)
         loop = _loop_fixes(fixes, category)
-    flagged = in_loop and not loop_cleared
+    return _Verdict(category, in_loop, cleared, tuple(loop))
 
-    reasons: list[Reason] = [_summary(occurrences, teams)]
-    if in_loop:
-        reasons.append(_loop_reason(loop, rules, cleared=loop_cleared, quiet=quiet))
+
+def _evidence_reasons(
+    occurrences: Sequence[OccurrenceFact],
+    fixes: Sequence[_Fix],
+    teams: tuple[str, ...],
+    scores: _Scores,
+    verdict: _Verdict,
+    quiet: _Quiet,
+    rules: Rules,
+) -> list[Reason]:
+    """Summary, loop, fixes, patterns and words, in that order."""
+    category = verdict.category
+    reasons = [_summary(occurrences, teams)]
+    if verdict.in_loop:
+        reasons.append(_loop_reason(verdict.loop, rules, cleared=verdict.loop_cleared, quiet=quiet))
     reasons.extend(_fix_reasons(fixes, category))
-    reasons.extend(r for cats, r in scores.notes if category in cats or not cats)
-    if category != UNDETERMINED:
-        reasons.extend(_word_reason(category, scores))
-        if not any(f.tried for f in fixes) and len(occurrences) > 1:
+    reasons.extend(r for cats, r in scores.notes if category in cats)
+    if category == UNDETERMINED:
+        if len(occurrences) > 1:
             reasons.append(
                 Reason(
-                    f"No fix has been tried since it was first raised on "
-                    f"{occurrences[0].held_on.isoformat()}, so this rests on the raisings and "
-                    "their wording; a fix and what happens after it will tell more.",
-                    (f"occurrence:{occurrences[0].id}",),
+                    f"The {_times(len(occurrences))} it was raised do not yet point to any one "
+                    "root cause.",
+                    tuple(f"occurrence:{o.id}" for o in occurrences),
                 )
             )
-    elif len(occurrences) > 1:
-        reasons.append(Reason("The evidence so far does not point to any one root cause."))
-    getting_worse = worsening is not None and quiet.status == "active"
-    if worsening is not None:
-        reasons.append(worsening)
-    reasons.append(quiet.reason)
-
-    confidence = _confidence(category, scores, flagged, getting_worse, fixes, rules)
-    return _with_override(
-        history.override,
-        Finding(
-            category=category,
-            confidence=confidence,
-            flagged=flagged,
-            status=quiet.status,
-            reasons=tuple(reasons),
-            next_step=NEXT_STEPS[category],
-            engine_category=category,
-            engine_flagged=flagged,
-            rules_version=rules.VERSION,
-            signals={c: round(scores.total(c), 2) for c in SIGNAL_CATEGORIES},
-            occurrence_count=len(occurrences),
-            team_count=len(teams),
-            teams=teams,
-            first_seen=occurrences[0].held_on,
-            last_seen=occurrences[-1].held_on,
-            fix_count=len(fixes),
-            band_aid_fixes=sum(1 for f in fixes if not f.structural),
-            structural_fixes=sum(1 for f in fixes if f.structural),
-            loop_fixes=len(loop),
-            worsening=getting_worse,
-        ),
-    )
+        return reasons
+    reasons.extend(_word_reason(category, scores))
+    if verdict.flagged and not scores.word_hits.get(category) and not scores.support.get(category):
+        reasons.append(
+            Reason(
+                "Neither the spread nor the wording singles out one cause yet; "
+                f"{category} is the likeliest reading of a loop like this, but the evidence "
+                "for it is thin.",
+                tuple(f.cite for f in verdict.loop),
+            )
+        )
+    if len(occurrences) > 1 and not any(f.tried for f in fixes):
+        reasons.append(
+            Reason(
+                f"No fix has been tried since it was first raised on "
+                f"{occurrences[0].held_on.isoformat()}, so this rests on the raisings and "
+                "their wording; a fix and what happens after it will tell more.",
+                (f"occurrence:{occurrences[0].id}",),
+            )
+        )
+    return reasons
 
 
 def _empty_finding(history: IssueHistory, rules: Rules) -> Finding:
@@ -382,10 +439,15 @@ def _score_words(
     scores: _Scores, occurrences: Sequence[OccurrenceFact], fixes: Sequence[_Fix], rules: Rules
 ) -> None:
     sources: list[tuple[str, str, str, float, int]] = [
-        (o.text, f"{o.team}, {o.held_on.isoformat()}", f"occurrence:{o.id}",
-         rules.occurrence_words_weight, len(occurrences))
+        (
+            o.text,
+            f"{o.team}, {o.held_on.isoformat()}",
+            f"occurrence:{o.id}",
+            rules.occurrence_words_weight,
+            len(occurrences),
+        )
         for o in occurrences
-    ]  # fmt: skip
+    ]
     sources += [
         (f.fact.text, f'the fix "{f.fact.text}"', f.cite, rules.fix_words_weight, len(fixes))
         for f in fixes
@@ -423,8 +485,11 @@ def _score_spread(
     not_names = team_words((*teams, *history.organisation_teams, *history.team_retro_dates))
     pair = named_pair([o.text for o in occurrences], not_names=not_names, rules=rules)
     if pair is not None:
-        scores.add(("interpersonal",), rules.named_pair_weight * pair.strength,
-                   _pair_reason(pair, occurrences))  # fmt: skip
+        scores.add(
+            ("interpersonal",),
+            rules.named_pair_weight * pair.strength,
+            _pair_reason(pair, occurrences),
+        )
 
     friction = scores.words.get("interpersonal", 0.0) > 0
     if len(teams) == 2 and friction:
@@ -468,9 +533,9 @@ def _score_fixes(
     band_aid_failures = sum(1 for f in fixes if f.failed and not f.structural)
     if band_aid_failures:
         weight = rules.band_aid_failure_weight * min(band_aid_failures, rules.band_aid_failure_cap)
-        scores.add(NOT_EXECUTION, weight, None)
+        scores.add(NOT_EXECUTION, weight, None, supports=False)
     if band_aid_failures >= rules.band_aid_threshold:
-        scores.add(("culture",), rules.band_aid_loop_culture_bias, None)
+        scores.add(("culture",), rules.band_aid_loop_culture_bias, None, supports=False)
     for fix in fixes:
         if not fix.structural or not fix.tried:
             continue
@@ -538,7 +603,9 @@ def _confidence(
     if flagged:
         rivals = [scores.total(c) for c in NOT_EXECUTION if c != category]
     margin = (top - max(0.0, *rivals)) / top if top > 0 else 0.0
-    support = scores.support.get(category, 0) + (1 if flagged else 0)
+    words = scores.words.get(category, 0.0)
+    clear_words = words >= rules.confidence_words_support and words == max(scores.words.values())
+    support = scores.support.get(category, 0) + int(flagged) + int(clear_words)
     did_not_work = min(sum(1 for f in fixes if f.did_not_work), rules.confidence_did_not_work_max)
     value = (
         rules.confidence_base
@@ -592,17 +659,21 @@ def _quiet(
         days = (today - fix.applied_on).days
         retros = _retros_after(fix.applied_on, retro_dates, (*teams, fix.fact.team), today)
         held = f"{_days(days)} and {_plural(retros, 'retro')}"
+        worked = " The team reported that it worked." if fix.fact.outcome == "worked" else ""
         if days >= rules.quiet_days and retros >= rules.quiet_retros:
-            text = (f"Resolved: no return in the {held} since {fix.describe()}; "
-                    f"the quiet period is {rule}.")  # fmt: skip
+            text = (
+                f"Resolved: no return in the {held} since {fix.describe()}; "
+                f"the quiet period is {rule}.{worked}"
+            )
             return _Quiet("resolved", Reason(text, (fix.cite, cite)), fix, days, retros)
-        text = (f"Watching: {fix.describe()} was done after it was {raised}; no return in the "
-                f"{held} since, short of the {rule} that count as resolved.")  # fmt: skip
+        text = (
+            f"Watching: {fix.describe()} was done after it was {raised}; no return in the "
+            f"{held} since, short of the {rule} that count as resolved.{worked}"
+        )
         return _Quiet("watching", Reason(text, (fix.cite, cite)), fix, days, retros)
     if since:
         fix = since[-1]
-        text = (f"Active: {raised}, and the team reported that {fix.describe()} did not "
-                "work.")  # fmt: skip
+        text = f"Active: {raised}, and the team reported that {fix.describe()} did not work."
         return _Quiet("active", Reason(text, (cite, fix.cite)), None, 0, 0)
     pending = [f for f in fixes if f.fact.status == "open" and f.fact.decided_on >= last.held_on]
     if pending:
@@ -613,13 +684,18 @@ def _quiet(
     days = (today - last.held_on).days
     retros = _retros_after(last.held_on, retro_dates, teams, today)
     if days >= rules.quiet_days and retros >= rules.quiet_retros:
-        text = (f"Watching: not raised again in the {_days(days)} and "
-                f"{_plural(retros, 'retro')} since it was {raised}, although no fix was "
-                "recorded.")  # fmt: skip
+        text = (
+            f"Watching: not raised again in the {_days(days)} and "
+            f"{_plural(retros, 'retro')} since it was {raised}, although no fix was "
+            "recorded."
+        )
         return _Quiet("watching", Reason(text, (cite,)), None, days, retros)
     tried = any(f.tried for f in fixes)
-    text = f"Active: {raised}, with no fix done since." if tried else (
-        f"Active: {raised}; no fix has been done yet.")  # fmt: skip
+    text = (
+        f"Active: {raised}, with no fix done since."
+        if tried
+        else (f"Active: {raised}; no fix has been done yet.")
+    )
     return _Quiet("active", Reason(text, (cite,)), None, days, retros)
 
 
@@ -690,8 +766,7 @@ def _fix_reasons(fixes: Sequence[_Fix], category: str) -> list[Reason]:
             continue
         if fix.returns:
             back = fix.returns[0]
-            text = (f"Came back on {back.held_on.isoformat()} in {back.team} after "
-                    f"{fix.describe()}.")  # fmt: skip
+            text = f"Came back on {back.held_on.isoformat()} in {back.team} after {fix.describe()}."
             cites: tuple[str, ...] = (fix.cite, f"occurrence:{back.id}")
         else:
             text = f"The team reported that {fix.describe()} did not work."
@@ -706,10 +781,11 @@ def _fix_reasons(fixes: Sequence[_Fix], category: str) -> list[Reason]:
 
 def _structural_note(fix: _Fix, category: str) -> str:
     targets = _join(sorted(fix.kind.structural_for))
-    note = (f" It was a structural fix for {targets} problems, so the cause was elsewhere"
-            )  # fmt: skip
-    if category in (UNDETERMINED, *fix.kind.structural_for):
+    note = f" It was a structural fix for {targets} problems, so the cause was elsewhere"
+    if category == UNDETERMINED:
         return note + "."
+    if category in fix.kind.structural_for:
+        return note + " than what it changed."
     return note + f": for a {category} problem it counts like a band-aid."
 
 

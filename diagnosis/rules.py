@@ -64,7 +64,8 @@ class Rules:
     word_text_cap: float = _rule(1.0, 0.0, 10.0)
     occurrence_words_weight: float = _rule(0.8, 0.0, 10.0)
     fix_words_weight: float = _rule(0.3, 0.0, 10.0)
-    min_category_score: float = _rule(0.2, 0.0, 10.0)
+    # Below this score no category is named: one failed band-aid alone says nothing of the cause.
+    min_category_score: float = _rule(0.3, 0.0, 10.0)
 
     # --- Shortening intervals -----------------------------------------------------------------
     # Worse when the latest gap is at most this share of the mean of the earlier gaps.
@@ -75,6 +76,8 @@ class Rules:
     confidence_base: float = _rule(0.3, 0.0, 1.0)
     confidence_margin_weight: float = _rule(0.35, 0.0, 1.0)
     confidence_pattern_bonus: float = _rule(0.1, 0.0, 1.0)
+    # Wording that points mostly to the category counts as one more supporting pattern.
+    confidence_words_support: float = _rule(0.4, 0.0, 10.0)
     confidence_worsening_bonus: float = _rule(0.05, 0.0, 1.0)
     confidence_did_not_work_bonus: float = _rule(0.05, 0.0, 1.0)
     confidence_did_not_work_max: int = _rule(2, 0, 100)

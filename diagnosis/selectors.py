@@ -9,15 +9,23 @@ from typing import Any, cast
 
 from diagnosis.engine import FixFact, IssueHistory, OccurrenceFact, Override
 from diagnosis.models import Assessment
-from retros.models import Fix, Issue, Occurrence, Retrospective
+from retros.models import Fix, Issue, Occurrence, Retrospective, Team
 
 
 def issue_histories(issue_ids: Iterable[int]) -> dict[int, IssueHistory]:
-    """Engine inputs for many issues in a fixed number of queries (five, whatever the count)."""
+    """Engine inputs for many issues in a fixed number of queries (six, whatever the count)."""
     ids = list(issue_ids)
     if not ids:
         return {}
-    issues = {i.pk: i for i in Issue.objects.filter(pk__in=ids).only("id", "title")}
+    issues = {
+        i.pk: i for i in Issue.objects.filter(pk__in=ids).only("id", "title", "organization_id")
+    }
+    org_ids = {issue.organization_id for issue in issues.values()}
+    org_teams: dict[int, list[str]] = defaultdict(list)
+    for org_id, name in Team.objects.filter(organization_id__in=org_ids).values_list(
+        "organization_id", "name"
+    ):
+        org_teams[org_id].append(name)
     occurrences: dict[int, list[OccurrenceFact]] = defaultdict(list)
     team_ids: dict[int, set[int]] = defaultdict(set)
     team_names: dict[int, str] = {}
@@ -80,6 +88,7 @@ def issue_histories(issue_ids: Iterable[int]) -> dict[int, IssueHistory]:
             fixes=tuple(fixes[issue_id]),
             team_retro_dates={team_names[t]: tuple(retro_dates[t]) for t in team_ids[issue_id]},
             override=overrides.get(issue_id),
+            organisation_teams=tuple(org_teams[issue.organization_id]),
         )
         for issue_id, issue in issues.items()
     }

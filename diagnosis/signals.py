@@ -79,19 +79,29 @@ CATEGORY_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "conflicting goal*", "competing goal*", "changing requirement*",
             "requirements chang*", "direction chang*", "change* direction*",
             "what success looks like", "what matters most", "sprint goal*",
-            r"re:\bno ?(?:body|one)\s+(?:\w+\s+){0,3}?(?:knows?|can\s+(?:tell|say)|is\s+sure|"
-            r"understands?)\s+(?:us\s+)?(?:what|which|why|whether|if|where)\b",
+            r"re:\bno ?(?:body|one)\s+(?:\w+\s+){0,3}?(?:knows?|can\s+(?:tell|say|explain)|"
+            r"is\s+sure|understands?)\s+(?:us\s+)?(?:what|which|why|whether|if|where)\b",
             r"re:\bwhat\s+(?:the|this|our|a)\s+(?:quarter|year|release|milestone|update|"
             r"product|project|team)\s+is\s+(?:about|for)\b",
             r"re:\bargu\w*\s+(?:\w+\s+){0,4}?(?:over|about)\s+(?:which|what|the|whose)?\s*"
             r"(?:features?|scope|priorit\w*|resourc\w*|roadmap|allocation|headcount)",
-            "resource allocation", "which feature*",
+            "resource allocation", "which feature*", "context switch*", "switching between",
+            "too many projects", "want* different things", "different things",
+            "opposite instructions", "conflicting instructions", "conflicting requests",
+            "contradicting instructions", "wrong thing", "wrong things", "wrong feature*",
+            r"re:\b(?:adding|adds|added|add)\s+(?:more\s+)?(?:urgent|new|extra)\s+"
+            r"(?:projects?|work|requests?|initiatives?)\b",
+            r"re:\bno\s+agreement\s+on\s+(?:what|which|the\s+priorit\w*|priorit\w*|scope)",
+            r"re:\bcompeting\s+(?:requests|demands|asks|projects|deadlines|stakeholders)\b",
+            r"re:\bwhere\s+(?:the\s+\w+|we|this|our\s+\w+)\s+(?:is|are)\s+heading\b",
+            r"re:\bwhat\s+(?:we\s+)?should\s+(?:we\s+)?(?:work|focus)\s+on\b",
         ),
         (
             "goal*", "objective*", "milestone*", "align*", "target*", "focus*", "quarter*",
             "direction*", "mission*", "unclear", "plan*", "trade-off*", "abandon*",
             "thrown away", "keeps changing", "changed twice", "mid-sprint", "whiplash",
-            "feature work", "allocation",
+            "feature work", "allocation", "urgent", "matters more", "instructions",
+            "stakeholder*", "initiative*",
         ),
     ),
     "culture": (
@@ -112,10 +122,19 @@ CATEGORY_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             r"re:\b(?:help\w*|unblock\w*|support\w*|assist\w*)\s+(?:the\s+)?(?:other|another)"
             r"\s+teams?\b",
             "cross-team help", "nobody owns", "no one owns", "bonus*", "performance review*",
+            r"re:\bnot\s+(?:their|our|my|his|her)\s+priorit\w*",
+            r"re:\bonly\s+(?:care|cares|caring|measured|rewarded|judged|evaluated|count)\w*\s+"
+            r"(?:about|on|for|by)\b",
+            "measured on", "judged on", "hurts our numbers", "nobody wants to", "no one wants to",
+            "someone else's problem", "someone else's job", "somebody else's problem", "praise*",
+            r"re:\b(?:our|their|your)\s+problem,?\s+not\s+(?:ours|theirs|yours)\b", "hero*",
+            r"re:\b(?:help\w*|unblock\w*|support\w*)\s+(?:the\s+)?other\s+(?:squads?|departments?|"
+            r"groups?|tribes?)\b",
             "rewarded", "hero culture", "afraid to", "fear of",
         ),
         (
-            "help*", "refus*", "other team*", "accountab*", "responsib*", "trust*", "fear*",
+            "help*", "refus*", "other team*", "other squad*", "accountab*", "responsib*",
+            "trust*", "fear*", "invisible", "weakness", "seen as",
             "ownership", "competing", "compete*", "competition", "hoard*", "gatekeep*",
             "our fault", "negotiat*",
         ),
@@ -127,7 +146,11 @@ CATEGORY_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "undermin*", "disagree*", "personality", "personal*", "bad blood", "power struggle",
             "butt* heads", "at each other", "at odds", "don't get along", "do not get along",
             "can't stand", "not speaking", "won't talk", "don't talk to each other",
-            "passive-aggressive*", "ego*",
+            "passive-aggressive*", "ego*", "at war", "stopped talking", "fight* between",
+            r"re:\brefus\w*\s+to\s+(?:talk|speak|work|sit|meet|cooperate|collaborate|be\s+in)\b",
+            "overrul*", "bad atmosphere", "talk* past each other",
+            "each other", "ignores every", "ignores all", "ignores our", "ignores his",
+            "ignores her", "steamroll*", "belittl*",
             r"re:\b(?:can'?t|cannot|can\s+not|couldn'?t|won'?t|will\s+not|wouldn'?t|would\s+not|"
             r"don'?t|do\s+not|never)\s+agree\b",
             r"re:\bbetween\s+(?:the\s+)?\w+\s+and\s+\w+\s+(?:leads?|managers?|heads?|"
@@ -135,7 +158,7 @@ CATEGORY_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
         ),
         (
             "argu*", "conflict*", "escalat*", "interrupt*", "blocked", "stonewall*",
-            "snipe*", "snipi*", "vs", "versus",
+            "snipe*", "snipi*", "vs", "versus", "atmosphere", "fight*",
         ),
     ),
     "execution": (
@@ -149,14 +172,19 @@ CATEGORY_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "expertise", "inexperienc*", "tech debt", "technical debt", "monolith*",
             "staging", "fell over", "fall* over", "falls over", "went down", "goes down",
             r"re:\b(?:was|is|are|were|been|being|keeps?\s+going)\s+down\b", "bottleneck*",
-            "flaky", "regression*", "test suite*", "certificate*", "tooling",
+            "flaky", "regression*", "test suite*", "certificate*", "tooling", "load time*",
+            "response time*", "page load", "bus factor", "single point of failure", "timing out",
+            "leak*", "load balancer*",
+            r"re:\black\w*\s+(?:\w+\s+)?(?:experience|knowledge|expertise|skills?)\b",
+            r"re:\b(?:only|just)\s+(?:one|a\s+single)\s+(?:person|engineer|dev|developer)\s+"
+            r"(?:knows|understands|can)\b",
             "overload*",
         ),
         (
             "test*", "broke*", "broken", "stuck", "debug*", "lag", "error*", "fail*",
             "old", "production", "prod", "config*", "migrat*", "environment*", "nightly",
             "rerun*", "service*", "documentation", "docs", "manual*", "tool*", "capacity",
-            "bug*", "onboard*", "junior*",
+            "bug*", "onboard*", "junior*", "experience", "logs", "logging",
         ),
     ),
 }
@@ -218,26 +246,33 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?;:\n\"(]\s*|\s-\s)$")
 
 
 def person_names(
-    text: str, *, not_names: Iterable[str] = (), rules: Rules = DEFAULT_RULES
+    text: str,
+    *,
+    not_names: Iterable[str] = (),
+    known: Iterable[str] = (),
+    rules: Rules = DEFAULT_RULES,
 ) -> tuple[str, ...]:
     """First names a text mentions, in order, without repeats.
 
     A capitalised word counts mid-sentence; at the start of a sentence only when it is paired
-    with another name ("Sam and Alex ...", "Marco's team and Priya's team") or possessive.
-    `not_names` are words never taken for names (team names, product names).
+    with another name ("Sam and Alex ...", "Marco's team and Priya's team"), possessive, or
+    one of the `known` names (read elsewhere mid-sentence). `not_names` are words never taken
+    for names (team names, product names).
     """
     text = text.translate(_QUOTES)
     if _is_title_case(text, rules):
         return ()
     excluded = _NOT_NAMES | {w.lower() for w in not_names}
+    known_names = set(known)
     found: list[str] = []
     for match in _NAME.finditer(text):
         word = match.group(1)
         if word.lower() in excluded or word in found:
             continue
         at_start = bool(_SENTENCE_START.search(text[: match.start()]))
-        if at_start and not _starts_pair(text[match.end() :], excluded):
-            continue
+        if at_start and word not in known_names:
+            if not _starts_pair(text[match.end() :], excluded):
+                continue
         found.append(word)
     return tuple(found)
 
@@ -275,7 +310,9 @@ def named_pair(
     A pair needs either one text naming two people, or two people each named in two texts.
     """
     excluded = tuple(not_names)
-    per_text = [person_names(t, not_names=excluded, rules=rules) for t in texts]
+    first_reading = [person_names(t, not_names=excluded, rules=rules) for t in texts]
+    known = {name for names in first_reading for name in names}
+    per_text = [person_names(t, not_names=excluded, known=known, rules=rules) for t in texts]
     counts = Counter(name for names in per_text for name in names)
     if len(counts) < 2:
         return None

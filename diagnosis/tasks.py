@@ -54,3 +54,18 @@ def schedule_recompute(issue_ids: Iterable[int]) -> None:
         transaction.on_commit(
             lambda: recompute_issue_findings.apply_async((fresh,), countdown=DEBOUNCE_SECONDS)
         )
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=60,
+    max_retries=5,
+)
+def send_weekly_digests() -> int:
+    """Weekly: the digest e-mail to every leader who wants it, at most once per ISO week
+    (see diagnosis.digest for the delivery guarantee)."""
+    from diagnosis.digest import digest_send_weekly
+
+    return digest_send_weekly()

@@ -6,13 +6,11 @@ import contextlib
 import copy
 import itertools
 import json
-import os
 import pickle
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,11 +32,8 @@ from retros.history.schema import (
     iter_items_in_date_order,
     parse_history,
 )
+from tests.examples import EXAMPLES
 
-# The sample histories live in the repository's examples/ folder; RECUR_EXAMPLES_DIR overrides.
-EXAMPLES = Path(
-    os.environ.get("RECUR_EXAMPLES_DIR", Path(__file__).resolve().parents[2] / "examples")
-)
 KINDS = ", ".join(FIX_KIND_SLUGS)
 
 Doc = dict[str, Any]
@@ -592,7 +587,7 @@ def test_the_format_example_parses_into_records() -> None:
 def test_a_sample_history_parses_and_exports_to_the_same_text(name: str) -> None:
     path = EXAMPLES / f"{name}.history.json"
     if not path.exists():
-        pytest.skip(f"the sample {path.name} is not in {EXAMPLES}")
+        pytest.fail(f"the sample {path.name} is not in {EXAMPLES}")
     raw = path.read_text(encoding="utf-8")
 
     doc = parse_history(raw.encode())

@@ -1,0 +1,427 @@
+"""Import and export of `recur-history/1` documents (HISTORY_FORMAT.md).
+
+Import is all or nothing: the document is validated first (retros.history.schema), then
+written in one transaction. It is idempotent: teams are matched by name, and retros, items
+and actions by their keys, remembered per organisation, so importing the same file twice
+changes nothing and a longer version of a file adds only what is new. Items without
+`same_as` are matched against the organisation's earlier issues by the same matcher that
+facilitators see as suggestions: above the auto-link threshold they join the best match,
+in the review band they start a new issue and wait in the link review queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from diagnosis.fixkinds import infer_fix_kind
+from diagnosis.tasks import schedule_recompute
+from retros.history.schema import (
+    HistoryDocument,
+    ItemRecord,
+    RetroRecord,
+    TeamRecord,
+    dump_history,
+    parse_history,
+    retrospectives_in_date_order,
+)
+from retros.matching import embedding
+from retros.models import (
+    Fix,
+    Issue,
+    LinkReview,
+    LinkSource,
+    Occurrence,
+    Organization,
+    Retrospective,
+    RetroStatus,
+    Team,
+)
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class AutoLink:
+    item: str
+    text: str
+    issue_id: int
+    issue_title: str
+    score: float
+
+
+@dataclass
+class ImportReport:
+    organization: str = ""
+    organization_id: int | None = None
+    teams_created: int = 0
+    retros_created: int = 0
+    items_created: int = 0
+    items_skipped: int = 0
+    actions_created: int = 0
+    actions_skipped: int = 0
+    linked_by_file: int = 0
+    auto_links: list[AutoLink] = field(default_factory=list)
+    queued_for_review: int = 0
+    new_issues: int = 0
+    kinds_inferred: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "organization": self.organization,
+            "teams_created": self.teams_created,
+            "retros_created": self.retros_created,
+            "items_created": self.items_created,
+            "items_skipped": self.items_skipped,
+            "actions_created": self.actions_created,
+            "actions_skipped": self.actions_skipped,
+            "linked_by_file": self.linked_by_file,
+            "linked_automatically": len(self.auto_links),
+            "queued_for_review": self.queued_for_review,
+            "new_issues": self.new_issues,
+            "kinds_inferred": self.kinds_inferred,
+            "auto_links": [
+                {
+                    "item": a.item,
+                    "issue": a.issue_id,
+                    "issue_title": a.issue_title,
+                    "score": round(a.score, 3),
+                }
+                for a in self.auto_links
+            ],
+        }
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """The import report as lines for a terminal or a page."""
+    lines = [
+        f"Organisation: {report['organization']}",
+        f"Teams created: {report['teams_created']}; "
+        f"retrospectives created: {report['retros_created']}",
+        f"Items created: {report['items_created']} (already present: {report['items_skipped']})",
+        f"Actions created: {report['actions_created']} "
+        f"(already present: {report['actions_skipped']}); "
+        f"kinds inferred from text: {report['kinds_inferred']}",
+        f"Recurrences linked by the file (same_as): {report['linked_by_file']}",
+        f"Recurrences linked automatically: {report['linked_automatically']}",
+        f"Possible recurrences waiting for review: {report['queued_for_review']}",
+        f"New issues: {report['new_issues']}",
+    ]
+    for link in report["auto_links"]:
+        lines.append(
+            f"  auto-linked {link['item']} → issue {link['issue']} "
+            f"“{link['issue_title']}” (score {link['score']:.2f})"
+        )
+    return lines
+
+
+def history_import(
+    data: bytes | str | dict[str, Any] | HistoryDocument,
+    *,
+    progress: Progress | None = None,
+    link_automatically: bool = True,
+) -> ImportReport:
+    """Validate and import a history document. Raises HistoryValidationError (nothing
+    written) when the document is invalid."""
+    doc = data if isinstance(data, HistoryDocument) else parse_history(data)
+    with transaction.atomic():
+        importer = _Importer(doc, progress=progress, link_automatically=link_automatically)
+        report = importer.run()
+        schedule_recompute(importer.touched_issue_ids)
+    return report
+
+
+class _Importer:
+    def __init__(
+        self, doc: HistoryDocument, *, progress: Progress | None, link_automatically: bool
+    ) -> None:
+        from retros.matching.search import ImportLinker
+
+        self.doc = doc
+        self.progress = progress
+        self.report = ImportReport(organization=doc.organization)
+        self.org, _ = Organization.objects.get_or_create(name=doc.organization)
+        self.report.organization_id = self.org.pk
+        self.linker = ImportLinker(self.org) if link_automatically else None
+        self.touched_issue_ids: set[int] = set()
+        self.teams: dict[str, Team] = {}
+        self.item_issue: dict[str, int] = {}  # item key -> issue id
+        self.item_occurrence: dict[str, Occurrence] = {}
+
+    def run(self) -> ImportReport:
+        from retros.services import issue_refresh_stats
+
+        self._teams()
+        existing = {
+            o.import_key: o
+            for o in Occurrence.objects.filter(organization=self.org).exclude(import_key="")
+        }
+        for key, occurrence in existing.items():
+            self.item_issue[key] = occurrence.issue_id
+            self.item_occurrence[key] = occurrence
+        existing_fixes = set(
+            Fix.objects.filter(organization=self.org)
+            .exclude(import_key="")
+            .values_list("import_key", flat=True)
+        )
+        existing_retros = {
+            r.import_key: r
+            for r in Retrospective.objects.filter(organization=self.org).exclude(import_key="")
+        }
+        retros = retrospectives_in_date_order(self.doc)
+        total = sum(len(r.items) for r in retros)
+        new_items = [
+            (retro, item)
+            for retro in retros
+            for item in retro.items
+            if item.key not in self.item_issue
+        ]
+        if self.linker is not None:
+            self.linker.prepare([item.text for _, item in new_items])
+        done = 0
+        for retro_record in retros:
+            retro = existing_retros.get(retro_record.key) or self._retro(retro_record)
+            for item in retro_record.items:
+                if item.key in self.item_issue:
+                    self.report.items_skipped += 1
+                else:
+                    self._item(retro, item)
+                done += 1
+                if self.progress and (done % 200 == 0 or done == total):
+                    self.progress(done, total)
+            for action in retro_record.actions:
+                if action.key in existing_fixes:
+                    self.report.actions_skipped += 1
+                    continue
+                self._action(retro, action)
+        issue_refresh_stats(issue_ids=self.touched_issue_ids)
+        return self.report
+
+    def _teams(self) -> None:
+        by_name = {t.name: t for t in Team.objects.filter(organization=self.org)}
+        for record in self.doc.teams:
+            team = by_name.get(record.name)
+            if team is None:
+                team = Team.objects.create(
+                    organization=self.org, name=record.name, import_key=record.key
+                )
+                self.report.teams_created += 1
+            elif not team.import_key:
+                team.import_key = record.key
+                team.save(update_fields=["import_key"])
+            self.teams[record.key] = team
+
+    def _retro(self, record: RetroRecord) -> Retrospective:
+        self.report.retros_created += 1
+        return Retrospective.objects.create(
+            organization=self.org,
+            team=self.teams[record.team],
+            held_on=record.held_on,
+            title=record.title,
+            status=RetroStatus.CLOSED,
+            import_key=record.key,
+        )
+
+    def _item(self, retro: Retrospective, item: ItemRecord) -> None:
+        link_source, score, issue_id = LinkSource.NEW, None, None
+        review: tuple[int, float, list[str]] | None = None
+        if item.same_as:
+            issue_id = self.item_issue[item.same_as]
+            link_source = LinkSource.SAME_AS
+            self.report.linked_by_file += 1
+        elif self.linker is not None:
+            decision = self.linker.decide(item.text, team=retro.team.name, on=retro.held_on)
+            if decision.link_to is not None:
+                issue_id, score = decision.link_to, decision.score
+                link_source = LinkSource.AUTO
+            elif decision.review_with is not None:
+                review = (decision.review_with, decision.score, list(decision.reasons))
+        if issue_id is None:
+            issue = Issue.objects.create(organization=self.org, title=_title(item.text))
+            issue_id = issue.pk
+            self.report.new_issues += 1
+        vector = self.linker.vector(item.text) if self.linker is not None else None
+        occurrence = Occurrence.objects.create(
+            embedding=embedding.to_bytes(vector) if vector is not None else None,
+            embedding_model=embedding.MODEL_ID if vector is not None else "",
+            organization=self.org,
+            issue_id=issue_id,
+            retro=retro,
+            team=retro.team,
+            held_on=retro.held_on,
+            text=item.text,
+            votes=item.votes,
+            import_key=item.key,
+            link_source=link_source,
+            link_score=score,
+        )
+        if self.linker is not None:
+            self.linker.add(occurrence, team=retro.team.name)
+        if link_source == LinkSource.AUTO:
+            self.report.auto_links.append(
+                AutoLink(
+                    item.key,
+                    item.text,
+                    issue_id,
+                    self.linker.title_of(issue_id) if self.linker else "",
+                    score or 0.0,
+                )
+            )
+        if review is not None:
+            LinkReview.objects.create(
+                organization=self.org,
+                occurrence=occurrence,
+                candidate_id=review[0],
+                score=review[1],
+                reasons=review[2],
+            )
+            self.report.queued_for_review += 1
+        self.item_issue[item.key] = issue_id
+        self.item_occurrence[item.key] = occurrence
+        self.touched_issue_ids.add(issue_id)
+        self.report.items_created += 1
+
+    def _action(self, retro: Retrospective, action: Any) -> None:
+        kind, inferred = action.kind, False
+        if not kind:
+            kind, inferred = infer_fix_kind(action.text).kind, True
+            self.report.kinds_inferred += 1
+        issue_id = self.item_issue[action.item]
+        Fix.objects.create(
+            organization=self.org,
+            issue_id=issue_id,
+            retro=retro,
+            team=retro.team,
+            decided_on=retro.held_on,
+            text=action.text,
+            kind=kind,
+            kind_inferred=inferred,
+            owner=action.owner,
+            due_on=action.due_on,
+            status=action.status,
+            completed_on=action.completed_on,
+            import_key=action.key,
+        )
+        self.touched_issue_ids.add(issue_id)
+        self.report.actions_created += 1
+
+
+def _title(text: str) -> str:
+    """An issue's title from its first raising: the first line, cut at a word boundary."""
+    line = " ".join(text.split())
+    if len(line) <= 200:
+        return line
+    cut = line[:199].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def history_export(organization: Organization) -> dict[str, Any]:
+    """The organisation's history as a canonical recur-history/1 document.
+
+    Keys are the import keys where known and generated ones otherwise. Each recurrence
+    names the first raising of its issue in `same_as`; each action names the raising of its
+    issue in the same retro (or the latest one before it). Archived raisings and fixes are
+    left out, as they are on every page.
+    """
+    from retros.history.schema import ActionRecord
+
+    teams = list(Team.objects.filter(organization=organization).order_by("pk"))
+    team_keys = _unique_keys({t.pk: t.import_key or _slug(t.name) or f"team-{t.pk}" for t in teams})
+    retros = list(Retrospective.objects.filter(organization=organization).order_by("held_on", "pk"))
+    retro_keys = {r.pk: r.import_key or f"retro-{r.pk}" for r in retros}
+    occurrences = list(
+        Occurrence.objects.live()
+        .filter(organization=organization)
+        .order_by("held_on", "retro_id", "pk")
+    )
+    retro_order = {r.pk: i for i, r in enumerate(retros)}
+    occurrences.sort(key=lambda o: (retro_order[o.retro_id], o.pk))
+    item_keys = {o.pk: o.import_key or f"item-{o.pk}" for o in occurrences}
+    first_of_issue: dict[int, Occurrence] = {}
+    by_retro: dict[int, list[ItemRecord]] = {r.pk: [] for r in retros}
+    issue_raisings: dict[int, list[Occurrence]] = {}
+    for occ in occurrences:
+        first = first_of_issue.setdefault(occ.issue_id, occ)
+        same_as = item_keys[first.pk] if first.pk != occ.pk else None
+        by_retro[occ.retro_id].append(
+            ItemRecord(key=item_keys[occ.pk], text=occ.text, votes=occ.votes, same_as=same_as)
+        )
+        issue_raisings.setdefault(occ.issue_id, []).append(occ)
+    actions: dict[int, list[ActionRecord]] = {r.pk: [] for r in retros}
+    for fix in Fix.objects.live().filter(organization=organization).order_by("decided_on", "pk"):
+        raisings = issue_raisings.get(fix.issue_id)
+        if not raisings:
+            continue
+        item = _raising_for_fix(fix, raisings, retro_order)
+        retro_id = fix.retro_id if fix.retro_id in actions else item.retro_id
+        if retro_order[item.retro_id] > retro_order[retro_id]:
+            retro_id = item.retro_id
+        actions[retro_id].append(
+            ActionRecord(
+                key=fix.import_key or f"fix-{fix.pk}",
+                item=item_keys[item.pk],
+                text=fix.text,
+                kind=fix.kind,
+                owner=fix.owner,
+                due_on=fix.due_on,
+                status=fix.status,
+                completed_on=fix.completed_on if fix.status == "done" else None,
+            )
+        )
+    doc = HistoryDocument(
+        format="recur-history/1",
+        organization=organization.name,
+        teams=tuple(TeamRecord(key=team_keys[t.pk], name=t.name) for t in teams),
+        retrospectives=tuple(
+            RetroRecord(
+                key=retro_keys[r.pk],
+                team=team_keys[r.team_id],
+                held_on=r.held_on,
+                title=r.title,
+                items=tuple(by_retro[r.pk]),
+                actions=tuple(actions[r.pk]),
+            )
+            for r in retros
+        ),
+    )
+    return dump_history(doc)
+
+
+def _raising_for_fix(
+    fix: Fix, raisings: list[Occurrence], retro_order: dict[int, int]
+) -> Occurrence:
+    if fix.retro_id is not None:
+        same_retro = [o for o in raisings if o.retro_id == fix.retro_id]
+        if same_retro:
+            return same_retro[0]
+        position = retro_order.get(fix.retro_id, len(retro_order))
+        before = [o for o in raisings if retro_order[o.retro_id] <= position]
+        if before:
+            return before[-1]
+    before = [o for o in raisings if o.held_on <= fix.decided_on]
+    return before[-1] if before else raisings[0]
+
+
+def _slug(name: str) -> str:
+    return "-".join("".join(c.lower() if c.isalnum() else " " for c in name).split())[:100]
+
+
+def _unique_keys(keys: dict[int, str]) -> dict[int, str]:
+    seen: set[str] = set()
+    result: dict[int, str] = {}
+    for pk, key in keys.items():
+        candidate, n = key, 2
+        while candidate in seen:
+            candidate, n = f"{key}-{n}", n + 1
+        seen.add(candidate)
+        result[pk] = candidate
+    return result

@@ -1,0 +1,332 @@
+"""Replay a ``recur-history/1`` document through the matcher and measure it. Pure, no Django.
+
+Replay order: retrospectives by ``held_on``, ties in file order; items in file order; a
+retrospective's actions count from the next retrospective on (they are decided after its
+items are raised).
+
+- :func:`evaluate_suggestions`: issues are built from the true ``same_as`` links. For every
+  item whose true issue was already raised before it, the matcher ranks the issues raised so
+  far and the rank of the true one is recorded (top-1, top-3, MRR, p95 latency including
+  embedding the text), next to a trigram-only ranking of the same issues.
+- :func:`evaluate_autolink`: the import without ``same_as``: each item joins its best match
+  when that scores at or above the auto-link threshold, otherwise starts a new issue. Scored
+  on pairs of items in the same issue against the ``same_as`` truth.
+
+Context is rebuilt from the file without running diagnosis: band-aid fixes are the actions of
+a band-aid kind, open fixes those not yet completed on the query date, an issue is flagged
+once raised after its second band-aid fix, and active when raised in the last 90 days.
+Candidates per query: the best ``POOL`` issues by meaning plus the best ``POOL`` by
+spelling, as a production query would fetch them (all issues, in the small samples).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retros.matching import embedding, lexical
+from retros.matching.ranker import Candidate, MatrixIndex, Query, Suggestion, rank
+from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
+
+Encoder = Callable[[Sequence[str]], np.ndarray]
+QueryEncoder = Callable[[str, lexical.Vocabulary], np.ndarray]
+
+BAND_AID_KINDS = frozenset({"meeting", "process", "reminder", "workaround", "escalation"})
+QUIET_DAYS = 90  # DOMAIN.md: no recurrence for 90 days after a fix counts as resolved
+POOL = 50  # candidates per query: best by meaning plus best by spelling, as in production
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    text: str
+    team: str
+    on: date
+    same_as: str | None
+    position: int  # replay order
+
+
+@dataclass(frozen=True)
+class Action:
+    item: str
+    kind: str | None
+    status: str
+    completed_on: date | None
+    decided_on: date
+
+
+@dataclass(frozen=True)
+class Retro:
+    on: date
+    items: tuple[Item, ...]
+    actions: tuple[Action, ...]
+
+
+@dataclass
+class IssueState:
+    issue_id: int
+    texts: list[str] = field(default_factory=list)
+    teams: set[str] = field(default_factory=set)
+    last_seen: date | None = None
+    raisings: list[date] = field(default_factory=list)
+    fixes: list[Action] = field(default_factory=list)
+
+    def candidate(self, on: date, semantic: float) -> Candidate:
+        band_aids = sorted(f.decided_on for f in self.fixes if f.kind in BAND_AID_KINDS)
+        flagged = len(band_aids) >= 2 and max(self.raisings) > band_aids[1]
+        open_fixes = sum(_is_open(f, on) for f in self.fixes)
+        return Candidate(
+            issue_id=self.issue_id,
+            title=self.texts[0],
+            semantic=semantic,
+            texts=tuple(self.texts),
+            teams=frozenset(self.teams),
+            occurrences=len(self.texts),
+            last_seen=self.last_seen,
+            active=self.last_seen is not None and (on - self.last_seen).days <= QUIET_DAYS,
+            flagged=flagged,
+            open_fixes=open_fixes,
+            band_aid_fixes=len(band_aids),
+        )
+
+
+def _is_open(fix: Action, on: date) -> bool:
+    if fix.status == "open":
+        return True
+    return fix.status == "done" and fix.completed_on is not None and fix.completed_on > on
+
+
+def load_history(source: Path | str | dict[str, Any]) -> tuple[str, list[Retro]]:
+    """(file name, retrospectives in replay order)."""
+    if isinstance(source, dict):
+        doc, name = source, str(source.get("organization", "history"))
+    else:
+        path = Path(source)
+        doc, name = json.loads(path.read_text(encoding="utf-8")), path.name
+    ordered = sorted(enumerate(doc["retrospectives"]), key=lambda p: (p[1]["held_on"], p[0]))
+    retros, position = [], 0
+    for _, raw in ordered:
+        on = date.fromisoformat(raw["held_on"])
+        items = []
+        for it in raw.get("items", []):
+            items.append(Item(it["key"], it["text"], raw["team"], on, it.get("same_as"), position))
+            position += 1
+        actions = tuple(_action(a, on) for a in raw.get("actions", []))
+        retros.append(Retro(on, tuple(items), actions))
+    return name, retros
+
+
+def _action(raw: dict[str, Any], on: date) -> Action:
+    done = raw.get("completed_on")
+    return Action(
+        item=raw["item"],
+        kind=raw.get("kind"),
+        status=raw.get("status", "open"),
+        completed_on=date.fromisoformat(done) if done else None,
+        decided_on=on,
+    )
+
+
+def true_issues(retros: Sequence[Retro]) -> dict[str, str]:
+    """Item key -> key of the first item of its true issue (union of ``same_as`` links)."""
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.get(key, key) != key:
+            key = parent[key]
+        return key
+
+    position = {it.key: it.position for r in retros for it in r.items}
+    for item in (it for r in retros for it in r.items):
+        parent.setdefault(item.key, item.key)
+        if item.same_as in position:
+            a, b = find(item.key), find(item.same_as)
+            first, second = sorted((a, b), key=position.__getitem__)
+            parent[second] = first
+    return {key: find(key) for key in position}
+
+
+class Replay:
+    """The issues raised so far, their occurrence vectors and their fixes."""
+
+    def __init__(self, weights: MatchWeights, dimension: int, pool: int = POOL) -> None:
+        self.weights = weights
+        self.pool = pool
+        self.index = MatrixIndex(dimension)
+        self.issues: dict[int, IssueState] = {}
+        self.issue_of: dict[str, int] = {}
+        self.vocabulary = lexical.Vocabulary()
+
+    def suggest(self, item: Item, vector: np.ndarray) -> list[Suggestion]:
+        """All issues of the pool, ranked (no threshold)."""
+        semantic = dict(self.index.top_k_issues(vector, self.pool))
+        for issue_id in self._lexical_pool(item.text):
+            semantic.setdefault(issue_id, _max_cosine(self.index, issue_id, vector))
+        candidates = [self.issues[i].candidate(item.on, s) for i, s in semantic.items()]
+        query = Query(item.text, vector, team=item.team, on=item.on)
+        return rank(query, candidates, self.weights, min_score=float("-inf"))
+
+    def _lexical_pool(self, text: str) -> list[int]:
+        query = lexical.trigrams(lexical.normalize(text))
+        best = {i: _best_set_similarity(query, s.texts) for i, s in self.issues.items()}
+        return sorted(best, key=lambda i: -best[i])[: self.pool]
+
+    def lexical_rank(self, text: str) -> list[int]:
+        """Issue ids by trigram score alone, best first."""
+        query = lexical.normalize(text)
+        scores = {
+            i: lexical.best_word_similarity(query, map(lexical.normalize, s.texts))
+            for i, s in self.issues.items()
+        }
+        return sorted(scores, key=lambda i: (-scores[i], i))
+
+    def add(self, item: Item, vector: np.ndarray, issue_id: int) -> None:
+        state = self.issues.setdefault(issue_id, IssueState(issue_id))
+        state.texts.append(item.text)
+        state.teams.add(item.team)
+        state.raisings.append(item.on)
+        state.last_seen = max(filter(None, (state.last_seen, item.on)))
+        self.index.add(issue_id, [item.position], vector)
+        self.vocabulary.update([item.text])
+        self.issue_of[item.key] = issue_id
+
+    def add_fixes(self, actions: Sequence[Action]) -> None:
+        for action in actions:
+            issue_id = self.issue_of.get(action.item)
+            if issue_id is not None:
+                self.issues[issue_id].fixes.append(action)
+
+
+def _best_set_similarity(query: frozenset[str], texts: Sequence[str]) -> float:
+    return max(lexical.set_similarity(query, lexical.trigrams(lexical.normalize(t))) for t in texts)
+
+
+def _max_cosine(index: MatrixIndex, issue_id: int, vector: np.ndarray) -> float:
+    return float(np.max(index.vectors_of(issue_id) @ np.atleast_2d(vector).T))
+
+
+def _rank_of(issue_id: int, ranked: Sequence[int]) -> int | None:
+    return ranked.index(issue_id) + 1 if issue_id in ranked else None
+
+
+def _encode_items(retros: Sequence[Retro], encoder: Encoder) -> np.ndarray:
+    return encoder([it.text for r in retros for it in r.items])
+
+
+def evaluate_suggestions(
+    source: Path | str | dict[str, Any],
+    weights: MatchWeights = DEFAULT_WEIGHTS,
+    encoder: Encoder | None = None,
+    query_encoder: QueryEncoder | None = None,
+) -> dict[str, Any]:
+    """Replay with true issues; rank of the true issue for every recurrence.
+
+    ``encoder`` embeds the stored items (default ``embedding.encode``), ``query_encoder``
+    the text being typed (default ``embedding.encode_query``, timed with the ranking)."""
+    encoder = encoder or embedding.encode
+    query_encoder = query_encoder or embedding.encode_query
+    name, retros = load_history(source)
+    truth = true_issues(retros)
+    vectors = _encode_items(retros, encoder)
+    replay, ids = Replay(weights, vectors.shape[1]), _IdMap()
+    ranks, lexical_ranks, timings = [], [], []
+    for retro in retros:
+        for item in retro.items:
+            issue_id = ids[truth[item.key]]
+            if issue_id in replay.issues:
+                started = time.perf_counter()
+                query_vector = query_encoder(item.text, replay.vocabulary)
+                ranked = [s.issue_id for s in replay.suggest(item, query_vector)]
+                timings.append(time.perf_counter() - started)
+                ranks.append(_rank_of(issue_id, ranked))
+                lexical_ranks.append(_rank_of(issue_id, replay.lexical_rank(item.text)))
+            replay.add(item, vectors[item.position], issue_id)
+        replay.add_fixes(retro.actions)
+    return _suggestion_metrics(name, ranks, lexical_ranks, timings)
+
+
+class _IdMap(dict[str, int]):
+    def __missing__(self, key: str) -> int:
+        self[key] = len(self) + 1
+        return self[key]
+
+
+def _top(ranks: Sequence[int | None], n: int) -> float:
+    return sum(r is not None and r <= n for r in ranks) / len(ranks) if ranks else 0.0
+
+
+def _suggestion_metrics(
+    name: str, ranks: list[int | None], lexical_ranks: list[int | None], timings: list[float]
+) -> dict[str, Any]:
+    mrr = sum(1 / r for r in ranks if r) / len(ranks) if ranks else 0.0
+    p95 = float(np.percentile(np.array(timings) * 1000, 95)) if timings else 0.0
+    return {
+        "file": name,
+        "recurrences": len(ranks),
+        "top1": round(_top(ranks, 1), 4),
+        "top3": round(_top(ranks, 3), 4),
+        "mrr": round(mrr, 4),
+        "p95_ms": round(p95, 2),
+        "lexical_top1": round(_top(lexical_ranks, 1), 4),
+        "lexical_top3": round(_top(lexical_ranks, 3), 4),
+    }
+
+
+def evaluate_autolink(
+    source: Path | str | dict[str, Any],
+    weights: MatchWeights = DEFAULT_WEIGHTS,
+    encoder: Encoder | None = None,
+    query_encoder: QueryEncoder | None = None,
+    threshold: float | None = None,
+) -> dict[str, Any]:
+    """Replay ignoring ``same_as``: pair precision, recall and F1 of automatic linking."""
+    encoder = encoder or embedding.encode
+    query_encoder = query_encoder or embedding.encode_query
+    threshold = weights.auto_link if threshold is None else threshold
+    name, retros = load_history(source)
+    vectors = _encode_items(retros, encoder)
+    replay = Replay(weights, vectors.shape[1])
+    predicted: dict[str, int] = {}
+    links = reviews = 0
+    for retro in retros:
+        for item in retro.items:
+            vector = vectors[item.position]
+            query_vector = query_encoder(item.text, replay.vocabulary)
+            best = next(iter(replay.suggest(item, query_vector)), None)
+            if best is not None and best.score >= threshold:
+                issue_id, links = best.issue_id, links + 1
+            else:
+                issue_id = len(replay.issues) + 1
+                reviews += best is not None and best.score >= weights.review
+            replay.add(item, vector, issue_id)
+            predicted[item.key] = issue_id
+        replay.add_fixes(retro.actions)
+    scores = pair_scores(predicted, true_issues(retros))
+    return {"file": name, "threshold": threshold, "links": links, "review": reviews, **scores}
+
+
+def pair_scores(predicted: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
+    """Precision, recall and F1 over pairs of items placed in the same issue."""
+    both = Counter((predicted[k], truth[k]) for k in truth)
+    correct = sum(n * (n - 1) // 2 for n in both.values())
+    made = sum(n * (n - 1) // 2 for n in Counter(predicted[k] for k in truth).values())
+    true = sum(n * (n - 1) // 2 for n in Counter(truth.values()).values())
+    precision = correct / made if made else 1.0
+    recall = correct / true if true else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "pairs_true": true,
+        "pairs_predicted": made,
+        "pairs_correct": correct,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+    }

@@ -1,0 +1,182 @@
+"""Fix kinds, categories and the inference of a fix's kind from its text."""
+
+from __future__ import annotations
+
+import pytest
+
+from diagnosis.fixkinds import (
+    CATEGORIES,
+    FALLBACK_KIND,
+    FIX_KINDS,
+    KIND_CHOICES,
+    NEXT_STEPS,
+    infer_fix_kind,
+    is_band_aid,
+    is_structural_for,
+)
+
+# DOMAIN.md's table, in its order: slug, nature, structural for.
+DOMAIN_TABLE = [
+    ("meeting", "band_aid", set()),
+    ("process", "band_aid", set()),
+    ("reminder", "band_aid", set()),
+    ("workaround", "band_aid", set()),
+    ("escalation", "band_aid", set()),
+    ("tooling", "structural", {"execution"}),
+    ("infrastructure", "structural", {"execution"}),
+    ("training", "structural", {"execution"}),
+    ("staffing", "structural", {"execution"}),
+    ("strategy", "structural", {"strategy"}),
+    ("incentives", "structural", {"culture"}),
+    ("coaching", "structural", {"interpersonal"}),
+    ("reorg", "structural", {"strategy", "culture"}),
+]
+
+
+def test_fix_kinds_follow_the_domain_table_in_its_order() -> None:
+    assert list(FIX_KINDS) == [slug for slug, _, _ in DOMAIN_TABLE]
+    assert [slug for slug, _ in KIND_CHOICES] == list(FIX_KINDS)
+
+
+@pytest.mark.parametrize(("slug", "nature", "structural_for"), DOMAIN_TABLE)
+def test_each_kind_has_its_nature_and_targets(
+    slug: str, nature: str, structural_for: set[str]
+) -> None:
+    kind = FIX_KINDS[slug]
+
+    assert (kind.slug, kind.nature, set(kind.structural_for)) == (slug, nature, structural_for)
+    assert is_band_aid(slug) is (nature == "band_aid")
+    assert all(is_structural_for(slug, c) for c in structural_for)
+    assert kind.label and kind.explanation.endswith(".") and len(kind.explanation) < 100
+
+
+def test_categories_have_labels_and_a_next_step_each() -> None:
+    assert list(CATEGORIES) == ["execution", "strategy", "culture", "interpersonal", "undetermined"]
+    assert set(NEXT_STEPS) == set(CATEGORIES)
+    assert all(step.endswith(".") for step in NEXT_STEPS.values())
+
+
+def test_next_steps_fit_what_fixes_each_category() -> None:
+    assert "coach" in NEXT_STEPS["interpersonal"]
+    assert "incentives" in NEXT_STEPS["culture"]
+    assert "strategy" in NEXT_STEPS["strategy"]
+    assert "training" in NEXT_STEPS["execution"]
+    assert "recording" in NEXT_STEPS["undetermined"]
+
+
+def test_an_unknown_kind_is_an_error() -> None:
+    with pytest.raises(KeyError):
+        is_band_aid("magic")
+
+
+# Varied phrasings of our own, two or three per kind.
+INFERENCE = {
+    "meeting": [
+        "Set up a fortnightly check-in between design and QA",
+        "Hold a stand-up with the on-call engineers every morning",
+        "Book a recurring call with the vendor",
+    ],
+    "process": [
+        "Require two approvals before merging to main",
+        "Introduce a release checklist",
+        "New definition of done for stories",
+    ],
+    "reminder": [
+        "Send an announcement asking people to update tickets",
+        "Remind the team to double-check migrations",
+        "Post a note in the channel: be more careful with prod data",
+    ],
+    "workaround": [
+        "Manually rerun the failed jobs each morning",
+        "Hotfix the config on the broken node",
+        "Temporary script to purge stale caches",
+    ],
+    "escalation": [
+        "Escalate the vendor delay to the CTO",
+        "Ask the engineering director to step in on the API dispute",
+    ],
+    "tooling": [
+        "Automate dependency updates with a bot",
+        "Add a lint rule for unused imports",
+        "Configure alert rules for queue depth",
+    ],
+    "infrastructure": [
+        "Migrate the reporting database to a bigger instance",
+        "Rebuild the staging cluster on new hardware",
+        "Scale out the message brokers",
+    ],
+    "training": [
+        "Send two engineers on a Kubernetes course",
+        "Hire a senior data engineer",
+        "Mentoring programme for new joiners",
+    ],
+    "staffing": [
+        "Add one more developer to the checkout squad",
+        "Make the platform team the owner of the deploy pipeline",
+        "Backfill the vacant QA position",
+    ],
+    "strategy": [
+        "Publish a single ranked list of company priorities",
+        "Align the quarterly OKRs of mobile and web",
+        "Leadership to communicate the product strategy for next year",
+    ],
+    "incentives": [
+        "Recognise cross-team help in performance reviews",
+        "Tie part of the bonus to shared goals",
+        "Reward people who unblock other teams",
+    ],
+    "coaching": [
+        "Manager to mediate between the two tech leads",
+        "Coaching sessions for Ana and Ben to work through their differences",
+        "Facilitated conversation between the two managers",
+    ],
+    "reorg": [
+        "Merge the web and mobile teams",
+        "Split the platform team into infra and tooling",
+        "Move the data team under product",
+    ],
+}
+INFERENCE_CASES = [(kind, text) for kind, texts in INFERENCE.items() for text in texts]
+
+
+def test_inference_covers_every_kind() -> None:
+    assert set(INFERENCE) == set(FIX_KINDS)
+
+
+@pytest.mark.parametrize(("kind", "text"), INFERENCE_CASES, ids=[t for _, t in INFERENCE_CASES])
+def test_it_infers_the_kind_of_a_fix_from_its_text(kind: str, text: str) -> None:
+    inferred = infer_fix_kind(text)
+
+    assert inferred.kind == kind
+    assert inferred.inferred is True
+    assert 0.25 <= inferred.confidence <= 0.95
+
+
+MECHANISM_OVER_TOPIC = {
+    "a_priority_meeting_is_a_meeting": ("Priority sync every Monday", "meeting"),
+    "a_planning_template_is_a_process": ("Quarterly planning template for all teams", "process"),
+    "a_reminder_about_servers_is_a_reminder": ("Reminder: restart nothing on prod", "reminder"),
+    "one_to_ones_between_two_people_are_a_meeting": ("Weekly 1:1 for Kim and Lou", "meeting"),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"), MECHANISM_OVER_TOPIC.values(), ids=MECHANISM_OVER_TOPIC.keys()
+)
+def test_what_a_fix_changes_outweighs_what_it_is_about(text: str, kind: str) -> None:
+    assert infer_fix_kind(text).kind == kind
+
+
+@pytest.mark.parametrize("text", ["", "Do something about it", "Look into it next sprint"])
+def test_it_falls_back_to_a_low_confidence_workaround(text: str) -> None:
+    inferred = infer_fix_kind(text)
+
+    assert (inferred.kind, inferred.kind) == (FALLBACK_KIND, "workaround")
+    assert inferred.confidence < 0.25
+
+
+def test_a_clear_fix_is_surer_than_a_mixed_one() -> None:
+    clear = infer_fix_kind("Replace the old database servers")
+    mixed = infer_fix_kind("Meeting to plan replacing the servers")
+
+    assert clear.confidence > mixed.confidence

@@ -1,0 +1,188 @@
+"""history import: all or nothing, idempotent, automatic links reported, round trip."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from retros.history.schema import HistoryValidationError
+from retros.importing import history_export, history_import
+from retros.models import Fix, Issue, LinkReview, Occurrence, Organization, Retrospective, Team
+from tests.examples import example_files
+
+pytestmark = pytest.mark.django_db
+
+DOC = {
+    "format": "recur-history/1",
+    "organization": "Northwind",
+    "teams": [{"key": "payments", "name": "Payments"}, {"key": "checkout", "name": "Checkout"}],
+    "retrospectives": [
+        {
+            "key": "payments-2026-01-14",
+            "team": "payments",
+            "held_on": "2026-01-14",
+            "title": "Sprint 31",
+            "items": [
+                {"key": "p31-1", "text": "Releases slip because priorities change mid-sprint",
+                 "votes": 4},
+                {"key": "p31-2", "text": "Staging was down two days", "votes": 2},
+            ],
+            "actions": [
+                {"key": "p31-a1", "item": "p31-1", "text": "Weekly priority sync with product",
+                 "kind": "meeting", "owner": "Dana", "due_on": "2026-01-28", "status": "done",
+                 "completed_on": "2026-01-21"},
+                {"key": "p31-a2", "item": "p31-2", "text": "Rebuild the staging servers"},
+            ],
+        },
+        {
+            "key": "payments-2026-02-11",
+            "team": "payments",
+            "held_on": "2026-02-11",
+            "items": [
+                {"key": "p33-4", "text": "Scope changed twice again this sprint",
+                 "same_as": "p31-1"},
+            ],
+        },
+    ],
+}
+
+
+def _counts() -> tuple[int, ...]:
+    return tuple(m.objects.count() for m in (Organization, Team, Retrospective, Issue,
+                                              Occurrence, Fix))
+
+
+def test_it_imports_teams_retros_items_and_actions():
+    report = history_import(copy.deepcopy(DOC))
+    assert (report.teams_created, report.retros_created) == (2, 2)
+    assert (report.items_created, report.actions_created) == (3, 2)
+    assert report.linked_by_file == 1
+    first = Occurrence.objects.get(import_key="p31-1")
+    again = Occurrence.objects.get(import_key="p33-4")
+    assert again.issue_id == first.issue_id
+    issue = first.issue
+    assert (issue.occurrence_count, issue.team_count) == (2, 1)
+    assert str(issue.last_seen) == "2026-02-11"
+    inferred = Fix.objects.get(import_key="p31-a2")
+    assert inferred.kind_inferred and inferred.kind == "infrastructure"
+    assert Fix.objects.get(import_key="p31-a1").kind_inferred is False
+
+
+def test_importing_the_same_file_twice_changes_nothing():
+    history_import(copy.deepcopy(DOC))
+    before = _counts()
+    report = history_import(copy.deepcopy(DOC))
+    assert _counts() == before
+    assert report.items_created == 0 and report.items_skipped == 3
+    assert report.actions_skipped == 2
+
+
+def test_a_longer_version_of_a_file_adds_only_what_is_new():
+    history_import(copy.deepcopy(DOC))
+    longer = copy.deepcopy(DOC)
+    longer["retrospectives"][1]["items"].append(
+        {"key": "p33-5", "text": "Flaky end-to-end tests", "votes": 1}
+    )
+    report = history_import(longer)
+    assert report.items_created == 1 and report.items_skipped == 3
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"),
+    [
+        (lambda d: d.update(format="recur-history/2"), "format"),
+        (lambda d: d["retrospectives"][1]["items"][0].update(same_as="p9-2"),
+         "retrospectives[1].items[0].same_as"),
+        (lambda d: d["retrospectives"][0].update(team="mobile"), "retrospectives[0].team"),
+        (lambda d: d["retrospectives"][0].update(held_on="2026-02-30"),
+         "retrospectives[0].held_on"),
+        (lambda d: d["retrospectives"][0]["items"][0].update(text=""),
+         "retrospectives[0].items[0].text"),
+        (lambda d: d["retrospectives"][0]["items"][0].update(votes=-1),
+         "retrospectives[0].items[0].votes"),
+        (lambda d: d["retrospectives"][0]["actions"][0].update(kind="prayer"),
+         "retrospectives[0].actions[0].kind"),
+        (lambda d: d["retrospectives"][0]["actions"][0].update(item="nope"),
+         "retrospectives[0].actions[0].item"),
+        (lambda d: d["retrospectives"][1]["items"][0].update(key="p31-1"),
+         "retrospectives[1].items[0].key"),
+        (lambda d: d.pop("teams"), "teams"),
+    ],
+)
+def test_an_invalid_file_is_refused_with_its_json_path_and_nothing_is_written(mutate, path):
+    doc = copy.deepcopy(DOC)
+    mutate(doc)
+    with pytest.raises(HistoryValidationError) as excinfo:
+        history_import(doc)
+    assert any(error.path == path for error in excinfo.value.errors), excinfo.value.summary()
+    assert _counts() == (0, 0, 0, 0, 0, 0)
+
+
+def test_the_command_reports_validation_errors_and_exits_non_zero(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "recur-history/1", "organization": "X", "teams": [')
+    with pytest.raises(CommandError, match="not valid JSON|JSON"):
+        call_command("import_history", str(bad))
+    assert _counts() == (0, 0, 0, 0, 0, 0)
+
+
+def test_items_without_same_as_are_linked_automatically_and_reported(capsys):
+    doc = copy.deepcopy(DOC)
+    doc["retrospectives"][1]["items"][0] = {
+        "key": "p33-4", "text": "Releases slip because the priorities change mid-sprint",
+    }
+    report = history_import(doc)
+    assert len(report.auto_links) == 1
+    link = report.auto_links[0]
+    assert link.item == "p33-4" and link.score >= 0.75
+    occurrence = Occurrence.objects.get(import_key="p33-4")
+    assert occurrence.issue_id == Occurrence.objects.get(import_key="p31-1").issue_id
+    assert occurrence.link_source == "auto"
+
+
+def test_likely_recurrences_below_the_auto_link_threshold_wait_for_review():
+    doc = copy.deepcopy(DOC)
+    doc["retrospectives"][1]["items"][0] = {
+        "key": "p33-4", "text": "The staging environment went down again",
+    }
+    report = history_import(doc)
+    reviews = LinkReview.objects.filter(status="pending")
+    assert report.queued_for_review == reviews.count()
+    if report.auto_links:
+        assert report.auto_links[0].item == "p33-4"
+    else:
+        assert reviews.get().candidate == Occurrence.objects.get(import_key="p31-2").issue
+
+
+def test_export_import_export_round_trips(tmp_path):
+    for path in example_files():
+        document = json.loads(path.read_text())
+        history_import(document)
+        organization = Organization.objects.get(name=document["organization"])
+        first = history_export(organization)
+        Organization.objects.filter(pk=organization.pk).update(name="old " + organization.name)
+        history_import(first)
+        second = history_export(Organization.objects.get(name=document["organization"]))
+        assert _without_generated(first) == _without_generated(second)
+        # Every item and action of the sample survives the trip.
+        keys = {i["key"] for r in first["retrospectives"] for i in r["items"]}
+        assert keys == {i["key"] for r in document["retrospectives"] for i in r["items"]}
+
+
+def _without_generated(doc: dict) -> dict:
+    return json.loads(json.dumps(doc))
+
+
+def test_export_command_writes_the_document(tmp_path):
+    history_import(copy.deepcopy(DOC))
+    out = tmp_path / "out.json"
+    call_command("export_history", "--org", "Northwind", "--output", str(out))
+    exported = json.loads(out.read_text())
+    assert exported["format"] == "recur-history/1"
+    assert exported["retrospectives"][1]["items"][0]["same_as"] == "p31-1"
+    with pytest.raises(CommandError, match="No organisation"):
+        call_command("export_history", "--org", "Nobody")

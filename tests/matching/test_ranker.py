@@ -1,0 +1,256 @@
+import dataclasses
+import time
+from datetime import date
+
+import numpy as np
+import pytest
+
+from retros.matching import embedding
+from retros.matching.lexical import Vocabulary
+from retros.matching.ranker import (
+    Candidate,
+    Decision,
+    MatrixIndex,
+    Query,
+    Suggestion,
+    link_decision,
+    rank,
+)
+from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
+
+ISSUES = [
+    "Designs arrived two days before the sprint ended",
+    "Staging environment unavailable",
+    "Priorities changed twice in the middle of the sprint",
+    "On-call rota puts the same two people on every weekend",
+    "Flaky end-to-end tests block merges to main",
+    "Nobody knows who approves database schema changes",
+    "The coffee machine on the third floor is broken",
+    "Release notes are written the night before launch",
+    "Customer support tickets are not routed to the right team",
+    "The production database ran out of disk space",
+    "Code reviews wait several days for an approver",
+]
+
+
+@pytest.fixture(scope="module")
+def candidates():
+    vectors = embedding.encode(ISSUES)
+    return [Candidate(i, text, vector=vectors[i]) for i, text in enumerate(ISSUES)]
+
+
+def _best(text, candidates):
+    query = Query(text, embedding.encode_query(text, Vocabulary(ISSUES)))
+    return rank(query, candidates, min_score=0.0)[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We got mock-ups far too late to build them properly",  # no word in common
+        "Mock-ups late for the third sprint in a row",
+    ],
+)
+def test_it_ranks_a_reworded_recurrence_first(text, candidates):
+    assert ISSUES[_best(text, candidates).issue_id] == ISSUES[0]
+
+
+@pytest.mark.parametrize("text", ["stagng is down again", "Stagin server not reachable"])
+def test_it_ranks_a_misspelt_recurrence_first(text, candidates):
+    best = _best(text, candidates)
+
+    assert ISSUES[best.issue_id] == "Staging environment unavailable"
+    assert "similar meaning" in best.reasons
+
+
+def test_it_shows_nothing_below_the_suggest_threshold(candidates):
+    text = "Great demo to the sales team, thanks everyone"
+    query = Query(text, embedding.encode_one(text))
+
+    assert all(s.score >= DEFAULT_WEIGHTS.suggest for s in rank(query, candidates))
+    assert len(rank(query, candidates)) < len(rank(query, candidates, min_score=0.0))
+
+
+def _unit(*values):
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_spelling_breaks_a_tie_in_meaning_for_a_ticket_code():
+    vector = _unit(1, 0, 0)
+    query = Query("PAY-1234 refunds failing", vector)
+    plain = Candidate(1, "Refund job crashes on PAY-9876", vector=vector)
+    coded = Candidate(2, "Refund job crashes on PAY-1234", vector=vector)
+
+    ranked = rank(query, [plain, coded], min_score=0.0)
+
+    assert [s.issue_id for s in ranked] == [2, 1]
+
+
+def test_context_breaks_a_tie_in_favour_of_the_same_team():
+    vector = _unit(1, 0, 0)
+    query = Query("Builds are slow", vector, team="payments", on=date(2026, 3, 9))
+    other = Candidate(1, "Builds are slow", vector=vector, teams=frozenset({"mobile"}))
+    same = Candidate(2, "Builds are slow", vector=vector, teams=frozenset({"payments"}))
+
+    ranked = rank(query, [other, same])
+
+    assert [s.issue_id for s in ranked] == [2, 1]
+    assert "same team" in ranked[0].reasons
+    assert ranked[0].score - ranked[1].score <= DEFAULT_WEIGHTS.context_weight
+
+
+def test_context_alone_never_makes_a_suggestion():
+    query = Query("Anything", _unit(1, 0, 0), team="payments", on=date(2026, 3, 9))
+    unrelated = Candidate(
+        1,
+        "zzz",
+        vector=_unit(0, 1, 0),
+        teams=frozenset({"payments"}),
+        last_seen=date(2026, 3, 9),
+        flagged=True,
+        open_fixes=2,
+    )
+
+    assert rank(query, [unrelated], min_score=0.0)[0].score == 0.0
+
+
+def test_meaning_is_the_closest_occurrence_not_the_centroid():
+    occurrences = np.stack([_unit(1, 0, 0), _unit(0, 1, 0)])
+    query = Query("as worded the second time", _unit(0, 1, 0))
+
+    best = rank(query, [Candidate(7, "x", vector=occurrences)], min_score=0.0)[0]
+
+    assert best.semantic == pytest.approx(1.0)
+
+
+def test_it_explains_itself_in_short_phrases():
+    query = Query("Staging down", _unit(1, 0, 0), team="payments", on=date(2026, 3, 9))
+    cand = Candidate(
+        3,
+        "Staging down",
+        vector=_unit(1, 0, 0),
+        teams=frozenset({"payments", "data", "web"}),
+        occurrences=4,
+        last_seen=date(2026, 3, 2),
+        band_aid_fixes=2,
+        open_fixes=1,
+    )
+
+    reasons = rank(query, [cand])[0].reasons
+
+    assert reasons == (
+        "similar meaning",
+        "similar wording",
+        "same team",
+        "raised 4 times in 3 teams",
+        "last raised 2026-03-02",
+        "2 band-aid fixes tried",
+        "1 open fix",
+    )
+
+
+def test_it_uses_given_scores_instead_of_recomputing_them():
+    query = Query("typed", _unit(1, 0, 0))
+    cand = Candidate(1, "unrelated title", semantic=0.9, lexical=0.5)
+
+    best = rank(query, [cand])[0]
+
+    assert (best.semantic, best.lexical) == (0.9, 0.5)
+
+
+def test_imports_link_review_or_start_a_new_issue():
+    w = DEFAULT_WEIGHTS
+
+    assert link_decision(Suggestion(1, w.auto_link, 0.9, 0.5, ()), w) is Decision.LINK
+    assert link_decision(Suggestion(1, w.review, 0.6, 0.2, ()), w) is Decision.REVIEW
+    assert link_decision(Suggestion(1, w.review - 0.01, 0.5, 0.1, ()), w) is Decision.NEW
+    assert link_decision(None, w) is Decision.NEW
+
+
+def test_weights_are_frozen_versioned_and_validated():
+    assert DEFAULT_WEIGHTS.version
+    assert DEFAULT_WEIGHTS.semantic_weight > DEFAULT_WEIGHTS.lexical_weight
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DEFAULT_WEIGHTS.auto_link = 0.1  # type: ignore[misc]
+    with pytest.raises(ValueError, match="thresholds"):
+        MatchWeights(suggest=0.8, review=0.5)
+    with pytest.raises(ValueError, match="must be 1"):
+        MatchWeights(semantic_weight=0.9)
+
+
+def _random_unit(rng, n, d=384):
+    matrix = rng.standard_normal((n, d)).astype(np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def _brute_force(matrix, issues, query, k):
+    scores = matrix @ query
+    best = {}
+    for issue, score in zip(issues.tolist(), scores.tolist(), strict=True):
+        best[issue] = max(best.get(issue, -2.0), score)
+    return sorted(best.items(), key=lambda p: -p[1])[:k]
+
+
+def test_the_index_finds_exactly_the_issues_with_the_closest_occurrences():
+    rng = np.random.default_rng(1)
+    matrix, issues = _random_unit(rng, 3000), rng.integers(0, 400, 3000)
+    index = MatrixIndex(capacity=8)
+    for row, issue in enumerate(issues.tolist()):
+        index.add(issue, [row], matrix[row])
+    query = _random_unit(rng, 1)[0]
+
+    found = index.top_k_issues(query, 25)
+    expected = _brute_force(matrix, issues, query, 25)
+
+    assert [i for i, _ in found] == [i for i, _ in expected]
+    np.testing.assert_allclose([s for _, s in found], [s for _, s in expected], rtol=1e-5)
+
+
+def test_the_index_follows_removals_merges_and_relinks():
+    index = MatrixIndex(dimension=3)
+    index.add(1, [10, 11], np.stack([_unit(1, 0, 0), _unit(1, 1, 0)]))
+    index.add(2, [20], _unit(0, 1, 0))
+    index.add(3, [30], _unit(0, 0, 1))
+
+    assert index.top_k_issues(_unit(1, 0, 0), 1) == [(1, pytest.approx(1.0))]
+    index.move_occurrence(10, 3)
+    assert index.top_k_issues(_unit(1, 0, 0), 1)[0][0] == 3
+    index.reassign_issue(3, 2)
+    assert index.issue_ids() == {1, 2}
+    assert index.remove_issue(2) == 3
+    assert len(index) == 1
+    assert index.top_k_issues(_unit(0, 1, 0), 5, exclude=[1]) == []
+    assert index.vectors_of(1).shape == (1, 3)
+
+
+def test_the_index_takes_the_best_of_several_query_readings():
+    index = MatrixIndex(dimension=3)
+    index.add(1, [1], _unit(1, 0, 0))
+    index.add(2, [2], _unit(0, 1, 0))
+
+    found = index.top_k_issues(np.stack([_unit(1, 0, 0), _unit(0, 1, 0)]), 2)
+
+    assert sorted(s for _, s in found) == pytest.approx([1.0, 1.0])
+
+
+def test_top_k_over_100k_occurrence_vectors_is_well_within_budget():
+    rng = np.random.default_rng(0)
+    index = MatrixIndex(capacity=100_000)
+    index.add(0, [], np.zeros((0, 384), dtype=np.float32))
+    matrix = _random_unit(rng, 100_000)
+    issues = rng.integers(0, 20_000, 100_000)
+    for start in range(0, 100_000, 10_000):
+        for issue in np.unique(issues[start : start + 10_000]).tolist():
+            rows = np.flatnonzero(issues[start : start + 10_000] == issue) + start
+            index.add(issue, rows.tolist(), matrix[rows])
+    queries = _random_unit(rng, 20)
+
+    timings = []
+    for query in queries:
+        started = time.perf_counter()
+        index.top_k_issues(query, 20)
+        timings.append((time.perf_counter() - started) * 1000)
+
+    print(f"\ntop_k over {len(index)} x 384: median {np.median(timings):.1f} ms")
+    assert np.median(timings) < 40
