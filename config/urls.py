@@ -12,6 +12,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(settings.ADMIN_PATH, admin.site.urls),
     path("", include("retros.urls")),
+    path("", include("retros.review_urls")),
+    path("", include("retros.import_urls")),
     path("", retros_home, name="home"),
     path("", include("diagnosis.urls")),
 ]

@@ -27,14 +27,24 @@ DOC = {
             "held_on": "2026-01-14",
             "title": "Sprint 31",
             "items": [
-                {"key": "p31-1", "text": "Releases slip because priorities change mid-sprint",
-                 "votes": 4},
+                {
+                    "key": "p31-1",
+                    "text": "Releases slip because priorities change mid-sprint",
+                    "votes": 4,
+                },
                 {"key": "p31-2", "text": "Staging was down two days", "votes": 2},
             ],
             "actions": [
-                {"key": "p31-a1", "item": "p31-1", "text": "Weekly priority sync with product",
-                 "kind": "meeting", "owner": "Dana", "due_on": "2026-01-28", "status": "done",
-                 "completed_on": "2026-01-21"},
+                {
+                    "key": "p31-a1",
+                    "item": "p31-1",
+                    "text": "Weekly priority sync with product",
+                    "kind": "meeting",
+                    "owner": "Dana",
+                    "due_on": "2026-01-28",
+                    "status": "done",
+                    "completed_on": "2026-01-21",
+                },
                 {"key": "p31-a2", "item": "p31-2", "text": "Rebuild the staging servers"},
             ],
         },
@@ -43,8 +53,11 @@ DOC = {
             "team": "payments",
             "held_on": "2026-02-11",
             "items": [
-                {"key": "p33-4", "text": "Scope changed twice again this sprint",
-                 "same_as": "p31-1"},
+                {
+                    "key": "p33-4",
+                    "text": "Scope changed twice again this sprint",
+                    "same_as": "p31-1",
+                },
             ],
         },
     ],
@@ -52,8 +65,9 @@ DOC = {
 
 
 def _counts() -> tuple[int, ...]:
-    return tuple(m.objects.count() for m in (Organization, Team, Retrospective, Issue,
-                                              Occurrence, Fix))
+    return tuple(
+        m.objects.count() for m in (Organization, Team, Retrospective, Issue, Occurrence, Fix)
+    )
 
 
 def test_it_imports_teams_retros_items_and_actions():
@@ -95,21 +109,35 @@ def test_a_longer_version_of_a_file_adds_only_what_is_new():
     ("mutate", "path"),
     [
         (lambda d: d.update(format="recur-history/2"), "format"),
-        (lambda d: d["retrospectives"][1]["items"][0].update(same_as="p9-2"),
-         "retrospectives[1].items[0].same_as"),
+        (
+            lambda d: d["retrospectives"][1]["items"][0].update(same_as="p9-2"),
+            "retrospectives[1].items[0].same_as",
+        ),
         (lambda d: d["retrospectives"][0].update(team="mobile"), "retrospectives[0].team"),
-        (lambda d: d["retrospectives"][0].update(held_on="2026-02-30"),
-         "retrospectives[0].held_on"),
-        (lambda d: d["retrospectives"][0]["items"][0].update(text=""),
-         "retrospectives[0].items[0].text"),
-        (lambda d: d["retrospectives"][0]["items"][0].update(votes=-1),
-         "retrospectives[0].items[0].votes"),
-        (lambda d: d["retrospectives"][0]["actions"][0].update(kind="prayer"),
-         "retrospectives[0].actions[0].kind"),
-        (lambda d: d["retrospectives"][0]["actions"][0].update(item="nope"),
-         "retrospectives[0].actions[0].item"),
-        (lambda d: d["retrospectives"][1]["items"][0].update(key="p31-1"),
-         "retrospectives[1].items[0].key"),
+        (
+            lambda d: d["retrospectives"][0].update(held_on="2026-02-30"),
+            "retrospectives[0].held_on",
+        ),
+        (
+            lambda d: d["retrospectives"][0]["items"][0].update(text=""),
+            "retrospectives[0].items[0].text",
+        ),
+        (
+            lambda d: d["retrospectives"][0]["items"][0].update(votes=-1),
+            "retrospectives[0].items[0].votes",
+        ),
+        (
+            lambda d: d["retrospectives"][0]["actions"][0].update(kind="prayer"),
+            "retrospectives[0].actions[0].kind",
+        ),
+        (
+            lambda d: d["retrospectives"][0]["actions"][0].update(item="nope"),
+            "retrospectives[0].actions[0].item",
+        ),
+        (
+            lambda d: d["retrospectives"][1]["items"][0].update(key="p31-1"),
+            "retrospectives[1].items[0].key",
+        ),
         (lambda d: d.pop("teams"), "teams"),
     ],
 )
@@ -133,7 +161,8 @@ def test_the_command_reports_validation_errors_and_exits_non_zero(tmp_path):
 def test_items_without_same_as_are_linked_automatically_and_reported(capsys):
     doc = copy.deepcopy(DOC)
     doc["retrospectives"][1]["items"][0] = {
-        "key": "p33-4", "text": "Releases slip because the priorities change mid-sprint",
+        "key": "p33-4",
+        "text": "Releases slip because the priorities change mid-sprint",
     }
     report = history_import(doc)
     assert len(report.auto_links) == 1
@@ -147,7 +176,8 @@ def test_items_without_same_as_are_linked_automatically_and_reported(capsys):
 def test_likely_recurrences_below_the_auto_link_threshold_wait_for_review():
     doc = copy.deepcopy(DOC)
     doc["retrospectives"][1]["items"][0] = {
-        "key": "p33-4", "text": "The staging environment went down again",
+        "key": "p33-4",
+        "text": "The staging environment went down again",
     }
     report = history_import(doc)
     reviews = LinkReview.objects.filter(status="pending")

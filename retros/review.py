@@ -1,0 +1,80 @@
+"""The link review queue: possible recurrences that a person confirms or rejects.
+
+Imports link automatically only above a high-precision threshold; every other likely
+recurrence waits here. Confirming relinks the occurrence to the candidate issue; rejecting
+records the pair so it is never suggested again. Every decision is in the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from retros.access import Access
+from retros.models import LinkReview, LinkSource, ReviewStatus
+from retros.services import occurrence_relink
+
+
+def pending_reviews(access: Access) -> QuerySet[LinkReview]:
+    """Pending reviews the person may decide: leaders all teams, facilitators their teams."""
+    qs = LinkReview.objects.filter(
+        organization=access.organization,
+        status=ReviewStatus.PENDING,
+        occurrence__archived_at=None,
+    ).select_related("occurrence__team", "occurrence__issue", "candidate")
+    if not access.is_leader:
+        qs = qs.filter(occurrence__team_id__in=access.team_ids)
+    return qs.order_by("-score", "pk")
+
+
+def reviews_for(access: Access, review_ids: Iterable[int]) -> list[LinkReview]:
+    return list(pending_reviews(access).filter(pk__in=list(review_ids)))
+
+
+def _decide(review: LinkReview, status: str, user: Any) -> None:
+    review.status = status
+    review.decided_by = user if getattr(user, "is_authenticated", False) else None
+    review.decided_at = timezone.now()
+    review._history_user = review.decided_by  # type: ignore[attr-defined]
+    review.save(update_fields=["status", "decided_by", "decided_at"])
+
+
+def review_confirm(*, review: LinkReview, user: Any) -> LinkReview:
+    """The occurrence is a recurrence of the candidate: link it; the occurrence's other
+    pending candidates are rejected."""
+    with transaction.atomic():
+        occurrence = review.occurrence
+        if occurrence.issue_id != review.candidate_id:
+            occurrence_relink(
+                occurrence=occurrence,
+                issue=review.candidate,
+                user=user,
+                link_source=LinkSource.REVIEW,
+                link_score=review.score,
+            )
+        _decide(review, ReviewStatus.CONFIRMED, user)
+        for other in LinkReview.objects.filter(
+            occurrence=occurrence, status=ReviewStatus.PENDING
+        ).exclude(pk=review.pk):
+            _decide(other, ReviewStatus.REJECTED, user)
+    return review
+
+
+def review_reject(*, review: LinkReview, user: Any) -> LinkReview:
+    """Not the same issue: the pair is never suggested again."""
+    with transaction.atomic():
+        _decide(review, ReviewStatus.REJECTED, user)
+    return review
+
+
+def rejected_issue_ids(occurrence_id: int) -> set[int]:
+    """Issues a person said this occurrence is not a raising of."""
+    return set(
+        LinkReview.objects.filter(
+            occurrence_id=occurrence_id, status=ReviewStatus.REJECTED
+        ).values_list("candidate_id", flat=True)
+    )

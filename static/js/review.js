@@ -1,0 +1,35 @@
+// Keyboard review of possible recurrences: j/k move, y same issue, n different, x select.
+(function () {
+  "use strict";
+  function rows() { return Array.from(document.querySelectorAll(".review-row")); }
+  function current() { return document.activeElement && document.activeElement.closest(".review-row"); }
+  function move(step) {
+    const all = rows();
+    if (!all.length) return;
+    const index = all.indexOf(current());
+    const next = all[Math.min(all.length - 1, Math.max(0, index + step))] || all[0];
+    next.focus();
+  }
+  function decide(row, decision) {
+    const button = row.querySelector('[data-decide="' + decision + '"]');
+    if (button) button.click();
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.target.matches("input[type=text], textarea, select")) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const row = current();
+    if (event.key === "j") { move(1); event.preventDefault(); }
+    else if (event.key === "k") { move(-1); event.preventDefault(); }
+    else if (row && event.key === "y") { decide(row, "confirm"); event.preventDefault(); }
+    else if (row && event.key === "n") { decide(row, "reject"); event.preventDefault(); }
+    else if (row && event.key === "x") {
+      const box = row.querySelector("input[type=checkbox]");
+      if (box) box.checked = !box.checked;
+      event.preventDefault();
+    }
+  });
+  // Focus the first row after htmx swaps the queue.
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "review-queue") move(0);
+  });
+})();

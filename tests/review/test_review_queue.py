@@ -1,0 +1,125 @@
+"""The link review queue: who sees it, confirming links, rejecting keeps pairs apart."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from retros.matching.search import suggest
+from retros.models import LinkReview, Occurrence
+from retros.review import rejected_issue_ids
+from tests.factories import IssueFactory, OccurrenceFactory, RetrospectiveFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(cast):
+    earlier = OccurrenceFactory(
+        retro=RetrospectiveFactory(team=cast.team), text="Staging environment unavailable"
+    )
+    later = OccurrenceFactory(
+        retro=RetrospectiveFactory(team=cast.team), text="stagng is down again"
+    )
+    other_team = OccurrenceFactory(
+        retro=RetrospectiveFactory(team=cast.other_team), text="Checkout tests flaky"
+    )
+    review = LinkReview.objects.create(
+        organization=cast.org,
+        occurrence=later,
+        candidate=earlier.issue,
+        score=0.6,
+        reasons=["similar meaning"],
+    )
+    hidden = LinkReview.objects.create(
+        organization=cast.org,
+        occurrence=other_team,
+        candidate=IssueFactory(organization=cast.org, title="Flaky checkout tests"),
+        score=0.5,
+    )
+    return {"review": review, "hidden": hidden, "earlier": earlier, "later": later}
+
+
+def test_facilitators_see_their_teams_reviews_and_leaders_all(cast, queued):
+    url = reverse("review:queue")
+    facilitator = cast.clients["facilitator"].get(url).content.decode()
+    assert "stagng is down again" in facilitator and "Checkout tests flaky" not in facilitator
+    leader = cast.clients["leader"].get(url).content.decode()
+    assert "stagng is down again" in leader and "Checkout tests flaky" in leader
+
+
+def test_members_cannot_review_and_anonymous_must_log_in(cast, queued):
+    assert cast.clients["member"].get(reverse("review:queue")).status_code == 403
+    response = cast.clients["member"].post(
+        reverse("review:decide"), {"decision": "confirm", "review": queued["review"].pk}
+    )
+    assert response.status_code == 403
+    assert cast.clients["anonymous"].get(reverse("review:queue")).status_code == 302
+
+
+def test_outsiders_cannot_decide_another_organisations_reviews(cast, queued):
+    response = cast.clients["outsider"].post(
+        reverse("review:decide"), {"decision": "confirm", "review": queued["review"].pk}
+    )
+    assert response.status_code in (302, 403)
+    queued["review"].refresh_from_db()
+    assert queued["review"].status == "pending"
+
+
+def test_confirming_links_the_occurrence_and_records_who_decided(cast, queued):
+    client = cast.clients["facilitator"]
+    response = client.post(reverse("review:decide"), {"single": f"confirm:{queued['review'].pk}"})
+    assert response.status_code == 302
+    later = Occurrence.objects.get(pk=queued["later"].pk)
+    assert later.issue_id == queued["earlier"].issue_id
+    assert later.link_source == "review"
+    review = LinkReview.objects.get(pk=queued["review"].pk)
+    assert review.status == "confirmed" and review.decided_by == cast.users["facilitator"]
+    assert review.history.first().history_user == cast.users["facilitator"]
+
+
+def test_facilitators_cannot_decide_other_teams_reviews(cast, queued):
+    cast.clients["facilitator"].post(
+        reverse("review:decide"), {"decision": "reject", "review": queued["hidden"].pk}
+    )
+    assert LinkReview.objects.get(pk=queued["hidden"].pk).status == "pending"
+
+
+def test_a_rejected_pair_is_never_suggested_again(cast, queued):
+    cast.clients["leader"].post(
+        reverse("review:decide"), {"decision": "reject", "review": queued["review"].pk}
+    )
+    assert LinkReview.objects.get(pk=queued["review"].pk).status == "rejected"
+    later = queued["later"]
+    excluded = rejected_issue_ids(later.pk)
+    assert excluded == {queued["earlier"].issue_id}
+    suggestions = suggest(
+        organization=cast.org,
+        text=later.text,
+        team=cast.team,
+        exclude_issue_ids=excluded | {later.issue_id},
+    )
+    assert queued["earlier"].issue_id not in {s.issue.pk for s in suggestions}
+    page = cast.clients["leader"].get(reverse("review:queue")).content.decode()
+    assert "stagng is down again" not in page
+
+
+def test_bulk_decisions_apply_to_every_selected_pair(cast, queued):
+    response = cast.clients["leader"].post(
+        reverse("review:decide"),
+        {"decision": "reject", "review": [queued["review"].pk, queued["hidden"].pk]},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert "Nothing to review" in response.content.decode()
+    assert set(LinkReview.objects.values_list("status", flat=True)) == {"rejected"}
+
+
+def test_decisions_need_a_csrf_token(cast, queued):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.users["leader"])
+    response = client.post(
+        reverse("review:decide"), {"decision": "reject", "review": queued["review"].pk}
+    )
+    assert response.status_code == 403
