@@ -153,7 +153,7 @@ def test_an_invalid_file_is_refused_with_its_json_path_and_nothing_is_written(mu
 def test_the_command_reports_validation_errors_and_exits_non_zero(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "recur-history/1", "organization": "X", "teams": [')
-    with pytest.raises(CommandError, match="not valid JSON|JSON"):
+    with pytest.raises(CommandError, match=r"not valid JSON|JSON"):
         call_command("import_history", str(bad))
     assert _counts() == (0, 0, 0, 0, 0, 0)
 
