@@ -112,6 +112,21 @@ THREADS: tuple[Thread, ...] = (
             Raising(
                 11, "payments", "Third change of direction this quarter, the team is demoralised", 5
             ),
+            Raising(
+                12,
+                "checkout",
+                "We still don't know which of the two launch goals wins",
+                4,
+                (
+                    Action(
+                        "Ask leadership for one ranked list of quarterly priorities",
+                        "strategy",
+                        "Dana",
+                        status="open",
+                        days_to_complete=30,
+                    ),
+                ),
+            ),
             Raising(13, "mobile", "Roadmap unclear, features cut late without explanation", 3),
         )
     ),
@@ -259,7 +274,15 @@ THREADS: tuple[Thread, ...] = (
             ),
             Raising(5, "mobile", "Mock-ups late for the third sprint in a row", 3),
             Raising(
-                8, "design", "Design requests keep arriving out of order, nobody ranks them", 3
+                8,
+                "design",
+                "Design requests keep arriving out of order, nobody ranks them",
+                3,
+                (
+                    Action(
+                        "Weekly design intake meeting with every product manager", "meeting", "Lee"
+                    ),
+                ),
             ),
             Raising(11, "checkout", "Waiting on design again because priorities were unclear", 2),
         )
@@ -281,6 +304,56 @@ ONE_OFFS: tuple[Raising, ...] = (
     Raising(11, "platform", "Certificate expiry caught us by surprise on the API gateway", 3),
     Raising(12, "design", "Design system tokens drifted between web and mobile", 2),
     Raising(13, "support", "Chat widget went down for an hour on Sunday", 2),
+    Raising(0, "mobile", "App store review rejected the build over a privacy label", 2),
+    Raising(1, "data", "Warehouse costs doubled after the new event stream", 2),
+    Raising(2, "support", "Customers confused by the new invoice layout", 3),
+    Raising(3, "checkout", "Payment provider sandbox was slow all week", 1),
+    Raising(4, "mobile", "Tablet layout broke on the smallest screens", 2),
+    Raising(
+        5,
+        "payments",
+        "Refund reports do not match the ledger at month end",
+        3,
+        (Action("Reconcile refunds by hand for this month", "workaround", "Ravi"),),
+    ),
+    Raising(6, "platform", "Log retention filled the disks on the monitoring cluster", 2),
+    Raising(
+        7,
+        "design",
+        "Accessibility audit found low-contrast buttons",
+        2,
+        (
+            Action(
+                "Add contrast checks to the design system linter",
+                "tooling",
+                "Kim",
+                status="open",
+                days_to_complete=40,
+            ),
+        ),
+    ),
+    Raising(8, "support", "Knowledge base search returns outdated articles", 2),
+    Raising(9, "checkout", "Coupon codes stacked in a way nobody intended", 3),
+    Raising(10, "mobile", "Push notification opt-in rate dropped after the redesign", 2),
+    Raising(
+        11,
+        "payments",
+        "Chargeback emails land in a shared inbox nobody owns",
+        3,
+        (
+            Action(
+                "Assign chargebacks to the on-call payments engineer",
+                "staffing",
+                "Dana",
+                status="open",
+                days_to_complete=20,
+            ),
+        ),
+    ),
+    Raising(12, "platform", "Terraform plan takes twenty minutes on the main stack", 2),
+    Raising(13, "data", "Weekly metrics email went out with last week's numbers", 2),
+    Raising(13, "payments", "Celebrate: zero payment incidents this month", 1),
+    Raising(13, "checkout", "Pairing with Support on the returns flow was great", 1),
 )
 
 
