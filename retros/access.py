@@ -16,6 +16,7 @@ from retros.models import (
     ArchivableQuerySet,
     Fix,
     Issue,
+    IssueMerge,
     Membership,
     Occurrence,
     Organization,
@@ -167,3 +168,17 @@ def _check_team(access: Access, team_id: int, *, write: bool) -> None:
             raise PermissionDenied("You can read this team's retros but not change them.")
     elif not access.sees_team(team_id):
         raise PermissionDenied("You are not a member of this team.")
+
+
+def merge_for(access: Access, merge_id: int, *, write: bool = False) -> IssueMerge:
+    """A merge of two issues of the person's organisation; undoing it is a change to issues."""
+    merge = (
+        IssueMerge.objects.select_related("source", "target")
+        .filter(organization=access.organization, pk=merge_id)
+        .first()
+    )
+    if merge is None:
+        raise Http404
+    if write and not access.can_facilitate:
+        raise PermissionDenied("Only facilitators and leaders can change issues.")
+    return merge

@@ -3,10 +3,34 @@ decided here so templates never trigger lazy queries."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
 
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from diagnosis.fixkinds import FIX_KINDS
+from diagnosis.models import Finding
 from retros.access import Access, issues_visible, teams_visible
-from retros.models import Fix, Issue, Occurrence, Retrospective, Team
+from retros.models import (
+    Fix,
+    FixStatus,
+    Issue,
+    IssueMerge,
+    Occurrence,
+    Retrospective,
+    Team,
+)
+
+BAND_AID_KINDS = frozenset(slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid")
+# Fixes reviewed at the top of a retro: every open one, and those completed this recently.
+REVIEW_COMPLETED_WITHIN = dt.timedelta(days=60)
+
+
+# --- Teams -----------------------------------------------------------------------------------
 
 
 def team_list(access: Access) -> QuerySet[Team]:
@@ -19,6 +43,7 @@ def team_list(access: Access) -> QuerySet[Team]:
 
 
 def team_retros(team: Team) -> QuerySet[Retrospective]:
+    """A team's retros, newest first, with how many issues each raised."""
     return (
         team.retrospectives.select_related("facilitator")
         .order_by("-held_on", "-id")
@@ -26,8 +51,259 @@ def team_retros(team: Team) -> QuerySet[Retrospective]:
     )
 
 
+def team_open_fixes(team: Team) -> QuerySet[Fix]:
+    """What the team still has to do, soonest due first."""
+    return (
+        Fix.objects.live()
+        .filter(team=team, status=FixStatus.OPEN)
+        .select_related("issue")
+        .order_by("due_on", "decided_on", "id")
+    )
+
+
+def team_issues(team: Team) -> QuerySet[Issue]:
+    """Issues raised in this team, the most often raised here first; `raised_here` counts the
+    team's live occurrences, `occurrence_count` and `team_count` the whole organisation's."""
+    return (
+        Issue.objects.live()
+        .filter(
+            organization_id=team.organization_id,
+            merged_into=None,
+            occurrences__team=team,
+            occurrences__archived_at=None,
+        )
+        .annotate(raised_here=Count("occurrences"))
+        .order_by("-raised_here", "-last_seen", "-id")
+    )
+
+
+# --- Retro board -----------------------------------------------------------------------------
+
+
+@dataclass
+class BandAidHistory:
+    count: int = 0
+    since: dt.date | None = None
+
+
+@dataclass
+class BoardRow:
+    """One raised issue on the board, with what the facilitator needs beside it."""
+
+    occurrence: Occurrence
+    earlier_raisings: int = 0
+    earlier_last_seen: dt.date | None = None
+    fixes_here: list[Fix] = field(default_factory=list)
+    band_aids: BandAidHistory = field(default_factory=BandAidHistory)
+    fixes_before: int = 0
+
+    @property
+    def is_recurrence(self) -> bool:
+        return self.earlier_raisings > 0
+
+
+@dataclass
+class Board:
+    retro: Retrospective
+    rows: list[BoardRow]
+    review: list[Fix]
+    archived: list[Occurrence]
+
+    @property
+    def recurrence_count(self) -> int:
+        return sum(1 for row in self.rows if row.is_recurrence)
+
+    @property
+    def fixes_decided(self) -> list[Fix]:
+        return [fix for row in self.rows for fix in row.fixes_here]
+
+
 def retro_occurrences(retro: Retrospective) -> QuerySet[Occurrence]:
     return retro.occurrences.live().select_related("issue").order_by("id")
+
+
+def board_rows(retro: Retrospective, occurrences: list[Occurrence]) -> list[BoardRow]:
+    """Rows for these occurrences of the retro: two queries whatever their number (earlier
+    raisings of their issues; the issues' fixes)."""
+    rows = [BoardRow(occurrence=o) for o in occurrences]
+    issue_ids = {o.issue_id for o in occurrences}
+    if not issue_ids:
+        return rows
+    earlier = (
+        Occurrence.objects.live()
+        .filter(issue_id__in=issue_ids)
+        .exclude(retro_id=retro.pk)
+        .filter(Q(held_on__lt=retro.held_on) | Q(held_on=retro.held_on, retro_id__lt=retro.pk))
+        .order_by()
+        .values("issue_id")
+        .annotate(n=Count("id"), last=Max("held_on"))
+    )
+    earlier_by_issue = {row["issue_id"]: row for row in earlier}
+    fixes_by_issue: dict[int, list[Fix]] = defaultdict(list)
+    for fix in Fix.objects.live().filter(issue_id__in=issue_ids).order_by("decided_on", "id"):
+        fixes_by_issue[fix.issue_id].append(fix)
+    for row in rows:
+        occ = row.occurrence
+        found = earlier_by_issue.get(occ.issue_id)
+        if found:
+            row.earlier_raisings, row.earlier_last_seen = found["n"], found["last"]
+        for fix in fixes_by_issue[occ.issue_id]:
+            if fix.retro_id == retro.pk:
+                row.fixes_here.append(fix)
+                continue
+            if fix.decided_on > retro.held_on:
+                continue
+            row.fixes_before += 1
+            if fix.kind in BAND_AID_KINDS:
+                row.band_aids.count += 1
+                if row.band_aids.since is None or fix.decided_on < row.band_aids.since:
+                    row.band_aids.since = fix.decided_on
+    # An issue raised twice on one board gets its fixes listed once, under its first row.
+    listed: set[int] = set()
+    for row in rows:
+        if row.occurrence.issue_id in listed:
+            row.fixes_here = []
+        listed.add(row.occurrence.issue_id)
+    return rows
+
+
+def review_fixes(retro: Retrospective) -> QuerySet[Fix]:
+    """The team's earlier fixes to review at the top of a retro: every open one and those
+    completed in the last 60 days, oldest decision first."""
+    cutoff = min(retro.held_on, timezone.localdate()) - REVIEW_COMPLETED_WITHIN
+    return (
+        Fix.objects.live()
+        .filter(team_id=retro.team_id)
+        .exclude(retro_id=retro.pk)
+        .filter(Q(status=FixStatus.OPEN) | Q(completed_on__gte=cutoff))
+        .select_related("issue")
+        .order_by("decided_on", "id")
+    )
+
+
+def retro_board(retro: Retrospective) -> Board:
+    """Everything the retro board shows, in five queries whatever the amount of data:
+    live occurrences with their issues, earlier raisings, the issues' fixes, the fixes to
+    review, and the recently archived occurrences (for undo)."""
+    occurrences = list(retro_occurrences(retro))
+    rows = board_rows(retro, occurrences)
+    review = list(review_fixes(retro))
+    archived = list(
+        retro.occurrences.filter(archived_at__isnull=False)
+        .select_related("issue")
+        .order_by("-archived_at")[:10]
+    )
+    return Board(retro=retro, rows=rows, review=review, archived=archived)
+
+
+def board_row(occurrence: Occurrence) -> BoardRow:
+    """One row of the board, after a change to it."""
+    return board_rows(occurrence.retro, [occurrence])[0]
+
+
+# --- Retro summary ---------------------------------------------------------------------------
+
+
+@dataclass
+class RetroSummary:
+    raised: int
+    recurrences: int
+    fixes_decided: int
+    markdown: str
+    line_count: int
+
+
+def retro_summary(board: Board) -> RetroSummary:
+    """What the retro raised and decided, with a Markdown version to paste elsewhere. Every
+    piece of text a person typed is escaped so that it renders as text."""
+    retro = board.retro
+    heading = f"{retro.team.name} retro"
+    if retro.title:
+        heading += f": {retro.title}"
+    lines = [
+        f"# {md_inline(heading)}",
+        "",
+        f"{retro.held_on:%Y-%m-%d} · {md_inline(retro.get_format_display())}",
+        "",
+        f"**{_count(len(board.rows), 'issue')} raised"
+        f" ({_count(board.recurrence_count, 'recurrence')}),"
+        f" {_count(len(board.fixes_decided), 'fix', 'fixes')} decided.**",
+        "",
+        "## Issues raised",
+        "",
+    ]
+    if not board.rows:
+        lines.append("None.")
+    for row in board.rows:
+        occ = row.occurrence
+        line = f"- {md_inline(occ.text)}"
+        details = [_count(occ.votes, "vote")]
+        if row.is_recurrence:
+            nth = row.earlier_raisings + 1
+            details.append(f"raised for the {nth}{_ordinal(nth)} time")
+        if row.band_aids.count:
+            band_aids = _count(row.band_aids.count, "band-aid fix", "band-aid fixes")
+            details.append(f"{band_aids} tried before")
+        lines.append(f"{line} ({', '.join(details)})")
+    lines += ["", "## Fixes decided", ""]
+    if not board.fixes_decided:
+        lines.append("None.")
+    for fix in board.fixes_decided:
+        kind = FIX_KINDS[fix.kind]
+        nature = "band-aid" if kind.nature == "band_aid" else "structural"
+        parts = [f"{md_inline(kind.label)} ({nature})"]
+        if fix.owner:
+            parts.append(f"owner: {md_inline(fix.owner)}")
+        if fix.due_on:
+            parts.append(f"due {fix.due_on:%Y-%m-%d}")
+        lines.append(f"- {md_inline(fix.text)} · {' · '.join(parts)}")
+    reviewed = [fix for fix in board.review if fix.outcome or fix.status != FixStatus.OPEN]
+    if reviewed:
+        lines += ["", "## Earlier fixes reviewed", ""]
+        for fix in reviewed:
+            state = fix.get_outcome_display() if fix.outcome else "no outcome yet"
+            lines.append(f"- {md_inline(fix.text)}: {fix.get_status_display().lower()}, {state}")
+    return RetroSummary(
+        raised=len(board.rows),
+        recurrences=board.recurrence_count,
+        fixes_decided=len(board.fixes_decided),
+        markdown="\n".join(lines) + "\n",
+        line_count=len(lines) + 1,
+    )
+
+
+def _count(n: int, singular: str, plural: str = "") -> str:
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+# Characters with a meaning anywhere in a line of Markdown (CommonMark and GitHub's tables,
+# strikethrough); a backslash before any ASCII punctuation renders it literally.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>!|~&])")
+# Markers that mean something at the start of a line (headings, lists, quotes, rules).
+_MD_LINE_START = re.compile(r"^(\s*)([#+=>-]|\d+(?=[.)]))")
+
+
+def md_inline(text: str) -> str:
+    """Text a person typed, as one line of Markdown that renders as exactly that text."""
+    one_line = " ".join(text.split())
+    escaped = _MD_INLINE.sub(r"\\\1", one_line)
+    return _MD_LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    marker = match.group(2)
+    if marker.isdigit():
+        return f"{match.group(1)}{marker}\\"  # "1." -> "1\." (the dot follows)
+    return f"{match.group(1)}\\{marker}"
+
+
+def _ordinal(n: int) -> str:
+    if 10 <= n % 100 <= 20:
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+# --- Issues ----------------------------------------------------------------------------------
 
 
 def issue_list(access: Access) -> QuerySet[Issue]:
@@ -38,3 +314,116 @@ def issue_timeline(issue: Issue) -> tuple[list[Occurrence], list[Fix]]:
     occurrences = list(issue.occurrences.live().select_related("team", "retro"))
     fixes = list(issue.fixes.live().select_related("team", "retro"))
     return occurrences, fixes
+
+
+@dataclass
+class TimelineEntry:
+    """One dated event in an issue's life: a raising (`occurrence`) or a fix (`fix`)."""
+
+    on: dt.date
+    kind: Literal["occurrence", "fix"]
+    occurrence: Occurrence | None = None
+    fix: Fix | None = None
+    # For raisings: the fixes (and band-aids among them) decided before it.
+    after_fixes: int = 0
+    after_band_aids: int = 0
+    # What the viewer may do with the entry's retro and occurrence.
+    can_open: bool = True
+    can_edit: bool = False
+
+    @property
+    def team_id(self) -> int | None:
+        if self.occurrence is not None:
+            return self.occurrence.team_id
+        return self.fix.team_id if self.fix is not None else None
+
+    @property
+    def is_occurrence(self) -> bool:
+        return self.kind == "occurrence"
+
+
+def issue_timeline_entries(issue: Issue, *, access: Access | None = None) -> list[TimelineEntry]:
+    """Every live occurrence and fix of the issue in date order (a raising before the fixes
+    decided on the same day), in two queries. With `access`, each entry says whether the
+    viewer may open its retro and change it; without, retros open and nothing is editable."""
+    occurrences, fixes = issue_timeline(issue)
+    entries = [TimelineEntry(on=o.held_on, kind="occurrence", occurrence=o) for o in occurrences]
+    entries += [TimelineEntry(on=f.decided_on, kind="fix", fix=f) for f in fixes]
+
+    def order(entry: TimelineEntry) -> tuple[dt.date, int, int]:
+        obj = entry.occurrence or entry.fix
+        assert obj is not None
+        return (entry.on, 0 if entry.is_occurrence else 1, obj.pk)
+
+    entries.sort(key=order)
+    fixes_so_far = band_aids_so_far = 0
+    for entry in entries:
+        if entry.fix is not None:
+            fixes_so_far += 1
+            band_aids_so_far += entry.fix.kind in BAND_AID_KINDS
+        else:
+            entry.after_fixes, entry.after_band_aids = fixes_so_far, band_aids_so_far
+        if access is not None and entry.team_id is not None:
+            entry.can_open = access.sees_team(entry.team_id)
+            entry.can_edit = entry.is_occurrence and access.facilitates_team(entry.team_id)
+        elif access is not None:
+            entry.can_open = access.is_leader
+    return entries
+
+
+@dataclass
+class IssuePage:
+    issue: Issue
+    timeline: list[TimelineEntry]
+    finding: Finding | None
+    merged_in: list[IssueMerge]
+    merged_out: IssueMerge | None
+
+
+def issue_page(issue: Issue, *, access: Access) -> IssuePage:
+    """The issue page in five queries whatever the amount of data: occurrences, fixes, the
+    current finding, merges into the issue and the merge out of it."""
+    timeline = issue_timeline_entries(issue, access=access)
+    finding = Finding.objects.filter(issue=issue, is_current=True).first()
+    merged_in = list(
+        IssueMerge.objects.filter(target=issue, undone_at=None)
+        .select_related("source", "merged_by")
+        .order_by("-merged_at")
+    )
+    merged_out = (
+        IssueMerge.objects.filter(source=issue, undone_at=None)
+        .select_related("target", "merged_by")
+        .order_by("-merged_at")
+        .first()
+    )
+    return IssuePage(issue, timeline, finding, merged_in, merged_out)
+
+
+def merge_candidates(issue: Issue, query: str, *, limit: int = 8) -> list[Issue]:
+    """Live issues of the organisation whose title contains `query`, for the merge form."""
+    query = query.strip()
+    if not query:
+        return []
+    return list(
+        Issue.objects.live()
+        .filter(organization_id=issue.organization_id, merged_into=None, title__icontains=query)
+        .exclude(pk=issue.pk)
+        .order_by("-last_seen", "-id")[:limit]
+    )
+
+
+def link_candidates(occurrence: Occurrence, query: str, *, limit: int = 8) -> list[Issue]:
+    """Live issues whose title contains `query`, for linking an occurrence by hand."""
+    query = query.strip()
+    if not query:
+        return []
+    return list(
+        Issue.objects.live()
+        .filter(
+            organization_id=occurrence.organization_id,
+            merged_into=None,
+            title__icontains=query,
+        )
+        .exclude(pk=occurrence.issue_id)
+        .order_by("-last_seen", "-id")[:limit]
+    )

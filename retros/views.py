@@ -1,19 +1,89 @@
-"""Facilitator and member pages. Every lookup goes through retros.access."""
+"""Facilitator and member pages. Every lookup goes through retros.access.
+
+Each write is a plain form POST that redirects back; the same URL answers an htmx request
+with the fragment it changed (a partial of the page's template). Invalid input comes back
+with status 422, the message and what was typed (board.js lets htmx swap 422 responses).
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
+from diagnosis.fixkinds import FIX_KINDS, infer_fix_kind
 from retros import access as acl
-from retros import selectors
+from retros import selectors, services
+from retros.forms import (
+    KIND_SOURCE_INFERRED,
+    KIND_SOURCE_PERSON,
+    FixEditForm,
+    FixForm,
+    FixOutcomeForm,
+    FixStatusForm,
+    IssueRenameForm,
+    MergeForm,
+    OccurrenceForm,
+    OccurrenceTextForm,
+    RelinkForm,
+    RetroStartForm,
+    VoteForm,
+    kind_explanations,
+)
+from retros.matching.search import suggest
+from retros.models import (
+    Fix,
+    FixOutcome,
+    Issue,
+    LinkSource,
+    Occurrence,
+    Retrospective,
+)
+
+INVALID = 422
+SUGGESTION_LIMIT = 5
 
 
 class HtmxRequest(HttpRequest):
     htmx: HtmxDetails
+
+
+def _messages_of(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    """Where to go back to: a same-site `next` path, else `default`."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate.startswith("/") and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The posted data for a form that a GET shows unbound (an empty POST is still a POST)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _board_url(retro_id: int, anchor: str = "") -> str:
+    url = reverse("retros:retro_board", args=[retro_id])
+    return f"{url}#{anchor}" if anchor else url
+
+
+# --- Home and teams ----------------------------------------------------------------------------
 
 
 @require_GET
@@ -33,20 +103,552 @@ def team_list(request: HtmxRequest) -> HttpResponse:
     return render(request, "retros/team_list.html", {"teams": selectors.team_list(access)})
 
 
-@require_GET
-def team_home(request: HtmxRequest, team_id: int) -> HttpResponse:
+def _team_home_response(
+    request: HtmxRequest, team_id: int, *, form: RetroStartForm | None = None, status: int = 200
+) -> HttpResponse:
     access = acl.access_for(request)
     team = acl.team_for(access, team_id)
-    page = Paginator(selectors.team_retros(team), 20).get_page(request.GET.get("page"))
-    return render(request, "retros/team_home.html", {"team": team, "retros": page})
+    retros = Paginator(selectors.team_retros(team), 15).get_page(request.GET.get("page"))
+    issues = Paginator(selectors.team_issues(team), 15).get_page(request.GET.get("issues_page"))
+    can_facilitate = access.facilitates_team(team.pk)
+    context = {
+        "team": team,
+        "retros": retros,
+        "issues": issues,
+        "open_fixes": list(selectors.team_open_fixes(team)),
+        "can_facilitate": can_facilitate,
+        "start_form": form or (RetroStartForm() if can_facilitate else None),
+        "retros_query": f"issues_page={issues.number}" if issues.number > 1 else "",
+        "issues_query": f"page={retros.number}" if retros.number > 1 else "",
+    }
+    if request.htmx and request.htmx.target == "team-issues":
+        return render(request, "retros/team_home.html#team-issues", context, status=status)
+    return render(request, "retros/team_home.html", context, status=status)
+
+
+@require_GET
+def team_home(request: HtmxRequest, team_id: int) -> HttpResponse:
+    return _team_home_response(request, team_id)
+
+
+@require_POST
+def retro_start(request: HtmxRequest, team_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    team = acl.team_for(access, team_id, write=True)
+    form = RetroStartForm(request.POST)
+    if form.is_valid():
+        try:
+            retro = services.retro_start(
+                team=team,
+                held_on=form.cleaned_data["held_on"],
+                title=form.cleaned_data["title"],
+                format=form.cleaned_data["format"],
+                user=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect(_board_url(retro.pk) + "?focus=entry")
+    return _team_home_response(request, team.pk, form=form, status=INVALID)
+
+
+# --- Retro board -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SuggestionItem:
+    number: int
+    suggestion: Any  # retros.matching.search.IssueSuggestion
+    same_team: bool
+
+
+def _suggestion_groups(retro: Retrospective, text: str) -> list[tuple[str, list[SuggestionItem]]]:
+    """Earlier issues like `text`: this team's first, then other teams', numbered 1..5."""
+    found = suggest(
+        organization=retro.organization,
+        text=text,
+        team=retro.team,
+        limit=SUGGESTION_LIMIT,
+        on=retro.held_on,
+    )
+    mine = [s for s in found if retro.team.name in s.teams]
+    others = [s for s in found if retro.team.name not in s.teams]
+    groups: list[tuple[str, list[SuggestionItem]]] = []
+    number = 0
+    for label, items, same in (("This team", mine, True), ("Other teams", others, False)):
+        if items:
+            numbered = []
+            for s in items:
+                number += 1
+                numbered.append(SuggestionItem(number, s, same))
+            groups.append((label, numbered))
+    return groups
+
+
+def _board_context(request: HtmxRequest, retro: Retrospective, **extra: Any) -> dict[str, Any]:
+    access = acl.access_for(request)
+    can_edit = access.facilitates_team(retro.team_id)
+    return {
+        "retro": retro,
+        "can_edit": can_edit,
+        "row_edit": can_edit and retro.is_open,
+        "kinds": kind_explanations(),
+        "outcomes": FixOutcome.choices,
+        **extra,
+    }
 
 
 @require_GET
 def retro_board(request: HtmxRequest, retro_id: int) -> HttpResponse:
     access = acl.access_for(request)
     retro = acl.retro_for(access, retro_id)
-    occurrences = selectors.retro_occurrences(retro)
-    return render(request, "retros/retro_board.html", {"retro": retro, "occurrences": occurrences})
+    return _board_page(request, retro)
+
+
+def _board_page(
+    request: HtmxRequest, retro: Retrospective, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    board = selectors.retro_board(retro)
+    extra.setdefault("focus_entry", request.GET.get("focus") == "entry")
+    context = _board_context(
+        request,
+        retro,
+        board=board,
+        raised=len(board.rows),
+        summary=None if retro.is_open else selectors.retro_summary(board),
+        **extra,
+    )
+    context.setdefault("entry_form", OccurrenceForm())
+    return render(request, "retros/retro_board.html", context, status=status)
+
+
+@require_GET
+def retro_suggestions(request: HtmxRequest, retro_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    retro = acl.retro_for(access, retro_id, write=True)
+    text = request.GET.get("text", "")
+    if not request.htmx:
+        return redirect(_board_url(retro.pk, "entry-form"))
+    groups = _suggestion_groups(retro, text) if len(text.strip()) >= 3 else []
+    context = _board_context(request, retro, suggestion_groups=groups)
+    return render(request, "retros/retro_board.html#suggestion-list", context)
+
+
+@require_POST
+def retro_close(request: HtmxRequest, retro_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    retro = acl.retro_for(access, retro_id, write=True)
+    try:
+        services.retro_close(retro=retro, user=request.user)
+    except ValidationError as error:
+        messages.error(request, _messages_of(error))
+    else:
+        messages.success(request, "Retro closed. The summary is ready to copy.")
+    return redirect(_board_url(retro.pk, "summary"))
+
+
+# --- Occurrences -------------------------------------------------------------------------------
+
+
+def _raised_count(retro: Retrospective) -> int:
+    return retro.occurrences.live().count()
+
+
+@require_POST
+def occurrence_create(request: HtmxRequest, retro_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    retro = acl.retro_for(access, retro_id, write=True)
+    form = OccurrenceForm(request.POST)
+    occurrence = None
+    if form.is_valid():
+        link = form.cleaned_data["link_to"]
+        try:
+            target = acl.issue_for(access, link[0]) if link else None
+            occurrence = services.occurrence_record(
+                retro=retro,
+                text=form.cleaned_data["text"],
+                user=request.user,
+                link_to_issue=target,
+                link_source=LinkSource.SUGGESTION if link else LinkSource.NEW,
+                link_score=link[1] if link else None,
+            )
+        except ValidationError as error:
+            form.add_error("text", error)
+    if occurrence is None:
+        if request.htmx:
+            context = _board_context(request, retro, entry_form=form, focus_entry=True)
+            return render(request, "retros/retro_board.html#entry", context, status=INVALID)
+        return _board_page(request, retro, status=INVALID, entry_form=form, focus_entry=True)
+    if occurrence.link_source == LinkSource.NEW:
+        status = f"Added “{occurrence.text}” as a new issue."
+    else:
+        status = f"Added “{occurrence.text}”, raised again: linked to “{occurrence.issue.title}”."
+    if not request.htmx:
+        messages.success(request, status)
+        return redirect(_board_url(retro.pk) + f"?focus=entry#occ-{occurrence.pk}")
+    row = selectors.board_row(occurrence)
+    context = _board_context(
+        request,
+        retro,
+        entry_form=OccurrenceForm(),
+        focus_entry=True,
+        entry_status=status,
+        row=row,
+        raised=_raised_count(retro),
+    )
+    response = render(request, "retros/_occurrence_added.html", context)
+    event = "issue-linked" if occurrence.link_source != LinkSource.NEW else "occurrence-added"
+    return trigger_client_event(response, event, {"occurrence": occurrence.pk})
+
+
+def _row_response(
+    request: HtmxRequest,
+    occurrence: Occurrence,
+    *,
+    status: int = 200,
+    error: str = "",
+    focus: str = "",
+    with_count: bool = False,
+    **extra: Any,
+) -> HttpResponse:
+    """The changed row for htmx; for a plain POST, back to the board at that row."""
+    retro = occurrence.retro
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect(_board_url(retro.pk, f"occ-{occurrence.pk}"))
+    context = _board_context(
+        request,
+        retro,
+        row=selectors.board_row(occurrence),
+        row_error=error,
+        focus=focus,
+        **extra,
+    )
+    if with_count:
+        context["raised"] = _raised_count(retro)
+        context["count_oob"] = True
+    return render(request, "retros/_occurrence_row.html", context, status=status)
+
+
+@require_GET
+def occurrence_row(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    occurrence = acl.occurrence_for(access, occurrence_id)
+    return _row_response(request, occurrence, focus="edit")
+
+
+@require_http_methods(["GET", "POST"])
+def occurrence_edit(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    occurrence = acl.occurrence_for(access, occurrence_id, write=True)
+    retro = occurrence.retro
+    form = OccurrenceTextForm(_posted(request), initial={"text": occurrence.text})
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                _require_open(retro)
+                services.occurrence_update_text(
+                    occurrence=occurrence, text=form.cleaned_data["text"], user=request.user
+                )
+            except ValidationError as error:
+                form.add_error("text", error)
+            else:
+                return _row_response(request, occurrence, focus="edit")
+    status = INVALID if form.is_bound else 200
+    context = _board_context(request, retro, occ=occurrence, edit_form=form)
+    if request.htmx:
+        return render(request, "retros/retro_board.html#occ-edit", context, status=status)
+    return render(request, "retros/occurrence_edit.html", context, status=status)
+
+
+def _require_open(retro: Retrospective) -> None:
+    if not retro.is_open:
+        raise ValidationError("This retro is closed; its issues can no longer be changed here.")
+
+
+@require_POST
+def occurrence_vote(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    occurrence = acl.occurrence_for(access, occurrence_id, write=True)
+    form = VoteForm(request.POST)
+    if not form.is_valid():
+        return _row_response(request, occurrence, status=INVALID, error="Vote up or down.")
+    delta = form.cleaned_data["delta"]
+    try:
+        _require_open(occurrence.retro)
+        services.occurrence_vote(occurrence=occurrence, delta=delta, user=request.user)
+    except ValidationError as error:
+        return _row_response(request, occurrence, status=INVALID, error=_messages_of(error))
+    return _row_response(request, occurrence, focus="vote-up" if delta > 0 else "vote-down")
+
+
+@require_POST
+def occurrence_archive(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    occurrence = acl.occurrence_for(access, occurrence_id, write=True)
+    try:
+        _require_open(occurrence.retro)
+        services.occurrence_archive(occurrence=occurrence, user=request.user)
+    except ValidationError as error:
+        return _row_response(request, occurrence, status=INVALID, error=_messages_of(error))
+    if not request.htmx:
+        messages.success(request, f"Archived “{occurrence.text}”. Restore it below if needed.")
+        return redirect(_board_url(occurrence.retro_id, "archived"))
+    context = _board_context(
+        request,
+        occurrence.retro,
+        occ=occurrence,
+        raised=_raised_count(occurrence.retro),
+        count_oob=True,
+    )
+    return render(request, "retros/_occurrence_archived.html", context)
+
+
+@require_POST
+def occurrence_restore(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    occurrence = acl.occurrence_for(access, occurrence_id, write=True)
+    try:
+        _require_open(occurrence.retro)
+        services.occurrence_restore(occurrence=occurrence, user=request.user)
+    except ValidationError as error:
+        if request.htmx:
+            context = _board_context(request, occurrence.retro, occ=occurrence)
+            context["row_error"] = _messages_of(error)
+            return render(request, "retros/_occurrence_archived.html", context, status=INVALID)
+        messages.error(request, _messages_of(error))
+        return redirect(_board_url(occurrence.retro_id, "archived"))
+    if not request.htmx:
+        messages.success(request, f"Restored “{occurrence.text}”.")
+    return _row_response(request, occurrence, focus="archive", with_count=True)
+
+
+@require_http_methods(["GET", "POST"])
+def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
+    """Change which issue an occurrence belongs to, or split it off into a new issue."""
+    access = acl.access_for(request)
+    occurrence = acl.occurrence_for(access, occurrence_id, write=True)
+    back = _next_url(request, _board_url(occurrence.retro_id, f"occ-{occurrence.pk}"))
+    form = RelinkForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        issue_id = form.cleaned_data["issue_id"]
+        score = form.cleaned_data["score"]
+        try:
+            target = acl.issue_for(access, issue_id) if issue_id is not None else None
+            services.occurrence_relink(
+                occurrence=occurrence,
+                issue=target,
+                user=request.user,
+                link_source=LinkSource.SUGGESTION if score is not None else LinkSource.MANUAL,
+                link_score=score,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            occurrence.refresh_from_db()
+            if target is None:
+                messages.success(
+                    request, f"Split off into a new issue: “{occurrence.issue.title}”."
+                )
+            else:
+                messages.success(request, f"Linked to “{occurrence.issue.title}”.")
+            return HttpResponseRedirect(back)
+    query = request.GET.get("q", "")
+    suggestions = [
+        s
+        for s in suggest(
+            organization=occurrence.retro.organization,
+            text=occurrence.text,
+            team=occurrence.retro.team,
+            limit=SUGGESTION_LIMIT,
+            exclude_issue_ids=[occurrence.issue_id],
+            on=occurrence.held_on,
+        )
+    ]
+    context = {
+        "occ": occurrence,
+        "form": form,
+        "suggestions": suggestions,
+        "query": query,
+        "candidates": selectors.link_candidates(occurrence, query),
+        "next": back,
+        "can_split": occurrence.issue.occurrence_count > 1,
+    }
+    return render(
+        request, "retros/occurrence_link.html", context, status=INVALID if form.errors else 200
+    )
+
+
+# --- Fixes -------------------------------------------------------------------------------------
+
+
+@require_POST
+def fix_create(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    occurrence = acl.occurrence_for(access, occurrence_id, write=True)
+    form = FixForm(request.POST)
+    if form.is_valid():
+        try:
+            _require_open(occurrence.retro)
+            services.fix_apply(
+                issue=occurrence.issue,
+                retro=occurrence.retro,
+                text=form.cleaned_data["text"],
+                kind=form.cleaned_data["kind"],
+                kind_inferred=form.cleaned_data["kind_inferred"],
+                owner=form.cleaned_data["owner"],
+                due_on=form.cleaned_data["due_on"],
+                user=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if not request.htmx:
+                messages.success(request, "Fix recorded.")
+            response = _row_response(request, occurrence, focus="fix")
+            return trigger_client_event(response, "fix-applied", {"issue": occurrence.issue_id})
+    if not request.htmx:
+        return _board_page(
+            request,
+            occurrence.retro,
+            status=INVALID,
+            fix_form=form,
+            fix_form_for=occurrence.pk,
+        )
+    return _row_response(
+        request, occurrence, status=INVALID, fix_form=form, fix_form_for=occurrence.pk
+    )
+
+
+_PREFIX = re.compile(r"^[a-z]+\d*$")
+
+
+@require_GET
+def fix_kind_field(request: HtmxRequest) -> HttpResponse:
+    """The kind field of a fix form, with the kind inferred from the text until the person
+    chooses one, and the chosen kind's explanation."""
+    access = acl.access_for(request)
+    if not access.can_facilitate:
+        raise PermissionDenied
+    prefix = request.GET.get("prefix", "fix")
+    if not _PREFIX.match(prefix):
+        prefix = "fix"
+    text = request.GET.get("text", "")
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in FIX_KINDS else ""
+    source = request.GET.get("kind_source", "")
+    trigger = request.htmx.trigger if request.htmx else None
+    if trigger == f"{prefix}-kind":
+        source = KIND_SOURCE_PERSON if kind else ""
+    elif source != KIND_SOURCE_PERSON:
+        if text.strip():
+            kind, source = infer_fix_kind(text).kind, KIND_SOURCE_INFERRED
+        else:
+            kind, source = "", ""
+    context = {
+        "prefix": prefix,
+        "kinds": kind_explanations(),
+        "selected": kind,
+        "kind_source": source,
+        "allow_blank": request.GET.get("allow_blank", "1") == "1",
+    }
+    return render(request, "retros/_fix_kind_field.html", context)
+
+
+def _review_fix_response(
+    request: HtmxRequest, fix: Fix, *, status: int = 200, error: str = ""
+) -> HttpResponse:
+    back = _next_url(request, reverse("retros:issue_detail", args=[fix.issue_id]))
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return HttpResponseRedirect(back)
+    fix.refresh_from_db()
+    context = {
+        "fix": fix,
+        "can_edit": True,
+        "outcomes": FixOutcome.choices,
+        "fix_error": error,
+        "next": back,
+    }
+    return render(request, "retros/retro_board.html#review-fix", context, status=status)
+
+
+@require_POST
+def fix_outcome(request: HtmxRequest, fix_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    fix = acl.fix_for(access, fix_id, write=True)
+    form = FixOutcomeForm(request.POST)
+    if not form.is_valid():
+        return _review_fix_response(
+            request, fix, status=INVALID, error="Choose worked, did not work or too early."
+        )
+    try:
+        services.fix_mark_outcome(fix=fix, outcome=form.cleaned_data["outcome"], user=request.user)
+    except ValidationError as error:
+        return _review_fix_response(request, fix, status=INVALID, error=_messages_of(error))
+    if not request.htmx:
+        messages.success(request, f"Outcome recorded for “{fix.text}”.")
+    response = _review_fix_response(request, fix)
+    return trigger_client_event(response, "fix-reviewed", {"fix": fix.pk})
+
+
+@require_POST
+def fix_status(request: HtmxRequest, fix_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    fix = acl.fix_for(access, fix_id, write=True)
+    form = FixStatusForm(request.POST)
+    if not form.is_valid():
+        return _review_fix_response(
+            request, fix, status=INVALID, error="Choose open, done or dropped."
+        )
+    services.fix_set_status(fix=fix, status=form.cleaned_data["status"], user=request.user)
+    if not request.htmx:
+        messages.success(request, f"“{fix.text}” is now {fix.get_status_display().lower()}.")
+    response = _review_fix_response(request, fix)
+    return trigger_client_event(response, "fix-reviewed", {"fix": fix.pk})
+
+
+@require_http_methods(["GET", "POST"])
+def fix_edit(request: HtmxRequest, fix_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    fix = acl.fix_for(access, fix_id, write=True)
+    back = _next_url(request, reverse("retros:issue_detail", args=[fix.issue_id]))
+    initial = {"text": fix.text, "kind": fix.kind, "owner": fix.owner, "due_on": fix.due_on}
+    form = FixEditForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.fix_update(
+                fix=fix,
+                text=form.cleaned_data["text"],
+                kind=form.cleaned_data["kind"],
+                owner=form.cleaned_data["owner"],
+                due_on=form.cleaned_data["due_on"],
+                user=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Fix updated.")
+            return HttpResponseRedirect(back)
+    selected = form["kind"].value() or fix.kind
+    context = {
+        "fix": fix,
+        "form": form,
+        "next": back,
+        "kinds": kind_explanations(),
+        "selected": selected,
+        "kind_source": "",
+        "prefix": "fix",
+        "allow_blank": False,
+    }
+    return render(
+        request, "retros/fix_edit.html", context, status=INVALID if form.is_bound else 200
+    )
+
+
+# --- Issues ------------------------------------------------------------------------------------
 
 
 @require_GET
@@ -56,13 +658,87 @@ def issue_list(request: HtmxRequest) -> HttpResponse:
     return render(request, "retros/issue_list.html", {"issues": page})
 
 
+def _issue_page(
+    request: HtmxRequest,
+    issue: Issue,
+    *,
+    status: int = 200,
+    rename_form: IssueRenameForm | None = None,
+    merge_error: str = "",
+) -> HttpResponse:
+    access = acl.access_for(request)
+    merge_q = request.GET.get("merge_q", "")
+    can_edit = access.can_facilitate
+    context: dict[str, Any] = {
+        "issue": issue,
+        "can_edit": can_edit,
+        "merge_q": merge_q,
+        "candidates": selectors.merge_candidates(issue, merge_q) if can_edit else [],
+        "merge_error": merge_error,
+    }
+    if request.htmx and request.htmx.target == "merge-candidates":
+        return render(request, "retros/issue_detail.html#merge-candidates", context)
+    page = selectors.issue_page(issue, access=access)
+    context.update(
+        page=page,
+        timeline=page.timeline,
+        finding=page.finding,
+        rename_form=rename_form or IssueRenameForm(initial={"title": issue.title}),
+        here=request.path,
+    )
+    return render(request, "retros/issue_detail.html", context, status=status)
+
+
 @require_GET
 def issue_detail(request: HtmxRequest, issue_id: int) -> HttpResponse:
     access = acl.access_for(request)
     issue = acl.issue_for(access, issue_id)
-    occurrences, fixes = selectors.issue_timeline(issue)
-    return render(
-        request,
-        "retros/issue_detail.html",
-        {"issue": issue, "occurrences": occurrences, "fixes": fixes},
+    return _issue_page(request, issue)
+
+
+@require_POST
+def issue_rename(request: HtmxRequest, issue_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    issue = acl.issue_for(access, issue_id, write=True)
+    form = IssueRenameForm(request.POST)
+    if form.is_valid():
+        try:
+            services.issue_rename(issue=issue, title=form.cleaned_data["title"], user=request.user)
+        except ValidationError as error:
+            form.add_error("title", error)
+        else:
+            messages.success(request, "Issue renamed.")
+            return redirect("retros:issue_detail", issue_id=issue.pk)
+    issue.refresh_from_db()
+    return _issue_page(request, issue, status=INVALID, rename_form=form)
+
+
+@require_POST
+def issue_merge(request: HtmxRequest, issue_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    source = acl.issue_for(access, issue_id, write=True)
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        return _issue_page(request, source, status=INVALID, merge_error="Choose an issue.")
+    target = acl.issue_for(access, form.cleaned_data["target"])
+    try:
+        services.issue_merge(source=source, target=target, user=request.user)
+    except ValidationError as error:
+        return _issue_page(request, source, status=INVALID, merge_error=_messages_of(error))
+    messages.success(
+        request, f"Merged “{source.title}” into this issue. Undo it below if that was wrong."
     )
+    return redirect("retros:issue_detail", issue_id=target.pk)
+
+
+@require_POST
+def merge_undo(request: HtmxRequest, merge_id: int) -> HttpResponse:
+    access = acl.access_for(request)
+    merge = acl.merge_for(access, merge_id, write=True)
+    try:
+        services.issue_merge_undo(merge=merge, user=request.user)
+    except ValidationError as error:
+        messages.error(request, _messages_of(error))
+        return redirect("retros:issue_detail", issue_id=merge.target_id)
+    messages.success(request, f"Merge undone: “{merge.source_title}” is an issue of its own again.")
+    return redirect("retros:issue_detail", issue_id=merge.source_id)

@@ -12,11 +12,14 @@ items are raised).
   when that scores at or above the auto-link threshold, otherwise starts a new issue. Scored
   on pairs of items in the same issue against the ``same_as`` truth.
 
-Context is rebuilt from the file without running diagnosis: band-aid fixes are the actions of
-a band-aid kind, open fixes those not yet completed on the query date, an issue is flagged
-once raised after its second band-aid fix, and active when raised in the last 90 days.
-Candidates per query: the best ``POOL`` issues by meaning plus the best ``POOL`` by
-spelling, as a production query would fetch them (all issues, in the small samples).
+The issues raised so far live in an :class:`~retros.matching.index.IssueIndex`, the same
+in-memory index, candidate pool and :func:`~retros.matching.ranker.rank` that production
+``search.suggest`` uses (int8 vectors, IDF wording over occurrence and fix texts,
+root-cause profiles); only the context comes from the file instead of the database, and it
+is rebuilt without running diagnosis: band-aid fixes are the actions of a band-aid kind,
+open fixes those not yet completed on the query date, an issue is flagged once raised after
+its second band-aid fix, and active when raised in the last 90 days. An action's text joins
+its issue from the next retrospective on.
 """
 
 from __future__ import annotations
@@ -33,15 +36,16 @@ from typing import Any
 import numpy as np
 
 from retros.matching import embedding, lexical
-from retros.matching.ranker import Candidate, MatrixIndex, Query, Suggestion, rank
+from retros.matching.index import POOL, IssueIndex
+from retros.matching.ranker import Candidate, Query, Suggestion
 from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
 QueryEncoder = Callable[[str, lexical.Vocabulary], np.ndarray]
+QueryReader = Callable[[str, lexical.Vocabulary], tuple[str, np.ndarray]]
 
 BAND_AID_KINDS = frozenset({"meeting", "process", "reminder", "workaround", "escalation"})
 QUIET_DAYS = 90  # DOMAIN.md: no recurrence for 90 days after a fix counts as resolved
-POOL = 50  # candidates per query: best by meaning plus best by spelling, as in production
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Action:
     status: str
     completed_on: date | None
     decided_on: date
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,17 +84,14 @@ class IssueState:
     raisings: list[date] = field(default_factory=list)
     fixes: list[Action] = field(default_factory=list)
 
-    def candidate(self, on: date, semantic: float) -> Candidate:
+    def candidate(self, on: date, index: IssueIndex, cosines: tuple[float, float]) -> Candidate:
         band_aids = sorted(f.decided_on for f in self.fixes if f.kind in BAND_AID_KINDS)
         flagged = len(band_aids) >= 2 and max(self.raisings) > band_aids[1]
         open_fixes = sum(_is_open(f, on) for f in self.fixes)
-        return Candidate(
-            issue_id=self.issue_id,
+        return index.candidate(
+            self.issue_id,
+            cosines,
             title=self.texts[0],
-            semantic=semantic,
-            texts=tuple(self.texts),
-            teams=frozenset(self.teams),
-            occurrences=len(self.texts),
             last_seen=self.last_seen,
             active=self.last_seen is not None and (on - self.last_seen).days <= QUIET_DAYS,
             flagged=flagged,
@@ -132,6 +134,7 @@ def _action(raw: dict[str, Any], on: date) -> Action:
         status=raw.get("status", "open"),
         completed_on=date.fromisoformat(done) if done else None,
         decided_on=on,
+        text=raw.get("text", ""),
     )
 
 
@@ -155,32 +158,32 @@ def true_issues(retros: Sequence[Retro]) -> dict[str, str]:
 
 
 class Replay:
-    """The issues raised so far, their occurrence vectors and their fixes."""
+    """The issues raised so far: an :class:`IssueIndex` plus each issue's history."""
 
-    def __init__(self, weights: MatchWeights, dimension: int, pool: int = POOL) -> None:
+    def __init__(
+        self, weights: MatchWeights, dimension: int, pool: int = POOL, *, quantized: bool = True
+    ) -> None:
         self.weights = weights
-        self.pool = pool
-        self.index = MatrixIndex(dimension)
+        self.index = IssueIndex(dimension, quantized=quantized, pool=pool)
         self.issues: dict[int, IssueState] = {}
         self.issue_of: dict[str, int] = {}
-        self.vocabulary = lexical.Vocabulary()
 
-    def suggest(self, item: Item, vector: np.ndarray) -> list[Suggestion]:
-        """All issues of the pool, ranked (no threshold)."""
-        semantic = dict(self.index.top_k_issues(vector, self.pool))
-        for issue_id in self._lexical_pool(item.text):
-            semantic.setdefault(issue_id, _max_cosine(self.index, issue_id, vector))
-        candidates = [self.issues[i].candidate(item.on, s) for i, s in semantic.items()]
-        query = Query(item.text, vector, team=item.team, on=item.on)
-        return rank(query, candidates, self.weights, min_score=float("-inf"))
+    @property
+    def vocabulary(self) -> lexical.Vocabulary:
+        return self.index.vocabulary
 
-    def _lexical_pool(self, text: str) -> list[int]:
-        query = lexical.trigrams(lexical.normalize(text))
-        best = {i: _best_set_similarity(query, s.texts) for i, s in self.issues.items()}
-        return sorted(best, key=lambda i: -best[i])[: self.pool]
+    def suggest(
+        self, item: Item, vector: np.ndarray, reading: str | None = None
+    ) -> list[Suggestion]:
+        """All issues of the pool, ranked (no threshold), as ``search.suggest`` ranks them."""
+        reading = reading or item.text
+        pool = self.index.pool(reading, vector)
+        candidates = [self.issues[i].candidate(item.on, self.index, c) for i, c in pool.items()]
+        query = Query(item.text, vector, team=item.team, on=item.on, reading=reading)
+        return self.index.rank(query, candidates, self.weights, min_score=float("-inf"))
 
     def lexical_rank(self, text: str) -> list[int]:
-        """Issue ids by trigram score alone, best first."""
+        """Issue ids by trigram score alone (pg_trgm word_similarity), best first."""
         query = lexical.normalize(text)
         scores = {
             i: lexical.best_word_similarity(query, map(lexical.normalize, s.texts))
@@ -194,8 +197,13 @@ class Replay:
         state.teams.add(item.team)
         state.raisings.append(item.on)
         state.last_seen = max(filter(None, (state.last_seen, item.on)))
-        self.index.add(issue_id, [item.position], vector)
-        self.vocabulary.update([item.text])
+        self.index.add_occurrence(
+            occurrence_id=item.position,
+            issue_id=issue_id,
+            text=item.text,
+            team=item.team,
+            vector=vector,
+        )
         self.issue_of[item.key] = issue_id
 
     def add_fixes(self, actions: Sequence[Action]) -> None:
@@ -203,14 +211,17 @@ class Replay:
             issue_id = self.issue_of.get(action.item)
             if issue_id is not None:
                 self.issues[issue_id].fixes.append(action)
+                if action.text:
+                    self.index.add_fix(issue_id, action.text)
 
 
-def _best_set_similarity(query: frozenset[str], texts: Sequence[str]) -> float:
-    return max(lexical.set_similarity(query, lexical.trigrams(lexical.normalize(t))) for t in texts)
-
-
-def _max_cosine(index: MatrixIndex, issue_id: int, vector: np.ndarray) -> float:
-    return float(np.max(index.vectors_of(issue_id) @ np.atleast_2d(vector).T))
+def _reader(query_encoder: QueryEncoder | None) -> QueryReader:
+    """How a replay reads a typed text: production's ``embedding.read_query`` by default;
+    a custom ``query_encoder`` (tests) gives vectors only, and the text is read as typed."""
+    if query_encoder is None:
+        return embedding.read_query
+    encode = query_encoder
+    return lambda text, vocabulary: (text, encode(text, vocabulary))
 
 
 def _rank_of(issue_id: int, ranked: Sequence[int]) -> int | None:
@@ -226,25 +237,31 @@ def evaluate_suggestions(
     weights: MatchWeights = DEFAULT_WEIGHTS,
     encoder: Encoder | None = None,
     query_encoder: QueryEncoder | None = None,
+    *,
+    quantized: bool = True,
+    name: str | None = None,
 ) -> dict[str, Any]:
     """Replay with true issues; rank of the true issue for every recurrence.
 
     ``encoder`` embeds the stored items (default ``embedding.encode``), ``query_encoder``
-    the text being typed (default ``embedding.encode_query``, timed with the ranking)."""
+    the text being typed (default ``embedding.read_query``, timed with the ranking).
+    ``quantized=False`` keeps float32 vectors instead of production's int8; ``name``
+    overrides the reported file name."""
     encoder = encoder or embedding.encode
-    query_encoder = query_encoder or embedding.encode_query
-    name, retros = load_history(source)
+    reader = _reader(query_encoder)
+    loaded_name, retros = load_history(source)
+    name = name or loaded_name
     truth = true_issues(retros)
     vectors = _encode_items(retros, encoder)
-    replay, ids = Replay(weights, vectors.shape[1]), _IdMap()
+    replay, ids = Replay(weights, vectors.shape[1], quantized=quantized), _IdMap()
     ranks, lexical_ranks, timings = [], [], []
     for retro in retros:
         for item in retro.items:
             issue_id = ids[truth[item.key]]
             if issue_id in replay.issues:
                 started = time.perf_counter()
-                query_vector = query_encoder(item.text, replay.vocabulary)
-                ranked = [s.issue_id for s in replay.suggest(item, query_vector)]
+                reading, query_vector = reader(item.text, replay.vocabulary)
+                ranked = [s.issue_id for s in replay.suggest(item, query_vector, reading)]
                 timings.append(time.perf_counter() - started)
                 ranks.append(_rank_of(issue_id, ranked))
                 lexical_ranks.append(_rank_of(issue_id, replay.lexical_rank(item.text)))
@@ -289,7 +306,7 @@ def evaluate_autolink(
 ) -> dict[str, Any]:
     """Replay ignoring ``same_as``: pair precision, recall and F1 of automatic linking."""
     encoder = encoder or embedding.encode
-    query_encoder = query_encoder or embedding.encode_query
+    reader = _reader(query_encoder)
     threshold = weights.auto_link if threshold is None else threshold
     name, retros = load_history(source)
     vectors = _encode_items(retros, encoder)
@@ -299,8 +316,8 @@ def evaluate_autolink(
     for retro in retros:
         for item in retro.items:
             vector = vectors[item.position]
-            query_vector = query_encoder(item.text, replay.vocabulary)
-            best = next(iter(replay.suggest(item, query_vector)), None)
+            reading, query_vector = reader(item.text, replay.vocabulary)
+            best = next(iter(replay.suggest(item, query_vector, reading)), None)
             if best is not None and best.score >= threshold:
                 issue_id, links = best.issue_id, links + 1
             else:

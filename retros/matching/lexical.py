@@ -21,9 +21,11 @@ texts costs a set intersection each (about a millisecond per thousand).
 from __future__ import annotations
 
 import functools
+import math
 import re
+import sys
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 # Letters that do not decompose under NFKD but have a plain Latin spelling.
 _FOLD = str.maketrans(
@@ -225,3 +227,173 @@ class Vocabulary:
             return self.closest(word, threshold) or match.group()
 
         return _WORD.sub(fix, text)
+
+
+# --- Distinctive words ---------------------------------------------------------------------
+
+#: English function words and filler that say nothing about which problem a text describes.
+#: Generic English, not the wording of any organisation: words that are common in one
+#: organisation only ("sprint", "team", "release") are discounted by :class:`TermIndex`.
+STOP_WORDS = frozenset(
+    """
+    a about above after again all also am an and another any are as at be because been before
+    being below between both but by can could did do does doing done down during each even
+    every few for from further get gets getting got had has have having he her here hers him his
+    how i if in into is it its just me more most much my no nor not now of off on once one only
+    or other our ours out over own per same she should so some still such than that the their
+    theirs them then there these they this those through to too two under until up us very was
+    we were what when where which while who whom why will with would yet you your yours
+    """.split()
+)
+
+# Longest first; a suffix is cut only when at least four letters remain, so short words stay.
+_SUFFIXES = ("ingly", "ments", "ment", "edly", "ing", "ies", "ied", "ed", "es", "ly")
+_VOWELS = frozenset("aeiou")
+
+
+@functools.lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A deliberately light English stem, so that inflections meet without a dictionary:
+    "flaky", "flaking" and "flakes" give "flak"; "deploy", "deploys", "deployed" and
+    "deployment" give "deploy"; "stage", "stages" and "staging" give "stag".
+
+    One inflectional suffix is cut (a plain "s" only when the word does not end in "ss",
+    "us" or "is"), then a final "e", or a final "y" after a consonant, is dropped."""
+    if len(word) <= 3:
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    else:
+        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
+    if len(word) >= 5 and (word[-1] == "e" or (word[-1] == "y" and word[-2] not in _VOWELS)):
+        word = word[:-1]
+    return word
+
+
+@functools.lru_cache(maxsize=65536)
+def terms(text: str) -> frozenset[str]:
+    """The stems of the content words of ``text`` (normalised; stop words and single
+    characters dropped)."""
+    return frozenset(
+        sys.intern(stem(w)) for w in normalize(text).split() if len(w) > 1 and w not in STOP_WORDS
+    )
+
+
+class TermIndex:
+    """Which issues use which words: one document per issue (its occurrence and fix texts).
+
+    Gives :meth:`coverage`, the share of a query's distinctive vocabulary that an issue uses,
+    each word weighted by its inverse document frequency *within the organisation*: words
+    every issue uses ("again", "sprint", "team" in a team's retros) weigh almost nothing,
+    words that name the problem ("sandbox", "geocoding", a person's name, a ticket code)
+    weigh most. Words found only in the issue's fixes are kept apart, for a caller to count
+    them less (what was done describes a problem less directly than how it was raised).
+    :meth:`best_issues` gives the issues sharing the query's rarest words (a candidate pool
+    without a database). Compact: an issue's words are tuples of interned strings, and each
+    word lists its issues; removing an issue forgets its words.
+    """
+
+    def __init__(self) -> None:
+        self._issue_terms: dict[int, tuple[str, ...]] = {}
+        self._fix_only: dict[int, tuple[str, ...]] = {}
+        self._postings: dict[str, list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._issue_terms)
+
+    def add(self, issue_id: int, text: str, *, fix: bool = False) -> None:
+        """Add a text to an issue's document: an occurrence's, or a fix's (``fix=True``)."""
+        current = self._issue_terms.get(issue_id, ())
+        fix_only = self._fix_only.get(issue_id, ())
+        text_terms = terms(text)
+        new = text_terms.difference(current)
+        for term in new:
+            self._postings.setdefault(term, []).append(issue_id)
+        if new or issue_id not in self._issue_terms:
+            self._issue_terms[issue_id] = (*current, *sorted(new))
+        if fix:
+            fix_only = (*fix_only, *sorted(new))
+        elif fix_only and not text_terms.isdisjoint(fix_only):
+            fix_only = tuple(t for t in fix_only if t not in text_terms)
+        if fix_only:
+            self._fix_only[issue_id] = fix_only
+        else:
+            self._fix_only.pop(issue_id, None)
+
+    def remove_issue(self, issue_id: int) -> None:
+        self._fix_only.pop(issue_id, None)
+        for term in self._issue_terms.pop(issue_id, ()):
+            issues = self._postings[term]
+            issues.remove(issue_id)
+            if not issues:
+                del self._postings[term]
+
+    def terms_of(self, issue_id: int) -> frozenset[str]:
+        return frozenset(self._issue_terms.get(issue_id, ()))
+
+    def fix_only_terms_of(self, issue_id: int) -> frozenset[str]:
+        return frozenset(self._fix_only.get(issue_id, ()))
+
+    def df(self, term: str) -> int:
+        return len(self._postings.get(term, ()))
+
+    def idf(self, term: str) -> float:
+        """Smoothed inverse document frequency (BM25's, kept positive)."""
+        n, df = len(self._issue_terms), self.df(term)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def coverage(
+        self,
+        query_terms: frozenset[str],
+        document: Collection[str],
+        fix_only: Collection[str] = (),
+        fix_share: float = 1.0,
+    ) -> float:
+        """0..1: the IDF-weighted share of ``query_terms`` found in ``document`` (words in
+        ``fix_only`` counting ``fix_share``)."""
+        if not query_terms:
+            return 0.0
+        weights = {t: self.idf(t) for t in query_terms}
+        total = sum(weights.values())
+        if not total:
+            return 0.0
+        found = sum(
+            w * (fix_share if t in fix_only else 1.0) for t, w in weights.items() if t in document
+        )
+        return found / total
+
+    def issue_coverage(
+        self, query_terms: frozenset[str], issue_id: int, fix_share: float = 1.0
+    ) -> float:
+        return self.coverage(
+            query_terms,
+            self._issue_terms.get(issue_id, ()),
+            self._fix_only.get(issue_id, ()),
+            fix_share,
+        )
+
+    def best_issues(
+        self, query_terms: frozenset[str], k: int, *, max_share: float = 0.2
+    ) -> list[int]:
+        """Up to ``k`` issues by :meth:`coverage`, among those sharing at least one query
+        word used by at most ``max_share`` of the issues (common words find everything)."""
+        n = len(self._issue_terms)
+        limit = max(1, int(max_share * n))
+        found: set[int] = set()
+        for term in query_terms:
+            issues = self._postings.get(term, ())
+            if len(issues) <= limit:
+                found.update(issues)
+        scored = sorted((-self.issue_coverage(query_terms, i), i) for i in found)
+        return [i for _, i in scored[:k]]
+
+
+def term_index(documents: Iterable[tuple[int, str]]) -> TermIndex:
+    """A :class:`TermIndex` of ``(issue_id, text)`` pairs."""
+    index = TermIndex()
+    for issue_id, text in documents:
+        index.add(issue_id, text)
+    return index

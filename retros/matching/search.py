@@ -1,21 +1,24 @@
 """The recurrence matcher over the database: suggestions while typing and import linking.
 
-An organisation's live occurrence vectors, texts and teams are held in an in-memory
-:class:`OrgIndex` (exact search over a matrix; no approximate index structures). Each web
-process keeps one per organisation and brings it up to date on every query: new occurrences
-are appended (one indexed query for rows newer than the newest it holds), and structural
-changes (relinks, merges, archives) bump a per-organisation stamp in the cache that makes
-the next query rebuild it. On PostgreSQL the lexical pool comes from the trigram GiST index;
-on SQLite from the texts in memory. Ranking itself is :func:`retros.matching.ranker.rank`.
-Never returns another organisation's issue: every query is filtered by organisation.
+An organisation's live occurrences and fixes are held in an in-memory :class:`OrgIndex`, an
+:class:`~retros.matching.index.IssueIndex` (int8 vectors, the distinctive words and
+root-cause profiles of occurrence and fix texts; no texts kept) that the replay evaluation
+ranks against too. Each web process keeps one per organisation and brings it up to date on
+every query: new occurrences and new fixes are appended (one indexed query each for rows
+newer than the newest it holds), and structural changes (relinks, merges, archives) bump a
+per-organisation stamp in the cache that makes the next query rebuild it; a rebuild reuses
+the root-cause profiles of texts it already read. On PostgreSQL the wording pool comes from
+the trigram GiST index; elsewhere from the index's rare words. Ranking itself is
+:func:`retros.matching.ranker.rank`. Never returns another organisation's issue: every
+query is filtered by organisation.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -24,14 +27,27 @@ from django.db import connection
 from django.db.models import Count, Q
 
 from diagnosis.fixkinds import FIX_KINDS
-from retros.matching import embedding, lexical
-from retros.matching.ranker import Candidate, Decision, MatrixIndex, Query, Suggestion, rank
+from retros.matching import embedding, rootcause
+from retros.matching.index import POOL, IssueIndex
+from retros.matching.ranker import Candidate, Decision, Query, Suggestion
 from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
 from retros.models import Fix, Issue, LinkReview, Occurrence, Organization, ReviewStatus, Team
 
-POOL = 40  # candidates per signal: best by meaning plus best by spelling
 BAND_AID_KINDS = [slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid"]
 _STAMP_KEY = "matching:stamp:{}"
+_LOAD_CHUNK = 2000
+
+__all__ = [
+    "POOL",
+    "ImportLinker",
+    "IssueSuggestion",
+    "LinkChoice",
+    "OrgIndex",
+    "embed_occurrence",
+    "invalidate",
+    "org_index",
+    "suggest",
+]
 
 
 @dataclass
@@ -49,62 +65,89 @@ class IssueSuggestion:
     same_team: bool = False
 
 
-@dataclass
-class OrgIndex:
-    """One organisation's occurrences as matcher input."""
+def _text_key(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
-    index: MatrixIndex = field(default_factory=lambda: MatrixIndex(embedding.DIMENSION))
-    texts: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
-    teams: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
-    vocabulary: lexical.Vocabulary = field(default_factory=lexical.Vocabulary)
-    newest_id: int = 0
-    stamp: int = 0
+
+class ProfileCache:
+    """Root-cause profiles of texts by database id (and a hash of the text, so an edited
+    text is read again). Profiling is the costly part of loading an index (about 0.15 ms a
+    text, 15 s for 100k), so a rebuild after a relink or merge takes them from the index it
+    replaces. Compact: sorted arrays, 28 bytes a text."""
+
+    def __init__(self) -> None:
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._keys = np.zeros(0, dtype=np.uint64)
+        self._values = np.zeros((0, len(rootcause.CATEGORIES)), dtype=np.float32)
+        self._pending: list[tuple[int, int, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return len(self._ids) + len(self._pending)
+
+    def get(self, row_id: int, text: str) -> np.ndarray | None:
+        at = int(np.searchsorted(self._ids, row_id))
+        if at < len(self._ids) and self._ids[at] == row_id and self._keys[at] == _text_key(text):
+            return self._values[at]
+        return None
+
+    def put(self, row_id: int, text: str, profile: np.ndarray) -> None:
+        self._pending.append((row_id, _text_key(text), profile))
+
+    def freeze(self) -> None:
+        """Merge what was put since the last call (before the next lookups)."""
+        if not self._pending:
+            return
+        ids = np.concatenate([self._ids, np.fromiter((p[0] for p in self._pending), np.int64)])
+        keys = np.concatenate([self._keys, np.fromiter((p[1] for p in self._pending), np.uint64)])
+        values = np.concatenate([self._values, np.stack([p[2] for p in self._pending])])
+        order = np.argsort(ids, kind="stable")
+        self._ids, self._keys, self._values = ids[order], keys[order], values[order]
+        self._pending.clear()
+
+
+class OrgIndex(IssueIndex):
+    """One organisation's live occurrences and fixes as matcher input."""
+
+    def __init__(
+        self,
+        stamp: int = 0,
+        *,
+        occurrence_profiles: ProfileCache | None = None,
+        fix_profiles: ProfileCache | None = None,
+    ) -> None:
+        super().__init__(embedding.DIMENSION, quantized=True, pool=POOL)
+        self.stamp = stamp
+        self.newest_id = 0
+        self.newest_fix_id = 0
+        self.occurrence_profiles = occurrence_profiles or ProfileCache()
+        self.fix_profiles = fix_profiles or ProfileCache()
 
     def add(
         self, *, occurrence_id: int, issue_id: int, text: str, team: str, vector: np.ndarray
     ) -> None:
-        self.index.add(issue_id, [occurrence_id], vector)
-        self.texts[issue_id].append(text)
-        self.teams[issue_id].add(team)
-        self.vocabulary.update([text])
+        """Add one live occurrence (its vector computed already)."""
+        known = self.occurrence_profiles.get(occurrence_id, text)
+        profile = self.add_occurrence(
+            occurrence_id=occurrence_id,
+            issue_id=issue_id,
+            text=text,
+            team=team,
+            vector=vector,
+            profile=known,
+        )
+        if known is None:
+            self.occurrence_profiles.put(occurrence_id, text, profile)
         self.newest_id = max(self.newest_id, occurrence_id)
 
-    def pool(
-        self,
-        text: str,
-        vectors: np.ndarray,
-        *,
-        exclude: Iterable[int] = (),
-        lexical_ids: Iterable[int] | None = None,
-    ) -> dict[int, float]:
-        """Issue id → best cosine, for the best issues by meaning and by spelling."""
-        excluded = set(exclude)
-        semantic = dict(self.index.top_k_issues(vectors, POOL, exclude=excluded))
-        for issue_id in lexical_ids if lexical_ids is not None else self._lexical_ids(text):
-            if issue_id not in semantic and issue_id not in excluded and issue_id in self.texts:
-                cosines = self.index.vectors_of(issue_id) @ np.atleast_2d(vectors).T
-                semantic[issue_id] = float(np.max(cosines))
-        return semantic
-
-    def _lexical_ids(self, text: str) -> list[int]:
-        query = lexical.trigrams(lexical.normalize(text))
-        scores = {
-            issue_id: max(
-                lexical.set_similarity(query, lexical.trigrams(lexical.normalize(t))) for t in texts
-            )
-            for issue_id, texts in self.texts.items()
-        }
-        return sorted(scores, key=lambda i: -scores[i])[:POOL]
-
-    def lexical_score(self, text: str, issue_id: int) -> float:
-        query = lexical.normalize(text)
-        return max(
-            (lexical.word_similarity(query, lexical.normalize(t)) for t in self.texts[issue_id]),
-            default=0.0,
-        )
+    def add_live_fix(self, *, fix_id: int, issue_id: int, text: str) -> None:
+        known = self.fix_profiles.get(fix_id, text)
+        profile = self.add_fix(issue_id, text, known)
+        if known is None:
+            self.fix_profiles.put(fix_id, text, profile)
+        self.newest_fix_id = max(self.newest_fix_id, fix_id)
 
     def query_vectors(self, text: str) -> np.ndarray:
-        return embedding.encode_query(text, self.vocabulary)
+        return self.read(text)[1]
 
 
 def _live_occurrences(organization_id: int):
@@ -115,7 +158,9 @@ def _live_occurrences(organization_id: int):
     )
 
 
-def _load_rows(org_index: OrgIndex, organization_id: int, newer_than: int = 0) -> None:
+def _load_rows(
+    org_index: OrgIndex, organization_id: int, newer_than: int = 0, fixes_newer_than: int = 0
+) -> None:
     rows = (
         _live_occurrences(organization_id)
         .filter(id__gt=newer_than)
@@ -123,7 +168,7 @@ def _load_rows(org_index: OrgIndex, organization_id: int, newer_than: int = 0) -
         .values_list("id", "issue_id", "text", "team__name", "embedding", "embedding_model")
     )
     missing: list[tuple[int, int, str, str]] = []
-    for occ_id, issue_id, text, team, blob, model_id in rows.iterator(chunk_size=2000):
+    for occ_id, issue_id, text, team, blob, model_id in rows.iterator(chunk_size=_LOAD_CHUNK):
         if blob is None or model_id != embedding.MODEL_ID:
             missing.append((occ_id, issue_id, text, team))
             continue
@@ -143,6 +188,21 @@ def _load_rows(org_index: OrgIndex, organization_id: int, newer_than: int = 0) -
             org_index.add(
                 occurrence_id=occ_id, issue_id=issue_id, text=text, team=team, vector=vector
             )
+    fixes = (
+        Fix.objects.live()
+        .filter(
+            organization_id=organization_id,
+            id__gt=fixes_newer_than,
+            issue__archived_at=None,
+            issue__merged_into=None,
+        )
+        .order_by("id")
+        .values_list("id", "issue_id", "text")
+    )
+    for fix_id, issue_id, text in fixes.iterator(chunk_size=_LOAD_CHUNK):
+        org_index.add_live_fix(fix_id=fix_id, issue_id=issue_id, text=text)
+    org_index.occurrence_profiles.freeze()
+    org_index.fix_profiles.freeze()
 
 
 _indexes: dict[int, OrgIndex] = {}
@@ -165,11 +225,23 @@ def org_index(organization_id: int) -> OrgIndex:
     with _lock:
         current = _indexes.get(organization_id)
         if current is None or current.stamp != stamp:
-            current = OrgIndex(stamp=stamp)
+            previous = current
+            current = OrgIndex(
+                stamp=stamp,
+                occurrence_profiles=previous.occurrence_profiles if previous else None,
+                fix_profiles=previous.fix_profiles if previous else None,
+            )
+            _indexes.pop(organization_id, None)  # let the old index go before loading
+            del previous
             _load_rows(current, organization_id)
             _indexes[organization_id] = current
         else:
-            _load_rows(current, organization_id, newer_than=current.newest_id)
+            _load_rows(
+                current,
+                organization_id,
+                newer_than=current.newest_id,
+                fixes_newer_than=current.newest_fix_id,
+            )
         return current
 
 
@@ -214,23 +286,25 @@ def suggest(
     if len(text) < 3:
         return []
     idx = org_index(organization.pk)
-    if not len(idx.index):
+    if not len(idx):
         return []
-    vectors = idx.query_vectors(text)
+    reading, vectors = idx.read(text)
     lexical_ids = (
         _lexical_ids_from_postgres(organization.pk, text)
         if connection.vendor == "postgresql"
         else None
     )
-    pool = idx.pool(text, vectors, exclude=exclude_issue_ids, lexical_ids=lexical_ids)
+    pool = idx.pool(reading, vectors, exclude=exclude_issue_ids, lexical_ids=lexical_ids)
     meta = _issue_meta(organization.pk, list(pool))
     candidates = [
-        _candidate(issue_id, cosine, idx, meta[issue_id], text)
-        for issue_id, cosine in pool.items()
+        _candidate(issue_id, cosines, idx, meta[issue_id])
+        for issue_id, cosines in pool.items()
         if issue_id in meta
     ]
-    query = Query(text=text, vector=vectors, team=team.name if team else None, on=on)
-    ranked = rank(query, candidates, weights, limit=limit, min_score=min_score)
+    query = Query(
+        text=text, vector=vectors, team=team.name if team else None, on=on, reading=reading
+    )
+    ranked = idx.rank(query, candidates, weights, limit=limit, min_score=min_score)
     return [_suggestion(s, meta[s.issue_id], idx, team) for s in ranked]
 
 
@@ -271,15 +345,15 @@ def _issue_meta(organization_id: int, issue_ids: list[int]) -> dict[int, _Meta]:
     return meta
 
 
-def _candidate(issue_id: int, cosine: float, idx: OrgIndex, meta: _Meta, text: str) -> Candidate:
+def _candidate(
+    issue_id: int, cosines: tuple[float, float], idx: OrgIndex, meta: _Meta
+) -> Candidate:
     issue = meta.issue
-    return Candidate(
-        issue_id=issue_id,
+    return idx.candidate(
+        issue_id,
+        cosines,
         title=issue.title,
-        semantic=cosine,
-        lexical=idx.lexical_score(text, issue_id),
-        teams=frozenset(idx.teams[issue_id]),
-        occurrences=issue.occurrence_count or len(idx.texts[issue_id]),
+        occurrences=issue.occurrence_count or idx.occurrences_of(issue_id),
         last_seen=issue.last_seen,
         active=True,
         flagged=meta.flagged,
@@ -289,7 +363,7 @@ def _candidate(issue_id: int, cosine: float, idx: OrgIndex, meta: _Meta, text: s
 
 
 def _suggestion(s: Suggestion, meta: _Meta, idx: OrgIndex, team: Team | None) -> IssueSuggestion:
-    teams = sorted(idx.teams[s.issue_id])
+    teams = sorted(idx.teams_of(s.issue_id))
     return IssueSuggestion(
         issue=meta.issue,
         score=s.score,
@@ -361,22 +435,19 @@ class ImportLinker:
         from retros.matching.ranker import link_decision
 
         vector = self.vector(text)
-        if not len(self.idx.index):
+        if not len(self.idx):
             return LinkChoice(None, None, 0.0, ())
         pool = self.idx.pool(text, vector)
         candidates = [
-            Candidate(
-                issue_id=issue_id,
+            self.idx.candidate(
+                issue_id,
+                cosines,
                 title=self._titles.get(issue_id, ""),
-                semantic=cosine,
-                lexical=self.idx.lexical_score(text, issue_id),
-                teams=frozenset(self.idx.teams[issue_id]),
-                occurrences=len(self.idx.texts[issue_id]),
                 last_seen=self._last_seen.get(issue_id),
             )
-            for issue_id, cosine in pool.items()
+            for issue_id, cosines in pool.items()
         ]
-        ranked = rank(
+        ranked = self.idx.rank(
             Query(text, vector, team=team, on=on),
             candidates,
             self.weights,

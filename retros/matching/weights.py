@@ -1,29 +1,61 @@
 """Every weight and threshold of the recurrence matcher, in one versioned place.
 
-Why these numbers (chosen from what the signals mean, not fitted to sample wording):
+Why these numbers (chosen from what the signals mean, then checked on replays of sample and
+held-out histories; never fitted item by item):
 
-- **Meaning dominates** (``semantic_weight`` 0.75 of the match). Teams describe the same
+- **Meaning dominates** (``semantic_weight`` 0.65 of the match). Teams describe the same
   problem in new words each time ("designs arrived late" / "mock-ups late again"); only the
   embedding sees that. all-MiniLM-L6-v2 cosines below about 0.15 are what unrelated
   sentences score, and about 0.85 is a restatement of the same sentence, so the cosine is
-  mapped linearly from ``[semantic_floor, semantic_ceiling]`` onto 0..1.
-- **Spelling is secondary** (``lexical_weight`` 0.25). Trigrams catch what the embedding
-  misses: typos ("stagng"), names ("Priya"), ticket codes ("PAY-123"), product jargon. Unrelated
-  texts still share short words ("the", "again"), so trigram scores below 0.10 count as
-  nothing, and 0.60 (most words shared) counts as full agreement.
+  mapped linearly from ``[semantic_floor, semantic_ceiling]`` onto 0..1. The cosine used is
+  half the issue's best occurrence and half the mean of its two best (``top2_share`` 0.5):
+  the best alone lets an issue with many occurrences win on one lucky cosine, the mean of
+  two asks for a second occurrence that agrees, and an issue raised once is unaffected.
+- **Wording is secondary** (``lexical_weight`` 0.25): the share of the query's distinctive
+  words that the issue's occurrences and fixes use, each word weighted by its inverse
+  document frequency over the organisation's issues, so words every retro uses ("again",
+  "sprint", "team") count little and names, systems and ticket codes count most. Typos are
+  read through the organisation's vocabulary first. A coverage of 0.8 (nearly all
+  distinctive words present) counts as full agreement; nothing counts as nothing, so no
+  floor is needed (``lexical_floor`` 0). It replaced raw trigram ``word_similarity``, which
+  gives shared filler the same weight as shared subject words; trigrams remain the
+  PostgreSQL candidate pool (GiST index) and the lexical-only baseline. Words found only in
+  the issue's fixes count fully (``fix_share`` 1.0): a fix names the problem's subject
+  ("replace the build servers") as specifically as a raising does. Counting them at the
+  diagnosis engine's fix-to-occurrence ratio (0.375) gained one sample recurrence and lost
+  two on a held-out history, so it was not kept.
+- **Root cause is a small feature** (``cause_weight`` 0.10): agreement of the category words
+  (DOMAIN.md: strategy, culture, interpersonal, execution) of the query and of the issue's
+  occurrences and fixes, weighed as the diagnosis engine weighs them (a fix's category
+  words, "escalate", "meeting", describe the fix more than the problem, so they count
+  less). Two problems of one kind are not one problem, so it can only reorder candidates
+  that match about equally well; it is the diagnosis engine's vocabulary and, like words
+  there, weighs less than meaning and wording.
 - **Context only breaks ties**: the same team, a recent raising, an issue still active or
   flagged, open fixes, combined into 0..1 and applied as a factor,
   ``score = match * (1 - context_weight + context_weight * context)``. With 0.08 it moves a
   score by at most 8 % of itself: it reorders near-ties between real candidates but never
   lifts a text that matches nothing (match 0 stays 0) and never decides on its own.
-- **Thresholds on the final score.** ``suggest``: below it nothing is shown (roughly a cosine
-  of 0.5 with little shared wording). ``review``: from here up to ``auto_link`` an import
-  puts the pair in the review queue as a likely recurrence. ``auto_link``: an import links
-  without asking; it needs a near-restatement (cosine about 0.8 with some shared wording),
-  aiming at a precision of 0.95 or better because a wrong automatic link pollutes a
-  diagnosis, while a missed one only waits in the review queue. Known limit: two different
-  problems about the same thing ("CI builds are slow" / "CI builds are flaky") share both
-  meaning and wording and score above it; no threshold on these two signals separates them.
+- **Thresholds on the final score.** ``suggest`` (0.10): below it nothing is shown. A
+  suggestion is for a person to judge, so the floor only hides what shares nothing real: it
+  equals ``cause_weight``, so agreeing category words alone never show an issue, and
+  meaning alone needs a cosine of about 0.26, above what unrelated sentences score. Real
+  rewordings of one problem ("tension between the two leads" / "the two managers disagree
+  again") often score 0.1 to 0.3; a floor at "a cosine of 0.5" (0.30, version 2026.1) hid
+  about a third of the sample recurrences from the facilitator. ``review``: from here up to
+  ``auto_link`` an import puts the pair in the review queue as a likely recurrence.
+  ``auto_link``: an import links without asking; it needs a near-restatement (cosine about
+  0.8 with most distinctive words shared), aiming at a precision of 0.95 or better because
+  a wrong automatic link pollutes a diagnosis, while a missed one only waits in the review
+  queue. Known limit: two different problems about the same thing ("CI builds are slow" /
+  "CI builds are flaky") share meaning, wording and category and can score above it; no
+  threshold on these signals separates them, which is why auto-linking is kept for
+  near-restatements.
+
+Version history: 2026.1 meaning 0.75 (best cosine) + trigram word_similarity 0.25.
+2026.2 meaning 0.65 (best and top-2 blend) + IDF wording over occurrences and fixes 0.25 +
+root-cause agreement 0.10 (fix words weighed as diagnosis weighs them); suggestions shown
+from 0.10 instead of 0.30.
 
 Bump ``version`` whenever a number changes; suggestions and import links record it.
 """
@@ -35,15 +67,19 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class MatchWeights:
-    version: str = "2026.1"
+    version: str = "2026.2"
 
-    # Match = semantic_weight * meaning + lexical_weight * spelling (both rescaled to 0..1).
-    semantic_weight: float = 0.75
+    # Match = semantic_weight * meaning + lexical_weight * wording + cause_weight * cause
+    # (meaning and wording rescaled to 0..1, cause the 0..1 agreement of category words).
+    semantic_weight: float = 0.65
     lexical_weight: float = 0.25
+    cause_weight: float = 0.10
+    top2_share: float = 0.5
+    fix_share: float = 1.0  # a word found only in fixes, against one it was raised with
     semantic_floor: float = 0.15
     semantic_ceiling: float = 0.85
-    lexical_floor: float = 0.10
-    lexical_ceiling: float = 0.60
+    lexical_floor: float = 0.0
+    lexical_ceiling: float = 0.80
 
     # Score = match * (1 - context_weight + context_weight * context), context in 0..1.
     context_weight: float = 0.08
@@ -55,19 +91,22 @@ class MatchWeights:
     open_fixes: float = 0.10
 
     # Thresholds on the final score.
-    suggest: float = 0.30
+    suggest: float = 0.10
     review: float = 0.45
     auto_link: float = 0.75
 
-    # When a reason is worth saying (raw cosine / raw trigram word similarity).
+    # When a reason is worth saying (best raw cosine / wording score).
     reason_semantic: float = 0.50
     reason_lexical: float = 0.30
 
     def __post_init__(self) -> None:
         _require(
-            abs(self.semantic_weight + self.lexical_weight - 1.0) < 1e-9,
-            "semantic_weight + lexical_weight must be 1",
+            abs(self.semantic_weight + self.lexical_weight + self.cause_weight - 1.0) < 1e-9,
+            "semantic_weight + lexical_weight + cause_weight must be 1",
         )
+        _require(0.0 <= self.cause_weight <= 0.2, "cause is a small feature (0 to 0.2)")
+        _require(0.0 <= self.top2_share <= 1.0, "top2_share must be within 0..1")
+        _require(0.0 <= self.fix_share <= 1.0, "fix_share must be within 0..1")
         context = self.same_team + self.recency + self.active + self.flagged + self.open_fixes
         _require(abs(context - 1.0) < 1e-9, "context feature weights must add up to 1")
         _require(0.0 <= self.context_weight <= 0.2, "context is a tie-breaker (0 to 0.2)")

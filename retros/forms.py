@@ -1,0 +1,197 @@
+"""Forms: parse and validate what people post; the services check the rules again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from diagnosis.fixkinds import FIX_KINDS, KIND_CHOICES, infer_fix_kind
+from retros.models import FixOutcome, FixStatus, RetroFormat
+from retros.services import OWNER_MAX, TEXT_MAX, TITLE_MAX
+
+
+def _stripped_text(value: str | None, *, what: str, max_length: int = TEXT_MAX) -> str:
+    cleaned = (value or "").strip()
+    if not cleaned:
+        raise forms.ValidationError(f"{what} cannot be empty.", code="required")
+    if len(cleaned) > max_length:
+        raise forms.ValidationError(
+            f"{what} is {len(cleaned)} characters long; the limit is {max_length}.",
+            code="max_length",
+        )
+    return cleaned
+
+
+class RetroStartForm(forms.Form):
+    held_on = forms.DateField(
+        label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    title = forms.CharField(
+        label="Title",
+        required=False,
+        max_length=TITLE_MAX,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Sprint 42"}),
+    )
+    format = forms.ChoiceField(
+        label="Format", choices=RetroFormat.choices, initial=RetroFormat.START_STOP_CONTINUE
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["held_on"].initial = timezone.localdate
+
+
+class OccurrenceForm(forms.Form):
+    """The board's one text field. A suggestion button adds `link_to` ("issue id:score")."""
+
+    # No max_length here: the text is checked after stripping, with a message that says how
+    # long it is, and the field keeps what was typed.
+    text = forms.CharField(label="Issue", required=False, strip=False)
+    link_to = forms.CharField(required=False)
+
+    def clean_text(self) -> str:
+        return _stripped_text(self.cleaned_data.get("text"), what="The issue")
+
+    def clean_link_to(self) -> tuple[int, float | None] | None:
+        raw = (self.cleaned_data.get("link_to") or "").strip()
+        if not raw:
+            return None
+        issue_part, _, score_part = raw.partition(":")
+        try:
+            issue_id = int(issue_part)
+            score = float(score_part) if score_part else None
+        except ValueError:
+            raise forms.ValidationError("That suggestion is not valid.") from None
+        if score is not None and not 0.0 <= score <= 1.0:
+            score = min(1.0, max(0.0, score))
+        return issue_id, score
+
+
+class OccurrenceTextForm(forms.Form):
+    text = forms.CharField(label="Text", required=False, strip=False)
+
+    def clean_text(self) -> str:
+        return _stripped_text(self.cleaned_data.get("text"), what="The issue")
+
+
+class VoteForm(forms.Form):
+    delta = forms.TypedChoiceField(choices=[("1", "+1"), ("-1", "-1")], coerce=int)
+
+
+class RelinkForm(forms.Form):
+    """Link to an issue (`issue`, "id" or "id:score" from a suggestion) or `split` it off."""
+
+    issue = forms.CharField(required=False)
+    split = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        raw = (data.get("issue") or "").strip()
+        if data.get("split"):
+            data["issue_id"], data["score"] = None, None
+            return data
+        if not raw:
+            raise forms.ValidationError("Choose the issue to link to, or split it off.")
+        issue_part, _, score_part = raw.partition(":")
+        try:
+            data["issue_id"] = int(issue_part)
+            data["score"] = float(score_part) if score_part else None
+        except ValueError:
+            raise forms.ValidationError("That issue is not valid.") from None
+        return data
+
+
+class IssueRenameForm(forms.Form):
+    title = forms.CharField(label="Title", required=False, strip=False)
+
+    def clean_title(self) -> str:
+        return _stripped_text(self.cleaned_data.get("title"), what="The title", max_length=200)
+
+
+class MergeForm(forms.Form):
+    target = forms.IntegerField(min_value=1)
+
+
+KIND_SOURCE_INFERRED = "inferred"
+KIND_SOURCE_PERSON = "person"
+
+
+class FixForm(forms.Form):
+    """A fix for an issue. An empty kind means "infer it from the text". With JavaScript the
+    kind is pre-selected from the text as the person types (`kind_source=inferred`) until
+    they choose one themselves (`kind_source=person`); a kept inferred kind is recorded as
+    inferred."""
+
+    text = forms.CharField(
+        label="What will be done",
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Add a weekly sync with Platform"}),
+    )
+    kind = forms.ChoiceField(
+        label="Kind", required=False, choices=[("", "Suggest from the text"), *KIND_CHOICES]
+    )
+    kind_source = forms.CharField(required=False, widget=forms.HiddenInput)
+    owner = forms.CharField(label="Owner", required=False, max_length=OWNER_MAX)
+    due_on = forms.DateField(
+        label="Due",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def clean_text(self) -> str:
+        return _stripped_text(self.cleaned_data.get("text"), what="The fix")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        text = data.get("text")
+        if not text:
+            return data
+        inferred = infer_fix_kind(text).kind
+        kind = data.get("kind") or ""
+        if not kind:
+            data["kind"], data["kind_inferred"] = inferred, True
+        else:
+            data["kind_inferred"] = (
+                data.get("kind_source") == KIND_SOURCE_INFERRED and kind == inferred
+            )
+        return data
+
+
+class FixEditForm(forms.Form):
+    text = forms.CharField(label="What will be done", required=False, strip=False)
+    kind = forms.ChoiceField(label="Kind", choices=KIND_CHOICES)
+    owner = forms.CharField(label="Owner", required=False, max_length=OWNER_MAX)
+    due_on = forms.DateField(
+        label="Due",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def clean_text(self) -> str:
+        return _stripped_text(self.cleaned_data.get("text"), what="The fix")
+
+
+class FixOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(
+        choices=[("", "Not yet known"), *FixOutcome.choices], required=False
+    )
+
+
+class FixStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=FixStatus.choices)
+
+
+def kind_explanations() -> list[dict[str, str]]:
+    """Every fix kind with its nature and one-line explanation, for the kind field."""
+    return [
+        {
+            "slug": slug,
+            "label": kind.label,
+            "nature": "band-aid" if kind.nature == "band_aid" else "structural",
+            "explanation": kind.explanation,
+        }
+        for slug, kind in FIX_KINDS.items()
+    ]

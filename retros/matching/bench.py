@@ -1,0 +1,191 @@
+"""Measure the matcher: ``python -m retros.matching.bench [--django] [--float32] [FILE ...]``.
+
+Prints, one JSON line each:
+
+- ``embedding``: the cost of embedding one typed sentence, and the process memory after
+  loading the model;
+- ``scale``: an organisation of 100k occurrences in 20k issues with 30k fixes, built in
+  memory without a database (synthetic texts drawn from a 40k-word vocabulary, random unit
+  vectors): build time, memory of the index and of the whole process, and the latency of
+  the suggestion path as ``search.suggest`` runs it minus the database (embed the typed
+  text with its typo reading, candidate pool by meaning and by rare words, rank), median
+  and p95 over 200 queries. ``--float32`` holds vectors in float32 instead of int8;
+  ``--django`` first loads Django and the project's apps, as a web worker has them;
+- ``suggestions``: the replay metrics of each history file given (default: the shared
+  examples, when present).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import random
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retros.matching import embedding
+from retros.matching.evaluation import evaluate_suggestions
+from retros.matching.index import IssueIndex
+from retros.matching.ranker import Query
+
+SENTENCES = [
+    "Designs arrived two days before the sprint ended",
+    "Staging environment unavailable for most of Tuesday",
+    "Priorities changed twice in the middle of the sprint and we dropped half the work",
+    "Code reviews wait several days for an approver",
+    "On-call rota puts the same two people on every weekend",
+]
+COMMON = (
+    "the a we our again this sprint team was were is are for to of in on and but not no "
+    "still another week days late slow down blocked waiting nobody because after before "
+    "release build review deploy test meeting priority goal customer support people"
+).split()
+
+
+def rss_mib() -> float:
+    """Resident memory of this process (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_embedding(repeat: int = 40) -> dict[str, float]:
+    started = time.perf_counter()
+    model = embedding.get_model()
+    load_s = time.perf_counter() - started
+    texts = [f"{s} ({i})" for i in range(repeat) for s in SENTENCES]
+    timings = []
+    for text in texts:
+        started = time.perf_counter()
+        model.encode([text])
+        timings.append((time.perf_counter() - started) * 1000)
+    return {
+        "load_s": round(load_s, 2),
+        "median_ms": round(float(np.median(timings)), 2),
+        "p95_ms": round(float(np.percentile(timings, 95)), 2),
+        "rss_mib_after_load": round(rss_mib(), 1),
+    }
+
+
+class _Texts:
+    """Retro-like texts: a few common words and several drawn from a Zipf-distributed
+    vocabulary of made-up words (so that word tables grow as with real text), a name or a
+    ticket code now and then."""
+
+    def __init__(self, seed: int = 0, vocabulary: int = 40_000) -> None:
+        self.rng = random.Random(seed)
+        letters = "abcdefghiklmnoprstuvwy"
+        self.words = [
+            "".join(self.rng.choice(letters) for _ in range(self.rng.randint(4, 10)))
+            for _ in range(vocabulary)
+        ]
+        ranks = np.arange(1, vocabulary + 1)
+        self.weights = (1.0 / ranks).tolist()
+
+    def __call__(self) -> str:
+        rare = self.rng.choices(self.words, weights=self.weights, k=self.rng.randint(3, 9))
+        common = self.rng.choices(COMMON, k=self.rng.randint(2, 6))
+        words = rare + common
+        self.rng.shuffle(words)
+        if self.rng.random() < 0.1:
+            words.append(f"PAY-{self.rng.randint(100, 9999)}")
+        return " ".join(words).capitalize()
+
+
+def bench_scale(
+    occurrences: int = 100_000,
+    issues: int = 20_000,
+    fixes: int = 30_000,
+    queries: int = 200,
+    *,
+    quantized: bool = True,
+) -> dict[str, Any]:
+    embedding.get_model()
+    gc.collect()
+    before = rss_mib()
+    rng = np.random.default_rng(0)
+    texts = _Texts()
+    owners = rng.integers(1, issues + 1, occurrences)
+    teams = [f"Team {i}" for i in range(25)]
+    index = IssueIndex(quantized=quantized)
+    started = time.perf_counter()
+    for start in range(0, occurrences, 10_000):
+        vectors = rng.standard_normal((min(10_000, occurrences - start), 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        for offset, vector in enumerate(vectors):
+            row = start + offset
+            index.add_occurrence(
+                occurrence_id=row + 1,
+                issue_id=int(owners[row]),
+                text=texts(),
+                team=teams[row % len(teams)],
+                vector=vector,
+            )
+    for fix in range(fixes):
+        index.add_fix(int(owners[fix % occurrences]), texts())
+    build_s = time.perf_counter() - started
+    gc.collect()
+    after = rss_mib()
+    today = date(2026, 6, 1)
+    timings = []
+    for i in range(queries):
+        text = f"{texts()} {SENTENCES[i % len(SENTENCES)]}"
+        started = time.perf_counter()
+        reading, vectors = index.read(text)
+        pool = index.pool(reading, vectors)
+        candidates = [
+            index.candidate(
+                issue_id,
+                cosines,
+                title=str(issue_id),
+                last_seen=today - timedelta(days=issue_id % 400),
+            )
+            for issue_id, cosines in pool.items()
+        ]
+        query = Query(text, vectors, team=teams[i % len(teams)], on=today, reading=reading)
+        index.rank(query, candidates, limit=5)
+        timings.append((time.perf_counter() - started) * 1000)
+    return {
+        "occurrences": occurrences,
+        "issues": len(list(index.issue_ids())),
+        "fixes": fixes,
+        "vectors": "int8" if quantized else "float32",
+        "build_s": round(build_s, 1),
+        "vector_mib": round(index.matrix.nbytes / 2**20, 1),
+        "index_rss_mib": round(after - before, 1),
+        "rss_mib": round(after, 1),
+        "suggest_median_ms": round(float(np.median(timings)), 2),
+        "suggest_p95_ms": round(float(np.percentile(timings, 95)), 2),
+    }
+
+
+def _setup_django() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    import diagnosis.views  # noqa: F401  (a web worker imports the views)
+    import retros.views  # noqa: F401
+
+
+def main(argv: list[str]) -> None:
+    flags = {a for a in argv if a.startswith("--")}
+    if "--django" in flags:
+        _setup_django()
+    print(json.dumps({"embedding": bench_embedding()}))
+    print(json.dumps({"scale": bench_scale(quantized="--float32" not in flags)}))
+    examples = Path(__file__).resolve().parents[3] / "shared" / "examples"
+    paths = [Path(a) for a in argv if not a.startswith("--")]
+    for path in paths or sorted(examples.glob("*.history.json")):
+        print(json.dumps({"suggestions": evaluate_suggestions(path)}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

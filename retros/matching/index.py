@@ -1,0 +1,167 @@
+"""An organisation's issues as matcher input, held in memory. Pure: no Django.
+
+:class:`IssueIndex` is what both the web process (``search.OrgIndex``, loaded from the
+database) and the replay evaluation (``evaluation.Replay``, built from a history file) rank
+against, so an evaluation measures the production code path. Per issue it keeps:
+
+- its occurrence vectors, in a :class:`~retros.matching.ranker.MatrixIndex` (int8 by
+  default: a quarter of float32's memory, cosine error below 0.003);
+- the distinctive words of its occurrence and fix texts
+  (:class:`~retros.matching.lexical.TermIndex`) and its root-cause profile (summed category
+  scores of the same texts), both computed once when a text is added;
+- its teams and number of occurrences.
+
+Texts themselves are not kept (100k occurrence texts would cost more memory than the
+vectors): everything a query needs was extracted when they were added. The organisation's
+words also feed a :class:`~retros.matching.lexical.Vocabulary` that reads typos in queries.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from retros.matching import embedding, lexical, rootcause
+from retros.matching.ranker import Candidate, MatrixIndex, Query, Suggestion, rank
+from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
+
+POOL = 40  # candidates per signal: best by meaning plus best by wording
+
+
+class IssueIndex:
+    def __init__(
+        self, dimension: int = embedding.DIMENSION, *, quantized: bool = True, pool: int = POOL
+    ) -> None:
+        self.matrix = MatrixIndex(dimension, quantized=quantized)
+        self.terms = lexical.TermIndex()
+        self.vocabulary = lexical.Vocabulary()
+        self.pool_size = pool
+        self._profiles: dict[int, np.ndarray] = {}  # occurrence profiles, summed
+        self._fix_profiles: dict[int, np.ndarray] = {}
+        self._fix_counts: dict[int, int] = {}
+        self._teams: dict[int, frozenset[str]] = {}
+        self._counts: dict[int, int] = {}
+        self._team_sets: dict[frozenset[str], frozenset[str]] = {}
+
+    def __len__(self) -> int:
+        """Number of occurrences."""
+        return len(self.matrix)
+
+    def __contains__(self, issue_id: object) -> bool:
+        return issue_id in self._counts
+
+    def issue_ids(self) -> Iterable[int]:
+        return self._counts.keys()
+
+    def add_occurrence(
+        self,
+        *,
+        occurrence_id: int,
+        issue_id: int,
+        text: str,
+        team: str,
+        vector: np.ndarray,
+        profile: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Add an occurrence; returns its root-cause profile (``profile`` when given: one
+        computed earlier for the same text)."""
+        self.matrix.add(issue_id, [occurrence_id], vector)
+        profile = self._add_text(issue_id, text, profile, self._profiles, fix=False)
+        teams = self._teams.get(issue_id, frozenset()) | {sys.intern(team)}
+        self._teams[issue_id] = self._team_sets.setdefault(teams, teams)
+        self._counts[issue_id] = self._counts.get(issue_id, 0) + 1
+        return profile
+
+    def add_fix(self, issue_id: int, text: str, profile: np.ndarray | None = None) -> np.ndarray:
+        """A fix's text describes its issue too: its words and category words count."""
+        self._fix_counts[issue_id] = self._fix_counts.get(issue_id, 0) + 1
+        return self._add_text(issue_id, text, profile, self._fix_profiles, fix=True)
+
+    def _add_text(
+        self,
+        issue_id: int,
+        text: str,
+        profile: np.ndarray | None,
+        sums: dict[int, np.ndarray],
+        *,
+        fix: bool,
+    ) -> np.ndarray:
+        self.terms.add(issue_id, text, fix=fix)
+        self.vocabulary.update([text])
+        if profile is None:
+            profile = rootcause.text_profile(text)
+        current = sums.get(issue_id)
+        sums[issue_id] = profile.copy() if current is None else current + profile
+        return profile
+
+    def profile_of(self, issue_id: int) -> np.ndarray:
+        """The issue's root-cause profile (occurrence and fix words, weighed as diagnosis
+        weighs them)."""
+        return rootcause.issue_profile(
+            self._profiles.get(issue_id, rootcause.EMPTY),
+            self._counts.get(issue_id, 0),
+            self._fix_profiles.get(issue_id),
+            self._fix_counts.get(issue_id, 0),
+        )
+
+    def teams_of(self, issue_id: int) -> frozenset[str]:
+        return self._teams.get(issue_id, frozenset())
+
+    def occurrences_of(self, issue_id: int) -> int:
+        return self._counts.get(issue_id, 0)
+
+    def read(self, text: str) -> tuple[str, np.ndarray]:
+        """The query's reading (typos read as the organisation's words) and vectors."""
+        return embedding.read_query(text, self.vocabulary)
+
+    def pool(
+        self,
+        reading: str,
+        vectors: np.ndarray,
+        *,
+        exclude: Iterable[int] = (),
+        lexical_ids: Sequence[int] | None = None,
+    ) -> dict[int, tuple[float, float]]:
+        """Issue id → (best cosine, mean of the two best), for the ``pool_size`` best issues
+        by meaning plus the best by wording (``lexical_ids`` when given, e.g. from the
+        database's trigram index; otherwise from the shared rare words)."""
+        if not len(self.matrix):
+            return {}
+        excluded = set(exclude)
+        scores = self.matrix.scores(vectors)
+        top = self.matrix.top_k_from_scores(scores, self.pool_size, exclude=excluded)
+        ids = dict.fromkeys(issue_id for issue_id, _ in top)
+        if lexical_ids is None:
+            lexical_ids = self.terms.best_issues(lexical.terms(reading), self.pool_size)
+        for issue_id in lexical_ids:
+            if issue_id not in excluded and issue_id in self._counts:
+                ids.setdefault(issue_id)
+        return self.matrix.issue_cosines(scores, ids)
+
+    def candidate(self, issue_id: int, cosines: tuple[float, float], **fields: Any) -> Candidate:
+        """A :class:`Candidate` with what the index knows; ``fields`` add the context
+        (title, last_seen, active, flagged, open_fixes, band_aid_fixes, occurrences)."""
+        fields.setdefault("occurrences", self.occurrences_of(issue_id))
+        return Candidate(
+            issue_id=issue_id,
+            semantic=cosines[0],
+            semantic_top2=cosines[1],
+            terms=self.terms.terms_of(issue_id),
+            fix_terms=self.terms.fix_only_terms_of(issue_id),
+            profile=self.profile_of(issue_id),
+            teams=self.teams_of(issue_id),
+            **{"title": "", **fields},
+        )
+
+    def rank(
+        self,
+        query: Query,
+        candidates: Iterable[Candidate],
+        weights: MatchWeights = DEFAULT_WEIGHTS,
+        **options: Any,
+    ) -> list[Suggestion]:
+        """:func:`~retros.matching.ranker.rank` with the organisation's word frequencies."""
+        return rank(query, candidates, weights, terms=self.terms, **options)

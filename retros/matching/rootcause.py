@@ -1,0 +1,137 @@
+"""Root-cause words as a matching signal: do the query and the issue read as the same kind of
+problem (execution, strategy, culture, interpersonal)?
+
+The category vocabulary is the diagnosis engine's (:mod:`diagnosis.signals`, pure and read
+only here), so the matcher and the diagnosis agree on what the words point to. An issue's
+profile sums the category scores of its occurrence texts and its fixes' texts: what a team
+decided to do about a problem ("mediated conversation between the two leads", "shared OKR
+for both teams") says which kind of problem it took it to be. Agreement is the cosine of
+two profiles: 0 when either text carries no category word, 1 when both point the same way.
+Occurrence and fix texts are weighed as the diagnosis engine weighs them (fix words count
+less). It is a small feature (``MatchWeights.cause_weight``): two issues of one category are not
+the same issue, but between two candidates that match equally well by meaning and wording,
+the one whose root-cause words agree with the query's is the better guess.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+
+import numpy as np
+
+from diagnosis.rules import DEFAULT_RULES
+from diagnosis.signals import CATEGORY_LEXICON, SIGNAL_CATEGORIES, Term, normalise
+
+CATEGORIES: tuple[str, ...] = tuple(SIGNAL_CATEGORIES)
+EMPTY = np.zeros(len(CATEGORIES), dtype=np.float32)
+EMPTY.flags.writeable = False
+_LEADS = ("(?<![\\w'])", "\\b")
+_SPECIAL = frozenset(".^$*+?{}[]|()")
+
+
+def _leading_literal(pattern: str) -> str | None:
+    """Text every match of ``pattern`` starts with (after its word-boundary guard), if any.
+
+    Only plain characters and escaped punctuation count; a quantifier after the last one
+    makes it optional, so it is dropped. None when the pattern starts with anything else."""
+    for lead in _LEADS:
+        if pattern.startswith(lead):
+            rest = pattern[len(lead) :]
+            break
+    else:
+        return None
+    chars: list[str] = []
+    i = 0
+    while i < len(rest):
+        ch = rest[i]
+        if ch == "\\":
+            if i + 1 < len(rest) and not rest[i + 1].isalnum():
+                chars.append(rest[i + 1])
+                i += 2
+                continue
+            break
+        if ch in _SPECIAL:
+            break
+        chars.append(ch)
+        i += 1
+    if chars and i < len(rest) and rest[i] in "*?{":
+        chars.pop()
+    return "".join(chars) or None
+
+
+_TERMS: tuple[tuple[Term, str | None], ...] = tuple(
+    (term, _leading_literal(term.pattern.pattern)) for term in CATEGORY_LEXICON
+)
+
+
+@functools.lru_cache(maxsize=16384)
+def _text_profile(text: str) -> tuple[float, ...]:
+    """``diagnosis.signals.score_text(text).scores`` as a tuple, computed the same way but
+    skipping each term whose leading literal is absent from the text (it cannot match), which
+    makes it several times faster: index loads profile every occurrence and fix."""
+    rules = DEFAULT_RULES
+    remaining = normalise(text)
+    scores = dict.fromkeys(CATEGORIES, 0.0)
+    for term, literal in _TERMS:
+        if literal is not None and literal not in remaining:
+            continue
+        if _count(term, remaining, rules.word_strong if term.strong else rules.word_weak, scores):
+            remaining = term.pattern.sub(lambda m: " " * len(m.group(0)), remaining)
+    return tuple(min(rules.word_text_cap, scores[c]) for c in CATEGORIES)
+
+
+def _count(term: Term, text: str, weight: float, scores: dict[str, float]) -> bool:
+    hit = False
+    for match in term.pattern.finditer(text):
+        if match.group(0).strip():
+            scores[term.category] += weight
+            hit = True
+    return hit
+
+
+def text_profile(text: str) -> np.ndarray:
+    """The category scores of one text, shape ``(4,)`` in :data:`CATEGORIES` order."""
+    return np.asarray(_text_profile(text), dtype=np.float32)
+
+
+def profile(texts: Iterable[str]) -> np.ndarray:
+    """The summed category scores of ``texts``, shape ``(4,)`` in :data:`CATEGORIES` order."""
+    total = EMPTY.copy()
+    for text in texts:
+        total += text_profile(text)
+    return total
+
+
+def agreement(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Cosine of two profiles; 0 when either is missing or empty."""
+    if a is None or b is None:
+        return 0.0
+    norm = float(np.linalg.norm(a)) * float(np.linalg.norm(b))
+    return float(np.dot(a, b)) / norm if norm > 0 else 0.0
+
+
+def strength(profile_: np.ndarray) -> float:
+    """0..1: how clearly one text's words point to a category (one strong word or two weak
+    ones: 1; one weak word: 0.5)."""
+    return min(1.0, float(profile_.max(initial=0.0)) / DEFAULT_RULES.word_strong)
+
+
+def issue_profile(
+    occurrences: np.ndarray, n_occurrences: int, fixes: np.ndarray | None, n_fixes: int
+) -> np.ndarray:
+    """An issue's profile from the summed profiles of its occurrence and fix texts, weighed
+    as the diagnosis engine weighs them (``occurrence_words_weight`` and
+    ``fix_words_weight`` times the mean of each)."""
+    rules = DEFAULT_RULES
+    total = occurrences * (rules.occurrence_words_weight / max(1, n_occurrences))
+    if fixes is not None and n_fixes:
+        total = total + fixes * (rules.fix_words_weight / n_fixes)
+    return total
+
+
+def dominant(profile_: np.ndarray) -> str | None:
+    """The category a profile points to most, or None when it carries no category word."""
+    if not profile_.any():
+        return None
+    return CATEGORIES[int(np.argmax(profile_))]

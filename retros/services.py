@@ -1,0 +1,511 @@
+"""Writes for the facilitator workflow: retros, occurrences, issues and fixes.
+
+Every function is keyword-only and typed, validates its input (raising ValidationError with a
+message meant for the person), writes inside a transaction when more than one row changes,
+records the acting user as the history author, and keeps the derived issue statistics and
+the diagnosis findings up to date. Nothing a person entered is deleted: occurrences and
+issues are archived and restored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Max, Min
+from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
+
+from diagnosis.fixkinds import FIX_KINDS
+from diagnosis.tasks import schedule_recompute
+from retros.matching.search import embed_occurrence, invalidate
+from retros.models import (
+    Fix,
+    FixOutcome,
+    FixStatus,
+    Issue,
+    IssueMerge,
+    LinkSource,
+    Occurrence,
+    RetroFormat,
+    Retrospective,
+    RetroStatus,
+    Team,
+)
+
+TEXT_MAX = 2000
+TITLE_MAX = 200
+OWNER_MAX = 100
+
+
+# --- Validation ------------------------------------------------------------------------------
+
+
+def clean_text(text: str, *, what: str = "The text", max_length: int = TEXT_MAX) -> str:
+    """The text without surrounding blanks; 1 to `max_length` characters."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise ValidationError(f"{what} cannot be empty.", code="required")
+    if len(cleaned) > max_length:
+        raise ValidationError(
+            f"{what} is {len(cleaned)} characters long; the limit is {max_length}.",
+            code="max_length",
+        )
+    return cleaned
+
+
+def title_from_text(text: str) -> str:
+    """An issue title from the text that first raised it (titles hold 200 characters)."""
+    one_line = " ".join(text.split())
+    if len(one_line) <= TITLE_MAX:
+        return one_line
+    return one_line[: TITLE_MAX - 1].rstrip() + "…"
+
+
+def _save(instance: Any, user: Any, **kwargs: Any) -> None:
+    """Save with `user` as the history author, also outside a request."""
+    instance._history_user = user
+    instance.save(**kwargs)
+
+
+def _after_commit_invalidate(organization_id: int) -> None:
+    """Relinks, merges, archives and text changes make the matcher rebuild its index."""
+    transaction.on_commit(lambda: invalidate(organization_id))
+
+
+# --- Retros ----------------------------------------------------------------------------------
+
+
+def retro_start(
+    *, team: Team, held_on: dt.date, title: str, format: str, user: Any
+) -> Retrospective:
+    if format not in RetroFormat.values:
+        raise ValidationError("Choose one of the retro formats.", code="invalid_format")
+    title = (title or "").strip()
+    if len(title) > TITLE_MAX:
+        raise ValidationError(f"The title is limited to {TITLE_MAX} characters.")
+    if team.archived_at is not None:
+        raise ValidationError("This team is archived; it cannot start a retro.")
+    retro = Retrospective(
+        organization_id=team.organization_id,
+        team=team,
+        held_on=held_on,
+        title=title,
+        format=format,
+        facilitator=user,
+        status=RetroStatus.OPEN,
+    )
+    retro.save()
+    return retro
+
+
+def retro_close(*, retro: Retrospective, user: Any) -> Retrospective:
+    if not retro.is_open:
+        raise ValidationError("This retro is already closed.", code="closed")
+    retro.status = RetroStatus.CLOSED
+    retro.closed_at = timezone.now()
+    retro.save(update_fields=["status", "closed_at"])
+    return retro
+
+
+# --- Occurrences -----------------------------------------------------------------------------
+
+
+def _live_target(issue: Issue) -> Issue:
+    """The issue an occurrence can be linked to: a merged issue's final target."""
+    seen = {issue.pk}
+    while issue.merged_into_id is not None:
+        issue = Issue.objects.get(pk=issue.merged_into_id)
+        if issue.pk in seen:  # pragma: no cover - merges never form a cycle
+            break
+        seen.add(issue.pk)
+    if issue.archived_at is not None:
+        raise ValidationError("That issue was archived; choose another one.", code="archived")
+    return issue
+
+
+def occurrence_record(
+    *,
+    retro: Retrospective,
+    text: str,
+    user: Any,
+    link_to_issue: Issue | None = None,
+    link_source: str = LinkSource.NEW,
+    link_score: float | None = None,
+    votes: int = 0,
+) -> Occurrence:
+    """Log one raising of an issue on a retro: a recurrence of `link_to_issue`, or else a new
+    issue titled with the text."""
+    text = clean_text(text, what="The issue")
+    if not retro.is_open:
+        raise ValidationError("This retro is closed; reopen it to add issues.", code="closed")
+    if votes < 0:
+        raise ValidationError("Votes cannot be negative.", code="votes")
+    if link_score is not None and not 0.0 <= link_score <= 1.0:
+        link_score = min(1.0, max(0.0, link_score))
+    with transaction.atomic():
+        if link_to_issue is not None:
+            if link_to_issue.organization_id != retro.organization_id:
+                raise ValidationError("That issue belongs to another organisation.")
+            issue = _live_target(link_to_issue)
+            if link_source == LinkSource.NEW:
+                link_source = LinkSource.MANUAL
+        else:
+            issue = Issue(organization_id=retro.organization_id, title=title_from_text(text))
+            _save(issue, user)
+            link_source, link_score = LinkSource.NEW, None
+        occurrence = Occurrence(
+            organization_id=retro.organization_id,
+            issue=issue,
+            retro=retro,
+            team_id=retro.team_id,
+            held_on=retro.held_on,
+            text=text,
+            votes=votes,
+            link_source=link_source,
+            link_score=link_score,
+            created_by=user,
+        )
+        _save(occurrence, user)
+        issue_refresh_stats(issue_ids=[issue.pk])
+        schedule_recompute([issue.pk])
+    embed_occurrence(occurrence)
+    return occurrence
+
+
+def occurrence_update_text(*, occurrence: Occurrence, text: str, user: Any) -> Occurrence:
+    """Correct what was written. A new issue's title follows its only raising's text."""
+    text = clean_text(text, what="The issue")
+    if text == occurrence.text:
+        return occurrence
+    with transaction.atomic():
+        issue = occurrence.issue
+        alone = not Occurrence.objects.filter(issue_id=issue.pk).exclude(pk=occurrence.pk).exists()
+        if alone and issue.title == title_from_text(occurrence.text):
+            issue.title = title_from_text(text)
+            _save(issue, user, update_fields=["title"])
+        occurrence.text = text
+        _save(occurrence, user, update_fields=["text"])
+        schedule_recompute([occurrence.issue_id])
+        _after_commit_invalidate(occurrence.organization_id)
+    embed_occurrence(occurrence)
+    return occurrence
+
+
+def occurrence_vote(*, occurrence: Occurrence, delta: int, user: Any) -> Occurrence:
+    """Add (+1) or take away (-1) a vote; votes never go below zero."""
+    if delta not in (1, -1):
+        raise ValidationError("A vote changes the count by one.", code="delta")
+    with transaction.atomic():
+        locked = Occurrence.objects.select_for_update().get(pk=occurrence.pk)
+        if locked.votes + delta < 0:
+            raise ValidationError("Votes cannot go below zero.", code="votes")
+        locked.votes += delta
+        _save(locked, user, update_fields=["votes"])
+    occurrence.votes = locked.votes
+    return occurrence
+
+
+def occurrence_archive(*, occurrence: Occurrence, user: Any) -> Occurrence:
+    """Take an occurrence off the board, keeping it so that it can be restored. An issue left
+    with nothing in it is archived with it."""
+    if occurrence.archived_at is not None:
+        return occurrence
+    with transaction.atomic():
+        occurrence.archived_at = timezone.now()
+        _save(occurrence, user, update_fields=["archived_at"])
+        _archive_if_empty(occurrence.issue, user)
+        issue_refresh_stats(issue_ids=[occurrence.issue_id])
+        schedule_recompute([occurrence.issue_id])
+        _after_commit_invalidate(occurrence.organization_id)
+    return occurrence
+
+
+def occurrence_restore(*, occurrence: Occurrence, user: Any) -> Occurrence:
+    if occurrence.archived_at is None:
+        return occurrence
+    with transaction.atomic():
+        occurrence.archived_at = None
+        _save(occurrence, user, update_fields=["archived_at"])
+        issue = occurrence.issue
+        if issue.archived_at is not None:
+            issue.archived_at = None
+            _save(issue, user, update_fields=["archived_at"])
+        issue_refresh_stats(issue_ids=[issue.pk])
+        schedule_recompute([issue.pk])
+        _after_commit_invalidate(occurrence.organization_id)
+    return occurrence
+
+
+def occurrence_relink(
+    *,
+    occurrence: Occurrence,
+    issue: Issue | None,
+    user: Any,
+    link_source: str = LinkSource.MANUAL,
+    link_score: float | None = None,
+) -> Occurrence:
+    """Link an occurrence to another issue, or with `issue=None` split it off into a new
+    issue titled with its text."""
+    old_issue = occurrence.issue
+    with transaction.atomic():
+        if issue is None:
+            others = Occurrence.objects.live().filter(issue_id=old_issue.pk)
+            if not others.exclude(pk=occurrence.pk).exists():
+                raise ValidationError(
+                    "This is the issue's only raising: it already stands on its own. "
+                    "Rename the issue instead.",
+                    code="only_occurrence",
+                )
+            target = Issue(organization_id=occurrence.organization_id)
+            target.title = title_from_text(occurrence.text)
+            _save(target, user)
+            link_source, link_score = LinkSource.NEW, None
+        else:
+            if issue.organization_id != occurrence.organization_id:
+                raise ValidationError("That issue belongs to another organisation.")
+            target = _live_target(issue)
+            if target.pk == old_issue.pk:
+                raise ValidationError("The occurrence is already linked to that issue.")
+        occurrence.issue = target
+        occurrence.link_source = link_source
+        occurrence.link_score = link_score
+        _save(occurrence, user, update_fields=["issue", "link_source", "link_score"])
+        old_issue.refresh_from_db(fields=["archived_at"])
+        _archive_if_empty(old_issue, user)
+        ids = [old_issue.pk, target.pk]
+        issue_refresh_stats(issue_ids=ids)
+        schedule_recompute(ids)
+        _after_commit_invalidate(occurrence.organization_id)
+    return occurrence
+
+
+def _archive_if_empty(issue: Issue, user: Any) -> None:
+    if issue.archived_at is not None or issue.merged_into_id is not None:
+        return
+    if issue.occurrences.live().exists() or issue.fixes.live().exists():
+        return
+    issue.archived_at = timezone.now()
+    _save(issue, user, update_fields=["archived_at"])
+
+
+# --- Issues ----------------------------------------------------------------------------------
+
+
+def issue_rename(*, issue: Issue, title: str, user: Any) -> Issue:
+    title = " ".join(clean_text(title, what="The title", max_length=TITLE_MAX).split())
+    if title != issue.title:
+        issue.title = title
+        _save(issue, user, update_fields=["title"])
+    return issue
+
+
+def issue_merge(*, source: Issue, target: Issue, user: Any) -> IssueMerge:
+    """Merge `source` into `target`: every occurrence and fix of `source` (archived ones too)
+    moves to `target`, and the merge is recorded so that it can be undone exactly."""
+    if source.pk == target.pk:
+        raise ValidationError("An issue cannot be merged into itself.", code="same")
+    if source.organization_id != target.organization_id:
+        raise ValidationError("Issues of different organisations cannot be merged.")
+    if source.merged_into_id is not None:
+        raise ValidationError("This issue was already merged into another one.", code="merged")
+    if target.merged_into_id is not None:
+        raise ValidationError(
+            "That issue was merged into another one; merge into that one instead.",
+            code="target_merged",
+        )
+    if target.archived_at is not None:
+        raise ValidationError("That issue is archived; choose another one.", code="archived")
+    with transaction.atomic():
+        occurrences = list(Occurrence.objects.select_for_update().filter(issue=source))
+        fixes = list(Fix.objects.select_for_update().filter(issue=source))
+        for occurrence in occurrences:
+            occurrence.issue = target
+        for fix in fixes:
+            fix.issue = target
+        bulk_update_with_history(occurrences, Occurrence, ["issue"], default_user=user)
+        bulk_update_with_history(fixes, Fix, ["issue"], default_user=user)
+        source.merged_into = target
+        _save(source, user, update_fields=["merged_into"])
+        merge = IssueMerge.objects.create(
+            organization_id=source.organization_id,
+            source=source,
+            target=target,
+            occurrence_ids=[o.pk for o in occurrences],
+            fix_ids=[f.pk for f in fixes],
+            source_title=source.title,
+            merged_by=user,
+        )
+        ids = [source.pk, target.pk]
+        issue_refresh_stats(issue_ids=ids)
+        schedule_recompute(ids)
+        _after_commit_invalidate(source.organization_id)
+    return merge
+
+
+def issue_merge_undo(*, merge: IssueMerge, user: Any) -> IssueMerge:
+    """Put back what a merge moved. Occurrences and fixes relinked elsewhere since the merge
+    stay where they are."""
+    if merge.undone_at is not None:
+        raise ValidationError("This merge was already undone.", code="undone")
+    with transaction.atomic():
+        source = Issue.objects.select_for_update().get(pk=merge.source_id)
+        if source.merged_into_id != merge.target_id:
+            raise ValidationError(
+                "The issue was changed since the merge; it can no longer be undone.",
+                code="changed",
+            )
+        occurrences = list(
+            Occurrence.objects.select_for_update().filter(
+                pk__in=merge.occurrence_ids, issue_id=merge.target_id
+            )
+        )
+        fixes = list(
+            Fix.objects.select_for_update().filter(pk__in=merge.fix_ids, issue_id=merge.target_id)
+        )
+        for occurrence in occurrences:
+            occurrence.issue = source
+        for fix in fixes:
+            fix.issue = source
+        bulk_update_with_history(occurrences, Occurrence, ["issue"], default_user=user)
+        bulk_update_with_history(fixes, Fix, ["issue"], default_user=user)
+        source.merged_into = None
+        _save(source, user, update_fields=["merged_into"])
+        merge.undone_at = timezone.now()
+        merge.undone_by = user
+        merge.save(update_fields=["undone_at", "undone_by"])
+        ids = [merge.source_id, merge.target_id]
+        issue_refresh_stats(issue_ids=ids)
+        schedule_recompute(ids)
+        _after_commit_invalidate(merge.organization_id)
+    return merge
+
+
+def issue_refresh_stats(*, issue_ids: Iterable[int]) -> None:
+    """Recompute occurrence_count, team_count, first_seen and last_seen from the issues' live
+    occurrences (two queries and one bulk update, whatever the number of issues)."""
+    ids = sorted(set(issue_ids))
+    if not ids:
+        return
+    stats = {
+        row["issue_id"]: row
+        for row in Occurrence.objects.live()
+        .filter(issue_id__in=ids)
+        .order_by()
+        .values("issue_id")
+        .annotate(
+            n=Count("id"),
+            teams=Count("team_id", distinct=True),
+            first=Min("held_on"),
+            last=Max("held_on"),
+        )
+    }
+    issues = list(Issue.objects.filter(pk__in=ids))
+    for issue in issues:
+        row = stats.get(issue.pk)
+        issue.occurrence_count = row["n"] if row else 0
+        issue.team_count = row["teams"] if row else 0
+        issue.first_seen = row["first"] if row else None
+        issue.last_seen = row["last"] if row else None
+    Issue.objects.bulk_update(issues, ["occurrence_count", "team_count", "first_seen", "last_seen"])
+
+
+# --- Fixes -----------------------------------------------------------------------------------
+
+
+def _clean_fix_fields(*, text: str, kind: str, owner: str) -> tuple[str, str, str]:
+    text = clean_text(text, what="The fix")
+    if kind not in FIX_KINDS:
+        raise ValidationError("Choose the kind of fix.", code="kind")
+    owner = (owner or "").strip()
+    if len(owner) > OWNER_MAX:
+        raise ValidationError(f"The owner is limited to {OWNER_MAX} characters.")
+    return text, kind, owner
+
+
+def fix_apply(
+    *,
+    issue: Issue,
+    retro: Retrospective,
+    text: str,
+    kind: str,
+    user: Any,
+    owner: str = "",
+    due_on: dt.date | None = None,
+    kind_inferred: bool = False,
+) -> Fix:
+    """Record what a retro decided to do about an issue."""
+    text, kind, owner = _clean_fix_fields(text=text, kind=kind, owner=owner)
+    if issue.organization_id != retro.organization_id:
+        raise ValidationError("That issue belongs to another organisation.")
+    if due_on is not None and due_on < retro.held_on:
+        raise ValidationError("The due date is before the retro.", code="due_on")
+    with transaction.atomic():
+        fix = Fix(
+            organization_id=retro.organization_id,
+            issue=issue,
+            retro=retro,
+            team_id=retro.team_id,
+            decided_on=retro.held_on,
+            text=text,
+            kind=kind,
+            kind_inferred=kind_inferred,
+            owner=owner,
+            due_on=due_on,
+            created_by=user,
+        )
+        _save(fix, user)
+        schedule_recompute([issue.pk])
+    return fix
+
+
+def fix_update(
+    *,
+    fix: Fix,
+    text: str,
+    kind: str,
+    user: Any,
+    owner: str = "",
+    due_on: dt.date | None = None,
+    kind_inferred: bool | None = None,
+) -> Fix:
+    text, kind, owner = _clean_fix_fields(text=text, kind=kind, owner=owner)
+    if due_on is not None and due_on < fix.decided_on:
+        raise ValidationError("The due date is before the fix was decided.", code="due_on")
+    if kind_inferred is None:
+        kind_inferred = fix.kind_inferred and kind == fix.kind
+    fix.text, fix.kind, fix.owner, fix.due_on = text, kind, owner, due_on
+    fix.kind_inferred = kind_inferred
+    with transaction.atomic():
+        _save(fix, user, update_fields=["text", "kind", "owner", "due_on", "kind_inferred"])
+        schedule_recompute([fix.issue_id])
+    return fix
+
+
+def fix_mark_outcome(*, fix: Fix, outcome: str, user: Any) -> Fix:
+    """Whether the fix held: worked, did not work, too early to tell ("" clears it)."""
+    if outcome not in ("", *FixOutcome.values):
+        raise ValidationError("Choose worked, did not work or too early.", code="outcome")
+    if outcome != fix.outcome:
+        with transaction.atomic():
+            fix.outcome = outcome
+            _save(fix, user, update_fields=["outcome"])
+            schedule_recompute([fix.issue_id])
+    return fix
+
+
+def fix_set_status(*, fix: Fix, status: str, user: Any, on: dt.date | None = None) -> Fix:
+    """Done or dropped (completed on `on`, default today), or open again."""
+    if status not in FixStatus.values:
+        raise ValidationError("Choose open, done or dropped.", code="status")
+    if status == fix.status:
+        return fix
+    fix.status = status
+    fix.completed_on = None if status == FixStatus.OPEN else (on or timezone.localdate())
+    with transaction.atomic():
+        _save(fix, user, update_fields=["status", "completed_on"])
+        schedule_recompute([fix.issue_id])
+    return fix

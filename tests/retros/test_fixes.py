@@ -1,0 +1,220 @@
+"""Recording fixes from the board, and reviewing earlier fixes at the top of a retro."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from retros.models import Fix, FixOutcome, FixStatus
+from tests.factories import FixFactory
+from tests.retros.conftest import htmx
+
+pytestmark = pytest.mark.django_db
+
+
+def fix_url(occurrence) -> str:
+    return reverse("retros:fix_create", args=[occurrence.pk])
+
+
+def test_a_fix_with_an_untouched_inferred_kind_is_marked_inferred(cast, board):
+    occ = board.occurrences[0]
+    response = cast.clients["facilitator"].post(
+        fix_url(occ),
+        {
+            "text": "Add a weekly sync with Platform",
+            "kind": "meeting",
+            "kind_source": "inferred",
+            "owner": "Sam",
+            "due_on": "2026-02-25",
+        },
+        **htmx(target=f"occ-{occ.pk}"),
+    )
+    fix = Fix.objects.get(text="Add a weekly sync with Platform")
+    assert response.status_code == 200
+    assert (fix.kind, fix.kind_inferred, fix.owner) == ("meeting", True, "Sam")
+    assert (fix.retro_id, fix.team_id, fix.issue_id) == (board.retro.pk, cast.team.pk, occ.issue_id)
+    assert fix.due_on == dt.date(2026, 2, 25) and fix.decided_on == board.retro.held_on
+    html = response.content.decode()
+    assert f'id="occ-{occ.pk}"' in html and "Add a weekly sync with Platform" in html
+    assert f'id="fix-toggle-{occ.pk}" autofocus' in html
+    assert response["HX-Trigger"].startswith('{"fix-applied"')
+
+
+def test_a_kind_the_person_chose_is_not_marked_inferred(cast, board):
+    occ = board.occurrences[0]
+    client = cast.clients["facilitator"]
+    client.post(
+        fix_url(occ), {"text": "Add a weekly sync", "kind": "meeting", "kind_source": "person"}
+    )
+    assert not Fix.objects.get(text="Add a weekly sync").kind_inferred
+    client.post(
+        fix_url(occ),
+        {"text": "Add a monthly sync", "kind": "coaching", "kind_source": "inferred"},
+    )
+    fix = Fix.objects.get(text="Add a monthly sync")
+    assert (fix.kind, fix.kind_inferred) == ("coaching", False), "not what the text suggests"
+
+
+def test_without_javascript_an_empty_kind_is_inferred_from_the_text(cast, board):
+    occ = board.occurrences[0]
+    response = cast.clients["facilitator"].post(
+        fix_url(occ), {"text": "Replace the old build servers", "kind": ""}
+    )
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"#occ-{occ.pk}")
+    fix = Fix.objects.get(text="Replace the old build servers")
+    assert (fix.kind, fix.kind_inferred) == ("infrastructure", True)
+
+
+@pytest.mark.parametrize("headers", [{}, htmx()], ids=["plain", "htmx"])
+def test_an_invalid_fix_comes_back_with_the_message_and_what_was_typed(cast, board, headers):
+    occ = board.occurrences[0]
+    response = cast.clients["facilitator"].post(
+        fix_url(occ),
+        {"text": "   ", "kind": "meeting", "owner": "Priya", "due_on": "2026-03-01"},
+        **headers,
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "The fix cannot be empty." in html
+    assert 'value="Priya"' in html and 'value="2026-03-01"' in html
+    assert '<option value="meeting" selected>' in html
+    assert '<details class="fix-details" open>' in html
+    assert ("<html" in html) == (not headers)
+
+    response = cast.clients["facilitator"].post(
+        fix_url(occ), {"text": "Sync", "kind": "meeting", "due_on": "2026-01-01"}, **headers
+    )
+    assert response.status_code == 422
+    assert "The due date is before the retro." in response.content.decode()
+    assert not Fix.objects.filter(text="Sync").exists()
+
+
+def test_the_board_says_how_many_band_aids_were_already_tried(cast, board):
+    occ = board.occurrences[0]
+    FixFactory(
+        issue=occ.issue, team=cast.other_team, decided_on=dt.date(2025, 11, 3), kind="reminder"
+    )
+    html = (
+        cast.clients["facilitator"]
+        .get(reverse("retros:retro_board", args=[board.retro.pk]))
+        .content.decode()
+    )
+    assert "2 band-aid fixes already tried since November 2025." in html
+
+
+def test_the_kind_field_suggests_a_kind_from_the_text(cast):
+    url = reverse("retros:fix_kind_field")
+    client = cast.clients["facilitator"]
+    html = client.get(
+        url, {"text": "Weekly sync with Platform", "prefix": "f7"}, **htmx(trigger="f7-text")
+    ).content.decode()
+    assert 'id="f7-kind-field"' in html
+    assert '<option value="meeting" selected>' in html
+    assert 'name="kind_source" value="inferred"' in html
+    assert "Band-aid</span> Adds or changes a meeting" in html
+    assert "Suggested from the text" in html
+
+
+def test_the_kind_field_keeps_a_kind_the_person_chose(cast):
+    url = reverse("retros:fix_kind_field")
+    client = cast.clients["facilitator"]
+    chosen = client.get(
+        url,
+        {"text": "Weekly sync", "kind": "coaching", "kind_source": "inferred", "prefix": "f7"},
+        **htmx(trigger="f7-kind"),
+    ).content.decode()
+    assert '<option value="coaching" selected>' in chosen
+    assert 'name="kind_source" value="person"' in chosen
+    assert "Structural</span> A leader coaches" in chosen
+    assert "Suggested from the text" not in chosen
+    typed = client.get(
+        url,
+        {"text": "Weekly sync again", "kind": "coaching", "kind_source": "person", "prefix": "f7"},
+        **htmx(trigger="f7-text"),
+    ).content.decode()
+    assert '<option value="coaching" selected>' in typed
+
+
+def test_the_kind_field_refuses_odd_prefixes(cast):
+    html = (
+        cast.clients["facilitator"]
+        .get(reverse("retros:fix_kind_field"), {"text": "sync", "prefix": '"><script>'})
+        .content.decode()
+    )
+    assert 'id="fix-kind-field"' in html and "<script>" not in html
+
+
+def test_one_click_outcome_and_status_for_an_earlier_fix(cast, board):
+    fix = board.review_fixes[0]
+    client = cast.clients["facilitator"]
+    response = client.post(
+        reverse("retros:fix_outcome", args=[fix.pk]),
+        {"outcome": "did_not_work"},
+        **htmx(target=f"fix-{fix.pk}"),
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert f'id="fix-{fix.pk}-outcome-did_not_work" name="outcome" value="did_not_work"' in html
+    assert 'aria-pressed="true">Did not work' in html
+    assert Fix.objects.get(pk=fix.pk).outcome == FixOutcome.DID_NOT_WORK
+
+    response = client.post(
+        reverse("retros:fix_status", args=[fix.pk]), {"status": "dropped"}, **htmx()
+    )
+    fix.refresh_from_db()
+    assert (fix.status, fix.completed_on is not None) == (FixStatus.DROPPED, True)
+    assert "Reopen" in response.content.decode()
+
+    board_url = reverse("retros:retro_board", args=[board.retro.pk])
+    response = client.post(
+        reverse("retros:fix_outcome", args=[fix.pk]), {"outcome": "worked", "next": board_url}
+    )
+    assert response.status_code == 302 and response["Location"] == board_url
+    response = client.post(
+        reverse("retros:fix_outcome", args=[fix.pk]),
+        {"outcome": "worked", "next": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("retros:issue_detail", args=[fix.issue_id])
+    response = client.post(
+        reverse("retros:fix_outcome", args=[fix.pk]), {"outcome": "great"}, **htmx()
+    )
+    assert response.status_code == 422 and "Choose worked" in response.content.decode()
+    response = client.post(reverse("retros:fix_status", args=[fix.pk]), {"status": "finished"})
+    assert response.status_code == 302
+    assert Fix.objects.get(pk=fix.pk).status == FixStatus.DROPPED
+
+
+def test_old_completed_fixes_are_not_reviewed_again(cast, board):
+    old = FixFactory(
+        issue=board.issues[0],
+        team=cast.team,
+        text="Done long ago",
+        status=FixStatus.DONE,
+        decided_on=dt.date(2025, 6, 1),
+        completed_on=dt.date(2025, 7, 1),
+    )
+    html = (
+        cast.clients["facilitator"]
+        .get(reverse("retros:retro_board", args=[board.retro.pk]))
+        .content.decode()
+    )
+    assert f'id="fix-{old.pk}"' not in html
+
+
+def test_editing_a_fix(cast, board):
+    fix = board.review_fixes[0]
+    url = reverse("retros:fix_edit", args=[fix.pk])
+    client = cast.clients["facilitator"]
+    page = client.get(url).content.decode()
+    assert 'value="Weekly sync 0"' in page and '<option value="meeting" selected>' in page
+    response = client.post(url, {"text": "", "kind": "meeting", "owner": "Kim"})
+    assert response.status_code == 422
+    assert "The fix cannot be empty." in response.content.decode()
+    assert 'value="Kim"' in response.content.decode()
+    response = client.post(url, {"text": "Fortnightly sync", "kind": "meeting", "owner": "Kim"})
+    assert response.status_code == 302
+    fix.refresh_from_db()
+    assert (fix.text, fix.owner) == ("Fortnightly sync", "Kim")
