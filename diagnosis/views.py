@@ -1,24 +1,573 @@
-"""Leader pages: the recurrence dashboard and finding detail."""
+"""Leader pages: the dashboard, finding pages with leaders' actions, root-cause hypotheses,
+a team's health, exports and the digest switch. Leaders and admins only (403 for everyone
+else in the organisation); objects of another organisation are never found (404)."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from diagnosis.models import Finding
+from django import forms as django_forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from diagnosis import actions, charts, dashboard, exports
+from diagnosis.fixkinds import CATEGORIES
+from diagnosis.forms import (
+    AssignOwnerForm,
+    ConfirmCategoryForm,
+    DashboardFilterForm,
+    DismissFlagForm,
+    GroupForm,
+    HypothesisForm,
+    OverrideCategoryForm,
+    PeriodForm,
+    StructuralFixForm,
+)
+from diagnosis.models import Hypothesis
 from retros import access as acl
+from retros.models import Issue, Membership, Role, Team
+
+
+class HtmxRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# --- Access helpers: every lookup is scoped to the person's organisation -------------------
+
+
+def _leader(request: HttpRequest) -> acl.Access:
+    access = acl.access_for(request)
+    acl.require_leader(access)
+    return access
+
+
+def _issue_for(access: acl.Access, issue_id: int) -> Issue:
+    return acl.issue_for(access, issue_id)
+
+
+def _hypothesis_for(access: acl.Access, hypothesis_id: int) -> Hypothesis:
+    hypothesis = Hypothesis.objects.filter(
+        organization=access.organization, pk=hypothesis_id
+    ).first()
+    if hypothesis is None:
+        raise Http404
+    return hypothesis
+
+
+def _team_for(access: acl.Access, team_id: int) -> Team:
+    return acl.team_for(access, team_id)
+
+
+def _wants_partial(request: HtmxRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _render(
+    request: HtmxRequest, template: str, partial: str, context: Mapping[str, Any], status: int = 200
+) -> HttpResponse:
+    """The page, or only its `partial` for htmx requests (which swap that region)."""
+    name = f"{template}#{partial}" if _wants_partial(request) else template
+    response = render(request, name, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# --- Overview ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: str
+    note: str
+
+
+def _percent(share: float | None) -> str:
+    return "—" if share is None else f"{round(share * 100)}%"
+
+
+def _figures(headline: dashboard.Headline, flagged: int) -> list[Figure]:
+    median = headline.median_days_back
+    return [
+        Figure("Issues raised", str(headline.raised), "raisings in retros in the period"),
+        Figure(
+            "Recurrences",
+            _percent(headline.recurrence_share),
+            f"{headline.recurrences} of the raisings had been raised before",
+        ),
+        Figure("Band-aid loops", str(flagged), "flagged: back after band-aid fixes"),
+        Figure(
+            "Band-aid fixes",
+            _percent(headline.band_aid_share),
+            f"{headline.band_aid_fixes} of {headline.fixes} fixes decided",
+        ),
+        Figure(
+            "Days until back",
+            "—" if median is None else f"{median:.0f}",
+            f"median over {headline.fixes_back} fixes the issue came back after"
+            if headline.fixes_back
+            else "no fixed issue has come back",
+        ),
+    ]
+
+
+def _heat_rows(
+    heatmap: dashboard.Heatmap | None, filters: dashboard.Filters, base: str
+) -> list[dict[str, Any]]:
+    if heatmap is None:
+        return []
+    rows = []
+    for row in heatmap.rows:
+        cells = [
+            {
+                "cell": cell,
+                "href": f"{base}?{filters.query(team=cell.team_id, category=cell.category)}",
+                "selected": filters.team_id == cell.team_id and filters.category == cell.category,
+            }
+            for cell in row.cells
+        ]
+        rows.append(
+            {
+                "row": row,
+                "cells": cells,
+                "selected": filters.team_id == row.team_id,
+                "href": reverse("diagnosis:team_health", args=[row.team_id])
+                + (
+                    f"?period={filters.period}"
+                    if filters.period != dashboard.DEFAULT_PERIOD
+                    else ""
+                ),
+            }
+        )
+    return rows
+
+
+def _digest_enabled(access: acl.Access) -> bool | None:
+    """The leader's digest switch; None for roles that receive no digest."""
+    if access.role != Role.LEADER:
+        return None
+    return bool(
+        Membership.objects.filter(user_id=access.user_id)
+        .values_list("digest_enabled", flat=True)
+        .first()
+    )
 
 
 @require_GET
-def overview(request: HttpRequest) -> HttpResponse:
-    access = acl.access_for(request)
-    acl.require_leader(access)
-    findings = (
-        Finding.objects.filter(organization=access.organization, is_current=True, flagged=True)
-        .select_related("issue")
-        .order_by("-occurrence_count", "-last_seen")
+def overview(request: HtmxRequest) -> HttpResponse:
+    access = _leader(request)
+    org = access.organization
+    today = timezone.localdate()
+    teams = list(acl.teams_visible(access).order_by("name"))
+    filters = DashboardFilterForm(request.GET, teams=teams).filters()
+    # Shown unbound with the filters in effect, so defaults and ignored values display right.
+    form = DashboardFilterForm(initial=filters.initial(), teams=teams)
+    page = Paginator(
+        dashboard.flagged_loops(org, filters, today=today), dashboard.PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    aggregates = dashboard.overview_aggregates(org, filters, today=today, teams=teams)
+    base = reverse("diagnosis:overview")
+    team_names = {t.pk: t.name for t in teams}
+    context = {
+        "form": form,
+        "filters": filters,
+        "filter_team": team_names.get(filters.team_id) if filters.team_id else "",
+        "filter_category": CATEGORIES.get(filters.category, ""),
+        "page": page,
+        "loops": dashboard.finding_rows(list(page.object_list)),
+        "figures": _figures(aggregates.headline, page.paginator.count),
+        "trend": aggregates.trend,
+        "trend_svg": charts.trend_chart(aggregates.trend),
+        "heatmap": aggregates.heatmap,
+        "heat_rows": _heat_rows(aggregates.heatmap, filters, base),
+        "spread": dashboard.spread(org, filters, today=today),
+        "query": filters.query(),
+        "digest_enabled": None if _wants_partial(request) else _digest_enabled(access),
+    }
+    return _render(request, "diagnosis/overview.html", "dashboard-body", context)
+
+
+@require_POST
+def digest_toggle(request: HtmxRequest) -> HttpResponse:
+    access = _leader(request)
+    if access.role != Role.LEADER:
+        raise Http404
+    enabled = request.POST.get("enabled") == "on"
+    actions.digest_set_enabled(user=request.user, enabled=enabled)  # type: ignore[arg-type]
+    if _wants_partial(request):
+        return render(request, "diagnosis/overview.html#digest-toggle", {"digest_enabled": enabled})
+    messages.success(
+        request, "Weekly digest switched on." if enabled else "Weekly digest switched off."
     )
-    page = Paginator(findings, 25).get_page(request.GET.get("page"))
-    return render(request, "diagnosis/overview.html", {"findings": page})
+    return redirect("diagnosis:overview")
+
+
+# --- Exports ---------------------------------------------------------------------------------
+
+
+@require_GET
+def export_csv(request: HtmxRequest) -> StreamingHttpResponse:
+    """The dashboard's current filtered list of band-aid loops, every page of it."""
+    access = _leader(request)
+    teams = list(acl.teams_visible(access).order_by("name"))
+    filters = DashboardFilterForm(request.GET, teams=teams).filters()
+    findings = dashboard.flagged_loops(access.organization, filters, today=timezone.localdate())
+
+    def link(issue_id: int) -> str:
+        return request.build_absolute_uri(reverse("diagnosis:finding", args=[issue_id]))
+
+    response = StreamingHttpResponse(
+        exports.csv_rows(findings, link=link), content_type="text/csv; charset=utf-8"
+    )
+    name = f"recur-band-aid-loops-{slugify(access.organization.name)}-{timezone.localdate()}"
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
+@require_GET
+def export_json(request: HtmxRequest) -> HttpResponse:
+    """The organisation's diagnoses as a recur-diagnoses/1 document."""
+    access = _leader(request)
+    document = exports.build_diagnoses_document(access.organization)
+    response = HttpResponse(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    name = f"recur-diagnoses-{slugify(access.organization.name)}-{timezone.localdate()}"
+    response["Content-Disposition"] = f'attachment; filename="{name}.json"'
+    return response
+
+
+# --- Finding page and leaders' actions ------------------------------------------------------
+
+
+def _finding_forms(
+    access: acl.Access, page: dashboard.FindingPage, bound: Mapping[str, django_forms.Form]
+) -> dict[str, django_forms.Form]:
+    org = access.organization
+    category = page.leader_category or (page.finding.category if page.finding else "")
+    owner = page.assessment.owner if page.assessment else None
+    note = page.assessment.dismiss_note if page.assessment else ""
+    initial: dict[str, django_forms.Form] = {
+        "override": OverrideCategoryForm(
+            prefix="override",
+            initial={"category": page.leader_category if page.category_overridden else ""},
+        ),
+        "dismiss": DismissFlagForm(prefix="dismiss", initial={"note": note}),
+        "owner": AssignOwnerForm(
+            prefix="owner", organization=org, initial={"owner": owner.pk if owner else None}
+        ),
+        "fix": StructuralFixForm(
+            prefix="fix", organization=org, initial={"kind": _structural_kind_for(category)}
+        ),
+        "group": GroupForm(prefix="group", organization=org),
+    }
+    initial.update(bound)
+    return initial
+
+
+def _structural_kind_for(category: str) -> str:
+    return {
+        "strategy": "strategy",
+        "culture": "incentives",
+        "interpersonal": "coaching",
+        "execution": "infrastructure",
+    }.get(category, "strategy")
+
+
+def _render_finding(
+    request: HtmxRequest,
+    access: acl.Access,
+    issue: Issue,
+    *,
+    bound: Mapping[str, django_forms.Form] | None = None,
+    done: str = "",
+) -> HttpResponse:
+    page = dashboard.finding_page(issue, access=access, today=timezone.localdate())
+    context = {
+        "page": page,
+        "issue": issue,
+        "finding": page.finding,
+        "forms": _finding_forms(access, page, bound or {}),
+        "categories": CATEGORIES,
+        "done": done,
+    }
+    return _render(request, "diagnosis/finding.html", "finding-body", context)
+
+
+@require_GET
+def finding(request: HtmxRequest, issue_id: int) -> HttpResponse:
+    access = _leader(request)
+    return _render_finding(request, access, _issue_for(access, issue_id))
+
+
+# A handler validates its form and calls one service; it returns the invalid bound forms by
+# name (to show their errors) or None when the action was done.
+Handler = Callable[[acl.Access, Issue], "dict[str, django_forms.Form] | None"]
+
+
+def _act(request: HtmxRequest, issue_id: int, handler: Handler, done: str) -> HttpResponse:
+    access = _leader(request)
+    issue = _issue_for(access, issue_id)
+    invalid = handler(access, issue)
+    if invalid:
+        return _render_finding(request, access, issue, bound=invalid)
+    if _wants_partial(request):
+        response = _render_finding(request, access, issue, done=done)
+        response["HX-Trigger"] = "finding-changed"
+        return response
+    messages.success(request, done)
+    return redirect("diagnosis:finding", issue_id=issue.pk)
+
+
+def _call(form: django_forms.Form, name: str, service: Callable[[dict[str, Any]], object]):
+    """Validate `form` and call `service` with its data; the form with errors otherwise."""
+    if not form.is_valid():
+        return {name: form}
+    try:
+        service(form.cleaned_data)
+    except ValidationError as error:
+        form.add_error(None, error)
+        return {name: form}
+    return None
+
+
+@require_POST
+def finding_acknowledge(request: HtmxRequest, issue_id: int) -> HttpResponse:
+    def handle(access: acl.Access, issue: Issue) -> None:
+        actions.finding_acknowledge(issue=issue, actor=request.user)  # type: ignore[arg-type]
+
+    return _act(request, issue_id, handle, "Acknowledged.")
+
+
+@require_POST
+def finding_confirm(request: HtmxRequest, issue_id: int) -> HttpResponse:
+    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
+        return _call(
+            ConfirmCategoryForm(request.POST, prefix="confirm"),
+            "confirm",
+            lambda data: actions.assessment_confirm_category(
+                issue=issue,
+                actor=request.user,  # type: ignore[arg-type]
+                category=data["category"],
+            ),
+        )
+
+    return _act(request, issue_id, handle, "Category confirmed.")
+
+
+@require_POST
+def finding_override(request: HtmxRequest, issue_id: int) -> HttpResponse:
+    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
+        return _call(
+            OverrideCategoryForm(request.POST, prefix="override"),
+            "override",
+            lambda data: actions.assessment_override_category(
+                issue=issue,
+                actor=request.user,  # type: ignore[arg-type]
+                category=data["category"],
+                note=data["note"],
+            ),
+        )
+
+    return _act(request, issue_id, handle, "Category set.")
+
+
+@require_POST
+def finding_dismiss(request: HtmxRequest, issue_id: int) -> HttpResponse:
+    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
+        return _call(
+            DismissFlagForm(request.POST, prefix="dismiss"),
+            "dismiss",
+            lambda data: actions.flag_dismiss(
+                issue=issue,
+                actor=request.user,  # type: ignore[arg-type]
+                note=data["note"],
+            ),
+        )
+
+    return _act(request, issue_id, handle, "Flag dismissed.")
+
+
+@require_POST
+def finding_restore(request: HtmxRequest, issue_id: int) -> HttpResponse:
+    def handle(access: acl.Access, issue: Issue) -> None:
+        actions.flag_restore(issue=issue, actor=request.user)  # type: ignore[arg-type]
+
+    return _act(request, issue_id, handle, "Flag restored.")
+
+
+@require_POST
+def finding_owner(request: HtmxRequest, issue_id: int) -> HttpResponse:
+    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
+        return _call(
+            AssignOwnerForm(request.POST, prefix="owner", organization=access.organization),
+            "owner",
+            lambda data: actions.assessment_assign_owner(
+                issue=issue,
+                actor=request.user,  # type: ignore[arg-type]
+                owner=data["owner"],
+            ),
+        )
+
+    return _act(request, issue_id, handle, "Owner assigned.")
+
+
+@require_POST
+def finding_fix(request: HtmxRequest, issue_id: int) -> HttpResponse:
+    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
+        return _call(
+            StructuralFixForm(request.POST, prefix="fix", organization=access.organization),
+            "fix",
+            lambda data: actions.fix_record_structural(
+                issue=issue,
+                actor=request.user,  # type: ignore[arg-type]
+                text=data["text"],
+                kind=data["kind"],
+                team=data["team"],
+                owner=data["owner"],
+                due_on=data["due_on"],
+            ),
+        )
+
+    return _act(request, issue_id, handle, "Structural fix recorded.")
+
+
+@require_POST
+def finding_group(request: HtmxRequest, issue_id: int) -> HttpResponse:
+    def group(access: acl.Access, issue: Issue, data: dict[str, Any]) -> None:
+        hypothesis = data["hypothesis"] or actions.hypothesis_create(
+            organization=access.organization,
+            actor=request.user,  # type: ignore[arg-type]
+            title=data["new_title"],
+        )
+        actions.hypothesis_add_issue(
+            hypothesis=hypothesis,
+            issue=issue,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+
+    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
+        return _call(
+            GroupForm(request.POST, prefix="group", organization=access.organization),
+            "group",
+            lambda data: group(access, issue, data),
+        )
+
+    return _act(request, issue_id, handle, "Grouped under the hypothesis.")
+
+
+# --- Hypotheses -------------------------------------------------------------------------------
+
+
+@require_GET
+def hypothesis_list(request: HtmxRequest) -> HttpResponse:
+    access = _leader(request)
+    page = Paginator(dashboard.hypothesis_list(access.organization), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "diagnosis/hypothesis_list.html", {"page": page, "form": HypothesisForm()}
+    )
+
+
+@require_POST
+def hypothesis_create(request: HtmxRequest) -> HttpResponse:
+    access = _leader(request)
+    form = HypothesisForm(request.POST)
+    hypothesis = None
+    if form.is_valid():
+        try:
+            hypothesis = actions.hypothesis_create(
+                organization=access.organization,
+                actor=request.user,  # type: ignore[arg-type]
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            form.add_error("title", error)
+    if hypothesis is None:
+        page = Paginator(dashboard.hypothesis_list(access.organization), 25).get_page(1)
+        return render(request, "diagnosis/hypothesis_list.html", {"page": page, "form": form})
+    messages.success(request, "Hypothesis created. Group issues under it from their findings.")
+    return redirect("diagnosis:hypothesis_detail", hypothesis_id=hypothesis.pk)
+
+
+@require_GET
+def hypothesis_detail(request: HtmxRequest, hypothesis_id: int) -> HttpResponse:
+    access = _leader(request)
+    hypothesis = _hypothesis_for(access, hypothesis_id)
+    return _render_hypothesis(request, hypothesis)
+
+
+def _render_hypothesis(request: HtmxRequest, hypothesis: Hypothesis) -> HttpResponse:
+    rows = dashboard.hypothesis_rows(hypothesis)
+    teams = sorted({name for _, _, names in rows for name in names})
+    context = {
+        "hypothesis": hypothesis,
+        "rows": rows,
+        "teams": teams,
+        "categories": CATEGORIES,
+    }
+    return _render(request, "diagnosis/hypothesis_detail.html", "hypothesis-issues", context)
+
+
+@require_POST
+def hypothesis_remove_issue(
+    request: HtmxRequest, hypothesis_id: int, issue_id: int
+) -> HttpResponse:
+    access = _leader(request)
+    hypothesis = _hypothesis_for(access, hypothesis_id)
+    issue = _issue_for(access, issue_id)
+    actions.hypothesis_remove_issue(
+        hypothesis=hypothesis,
+        issue=issue,
+        actor=request.user,  # type: ignore[arg-type]
+    )
+    if _wants_partial(request):
+        return _render_hypothesis(request, hypothesis)
+    messages.success(request, "Removed from the hypothesis.")
+    return redirect("diagnosis:hypothesis_detail", hypothesis_id=hypothesis.pk)
+
+
+# --- One team's health -----------------------------------------------------------------------
+
+
+@require_GET
+def team_health(request: HtmxRequest, team_id: int) -> HttpResponse:
+    access = _leader(request)
+    team = _team_for(access, team_id)
+    today = timezone.localdate()
+    period = PeriodForm(request.GET).period_value()
+    form = PeriodForm(initial={"period": period})
+    aggregates = dashboard.team_aggregates(access.organization, team, period, today=today)
+    findings = dashboard.team_findings(access.organization, team, today=today, period=period)
+    page = Paginator(findings, dashboard.PAGE_SIZE).get_page(request.GET.get("page"))
+    headline = aggregates.headline
+    context = {
+        "team": team,
+        "form": form,
+        "period": period,
+        "period_label": dashboard.PERIODS[period][0],
+        "page": page,
+        "rows": dashboard.finding_rows(list(page.object_list)),
+        "headline": headline,
+        "recurrence_share": _percent(headline.recurrence_share),
+        "band_aid_share": _percent(headline.band_aid_share),
+        "trend": aggregates.trend,
+        "rate_svg": charts.rate_chart(aggregates.trend, chart_id="team-rate"),
+        "trend_svg": charts.trend_chart(aggregates.trend, chart_id="team-trend"),
+        "query": f"period={period}" if period != dashboard.DEFAULT_PERIOD else "",
+    }
+    return _render(request, "diagnosis/team_health.html", "team-body", context)

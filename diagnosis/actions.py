@@ -1,0 +1,266 @@
+"""Writes for leaders' actions on a finding.
+
+The leader's view lives in Assessment, beside the engine's: a recompute reads it as an
+Override and never writes it. Every action is recorded in LeaderAction (who, what, when).
+Actions that change what the engine reads schedule a recompute of the issue once the
+transaction commits, and every action makes the organisation's cached dashboard aggregates
+stale (diagnosis.dashboard.dashboard_invalidate).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from diagnosis.dashboard import dashboard_invalidate
+from diagnosis.fixkinds import CATEGORIES, FIX_KINDS
+from diagnosis.models import Assessment, Hypothesis, LeaderAction
+from diagnosis.tasks import schedule_recompute
+from retros.models import Fix, FixStatus, Issue, Membership, Organization, Team
+
+Kind = LeaderAction.Kind
+
+
+def _assessment(issue: Issue) -> Assessment:
+    """The issue's assessment, locked for this transaction (created when missing)."""
+    assessment, _ = Assessment.objects.select_for_update().get_or_create(
+        issue=issue, defaults={"organization_id": issue.organization_id}
+    )
+    return assessment
+
+
+def _record(issue: Issue, actor: AbstractBaseUser | None, kind: str, detail: str = "") -> None:
+    LeaderAction.objects.create(
+        organization_id=issue.organization_id,
+        issue=issue,
+        kind=kind,
+        detail=detail[:2000],
+        actor_id=actor.pk if actor is not None else None,
+    )
+
+
+def _after_commit(issue: Issue, *, recompute: bool) -> None:
+    if recompute:
+        schedule_recompute([issue.pk])
+    organization_id = issue.organization_id
+    transaction.on_commit(lambda: dashboard_invalidate(organization_id))
+
+
+def _check_category(category: str) -> None:
+    if category not in CATEGORIES:
+        raise ValidationError(
+            f"Unknown category {category!r}; use one of: {', '.join(CATEGORIES)}.",
+            code="category",
+        )
+
+
+def finding_acknowledge(*, issue: Issue, actor: AbstractBaseUser) -> Assessment:
+    """The leader has seen the finding."""
+    with transaction.atomic():
+        assessment = _assessment(issue)
+        assessment.acknowledged_at = timezone.now()
+        assessment.acknowledged_by_id = actor.pk
+        assessment.updated_at = timezone.now()
+        assessment.save(update_fields=["acknowledged_at", "acknowledged_by", "updated_at"])
+        _record(issue, actor, Kind.ACKNOWLEDGE)
+        _after_commit(issue, recompute=False)
+    return assessment
+
+
+def assessment_override_category(
+    *, issue: Issue, actor: AbstractBaseUser, category: str, note: str = ""
+) -> Assessment:
+    """Set the leader's category (kept beside the engine's), or clear it with "" to follow
+    the engine again."""
+    if category:
+        _check_category(category)
+    with transaction.atomic():
+        assessment = _assessment(issue)
+        assessment.category_override = category
+        assessment.category_confirmed = False
+        assessment.updated_at = timezone.now()
+        assessment.save(update_fields=["category_override", "category_confirmed", "updated_at"])
+        detail = (
+            f"Set the category to {CATEGORIES[category]}"
+            if category
+            else "Back to the engine's view"
+        )
+        if note.strip():
+            detail += f": {note.strip()}"
+        _record(issue, actor, Kind.OVERRIDE, detail)
+        _after_commit(issue, recompute=True)
+    return assessment
+
+
+def assessment_confirm_category(
+    *, issue: Issue, actor: AbstractBaseUser, category: str
+) -> Assessment:
+    """The leader agrees with `category` (the engine's current view): it is pinned as the
+    leader's, so a later change of the engine's mind shows beside it rather than replacing it."""
+    _check_category(category)
+    with transaction.atomic():
+        assessment = _assessment(issue)
+        assessment.category_override = category
+        assessment.category_confirmed = True
+        assessment.updated_at = timezone.now()
+        assessment.save(update_fields=["category_override", "category_confirmed", "updated_at"])
+        _record(issue, actor, Kind.CONFIRM, CATEGORIES[category])
+        _after_commit(issue, recompute=True)
+    return assessment
+
+
+def flag_dismiss(*, issue: Issue, actor: AbstractBaseUser, note: str) -> Assessment:
+    """Dismiss the band-aid loop flag, with a note saying why (required)."""
+    note = note.strip()
+    if not note:
+        raise ValidationError("Say why the flag is dismissed.", code="note")
+    with transaction.atomic():
+        assessment = _assessment(issue)
+        assessment.flag_dismissed = True
+        assessment.dismiss_note = note[:2000]
+        assessment.updated_at = timezone.now()
+        assessment.save(update_fields=["flag_dismissed", "dismiss_note", "updated_at"])
+        _record(issue, actor, Kind.DISMISS, note)
+        _after_commit(issue, recompute=True)
+    return assessment
+
+
+def flag_restore(*, issue: Issue, actor: AbstractBaseUser) -> Assessment:
+    with transaction.atomic():
+        assessment = _assessment(issue)
+        assessment.flag_dismissed = False
+        assessment.dismiss_note = ""
+        assessment.updated_at = timezone.now()
+        assessment.save(update_fields=["flag_dismissed", "dismiss_note", "updated_at"])
+        _record(issue, actor, Kind.RESTORE)
+        _after_commit(issue, recompute=True)
+    return assessment
+
+
+def assessment_assign_owner(
+    *, issue: Issue, actor: AbstractBaseUser, owner: AbstractBaseUser | None
+) -> Assessment:
+    """Name the person who owns the root-cause work (someone of the issue's organisation), or
+    nobody with None."""
+    if owner is not None:
+        belongs = Membership.objects.filter(
+            user_id=owner.pk, organization_id=issue.organization_id
+        ).exists()
+        if not belongs:
+            raise ValidationError("The owner must belong to the organisation.", code="owner")
+    with transaction.atomic():
+        assessment = _assessment(issue)
+        assessment.owner_id = owner.pk if owner is not None else None
+        assessment.updated_at = timezone.now()
+        assessment.save(update_fields=["owner", "updated_at"])
+        name = _person(owner) if owner is not None else "nobody"
+        _record(issue, actor, Kind.ASSIGN, f"Owner: {name}")
+        _after_commit(issue, recompute=False)
+    return assessment
+
+
+def _person(user: AbstractBaseUser) -> str:
+    full_name = getattr(user, "get_full_name", lambda: "")()
+    return full_name or user.get_username()
+
+
+def fix_record_structural(
+    *,
+    issue: Issue,
+    actor: AbstractBaseUser,
+    text: str,
+    kind: str,
+    team: Team | None = None,
+    owner: str = "",
+    due_on: date | None = None,
+) -> Fix:
+    """Record a structural fix decided by a leader (open until it is done)."""
+    text = text.strip()
+    if not text:
+        raise ValidationError("Describe the fix.", code="text")
+    if kind not in FIX_KINDS or FIX_KINDS[kind].nature != "structural":
+        raise ValidationError(f"{kind!r} is not a structural fix kind.", code="kind")
+    if team is not None and team.organization_id != issue.organization_id:
+        raise ValidationError("The team must belong to the organisation.", code="team")
+    with transaction.atomic():
+        fix = Fix.objects.create(
+            organization_id=issue.organization_id,
+            issue=issue,
+            team=team,
+            decided_on=timezone.localdate(),
+            text=text[:2000],
+            kind=kind,
+            owner=owner.strip()[:100],
+            due_on=due_on,
+            status=FixStatus.OPEN,
+            created_by_id=actor.pk,
+        )
+        _record(issue, actor, Kind.FIX, f"{FIX_KINDS[kind].label}: {fix.text}")
+        _after_commit(issue, recompute=True)
+    return fix
+
+
+def hypothesis_create(
+    *,
+    organization: Organization,
+    actor: AbstractBaseUser,
+    title: str,
+    description: str = "",
+    category: str = "",
+) -> Hypothesis:
+    """A new root-cause hypothesis; titles are unique within the organisation."""
+    title = title.strip()
+    if not title:
+        raise ValidationError("Give the hypothesis a title.", code="title")
+    if category:
+        _check_category(category)
+    try:
+        with transaction.atomic():
+            hypothesis = Hypothesis.objects.create(
+                organization=organization,
+                title=title[:200],
+                description=description.strip()[:4000],
+                category=category,
+                created_by_id=actor.pk,
+            )
+    except IntegrityError:
+        raise ValidationError(
+            "A hypothesis with this title already exists.", code="duplicate"
+        ) from None
+    return hypothesis
+
+
+def hypothesis_add_issue(
+    *, hypothesis: Hypothesis, issue: Issue, actor: AbstractBaseUser
+) -> Hypothesis:
+    if hypothesis.organization_id != issue.organization_id:
+        raise ValidationError("The issue belongs to another organisation.", code="organization")
+    with transaction.atomic():
+        if not hypothesis.issues.filter(pk=issue.pk).exists():
+            hypothesis.issues.add(issue)
+            _record(issue, actor, Kind.GROUP, hypothesis.title)
+            _after_commit(issue, recompute=False)
+    return hypothesis
+
+
+def hypothesis_remove_issue(
+    *, hypothesis: Hypothesis, issue: Issue, actor: AbstractBaseUser
+) -> Hypothesis:
+    if hypothesis.organization_id != issue.organization_id:
+        raise ValidationError("The issue belongs to another organisation.", code="organization")
+    with transaction.atomic():
+        if hypothesis.issues.filter(pk=issue.pk).exists():
+            hypothesis.issues.remove(issue)
+            _record(issue, actor, Kind.UNGROUP, hypothesis.title)
+            _after_commit(issue, recompute=False)
+    return hypothesis
+
+
+def digest_set_enabled(*, user: AbstractBaseUser, enabled: bool) -> bool:
+    """Switch the weekly digest e-mail on or off for this person."""
+    Membership.objects.filter(user_id=user.pk).update(digest_enabled=enabled)
+    return enabled
