@@ -37,6 +37,11 @@ class Finding(models.Model):
     reasons = models.JSONField(default=list)
     next_step = models.TextField(blank=True, default="")
     signals = models.JSONField(default=dict, blank=True)
+    # The engine's own view, kept beside a leader's override (category/flag above).
+    engine_category = models.CharField(
+        max_length=20, choices=CATEGORY_CHOICES, blank=True, default=""
+    )
+    engine_flagged = models.BooleanField(default=False)
     rules_version = models.CharField(max_length=40)
     # Denormalised from the issue when the finding was computed, for the dashboard's
     # ranking (recurrences x teams x recency) without joining occurrences.

@@ -19,7 +19,17 @@ from retros.models import Issue, Organization
 logger = logging.getLogger(__name__)
 
 # Fields whose change makes a new row in the finding's history.
-_COMPARED = ("category", "confidence", "flagged", "status", "reasons", "next_step", "rules_version")
+_COMPARED = (
+    "category",
+    "confidence",
+    "flagged",
+    "status",
+    "reasons",
+    "next_step",
+    "rules_version",
+    "engine_category",
+    "engine_flagged",
+)
 
 
 def rules_for(organization: Organization) -> Rules:
@@ -41,6 +51,8 @@ def _row_values(result: engine.Finding, history: engine.IssueHistory) -> dict[st
         "reasons": [{"text": r.text, "cites": list(r.cites)} for r in result.reasons],
         "next_step": result.next_step,
         "signals": {k: round(float(v), 3) for k, v in dict(result.signals).items()},
+        "engine_category": result.engine_category,
+        "engine_flagged": result.engine_flagged,
         "rules_version": result.rules_version,
         "occurrence_count": len(history.occurrences),
         "team_count": len(teams),

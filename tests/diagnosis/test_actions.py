@@ -353,3 +353,22 @@ def test_recompute_before_and_after_a_new_loop_keeps_every_assessment(cast, loop
     more = band_aid_loop(cast.org, [cast.team], title="Another loop", start=8)
     recompute(more, issue)
     assert _finding(issue).category == chosen
+
+
+def test_the_engines_own_view_is_stored_beside_a_leaders_override(db):
+    from diagnosis.models import Assessment, Finding
+    from diagnosis.services import finding_recompute_many
+    from tests.factories import OccurrenceFactory
+
+    occurrence = OccurrenceFactory(text="Staging was down")
+    finding_recompute_many([occurrence.issue_id])
+    engine_view = Finding.objects.get(issue_id=occurrence.issue_id, is_current=True).category
+    Assessment.objects.create(
+        issue_id=occurrence.issue_id,
+        organization=occurrence.organization,
+        category_override="culture",
+    )
+    finding_recompute_many([occurrence.issue_id])
+    current = Finding.objects.get(issue_id=occurrence.issue_id, is_current=True)
+    assert current.category == "culture"
+    assert current.engine_category == engine_view

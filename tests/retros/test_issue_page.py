@@ -212,3 +212,17 @@ def test_an_unknown_issue_is_not_found(cast):
     url = issue_url(missing)
     missing.delete()
     assert cast.clients["facilitator"].get(url).status_code == 404
+
+
+def test_leaders_get_a_link_to_the_finding_page_and_facilitators_do_not(cast):
+    from django.urls import reverse
+
+    from diagnosis.services import finding_recompute_many
+    from tests.factories import OccurrenceFactory, RetrospectiveFactory
+
+    occurrence = OccurrenceFactory(retro=RetrospectiveFactory(team=cast.team))
+    finding_recompute_many([occurrence.issue_id])
+    url = reverse("retros:issue_detail", args=[occurrence.issue_id])
+    finding_url = reverse("diagnosis:finding", args=[occurrence.issue_id])
+    assert finding_url in cast.clients["leader"].get(url).content.decode()
+    assert finding_url not in cast.clients["facilitator"].get(url).content.decode()
