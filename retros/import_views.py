@@ -76,7 +76,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
             and job.document.get("organization") == access.organization.name
         )
     )
-    if not mine:
+    if job is None or not mine:
         raise Http404
     processed, total = import_job_progress(job)
     percent = int(100 * processed / total) if total else 0

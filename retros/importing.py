@@ -59,7 +59,7 @@ class AutoLink:
 @dataclass
 class ImportReport:
     organization: str = ""
-    organization_id: int | None = None
+    organization_id: int = 0
     teams_created: int = 0
     retros_created: int = 0
     items_created: int = 0
