@@ -50,6 +50,7 @@ from retros.models import (
     Occurrence,
     Retrospective,
 )
+from retros.review import rejected_issue_ids
 
 INVALID = 422
 SUGGESTION_LIMIT = 5
@@ -462,7 +463,8 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
             text=occurrence.text,
             team=occurrence.retro.team,
             limit=SUGGESTION_LIMIT,
-            exclude_issue_ids=[occurrence.issue_id],
+            # Never the issue it is already in, nor one a person said it is not.
+            exclude_issue_ids={occurrence.issue_id} | rejected_issue_ids(occurrence.pk),
             on=occurrence.held_on,
         )
     ]
