@@ -86,11 +86,10 @@ class _Texts:
             "".join(self.rng.choice(letters) for _ in range(self.rng.randint(4, 10)))
             for _ in range(vocabulary)
         ]
-        ranks = np.arange(1, vocabulary + 1)
-        self.weights = (1.0 / ranks).tolist()
+        self.cumulative = np.cumsum(1.0 / np.arange(1, vocabulary + 1)).tolist()
 
     def __call__(self) -> str:
-        rare = self.rng.choices(self.words, weights=self.weights, k=self.rng.randint(3, 9))
+        rare = self.rng.choices(self.words, cum_weights=self.cumulative, k=self.rng.randint(3, 9))
         common = self.rng.choices(COMMON, k=self.rng.randint(2, 6))
         words = rare + common
         self.rng.shuffle(words)
@@ -115,6 +114,7 @@ def bench_scale(
     owners = rng.integers(1, issues + 1, occurrences)
     teams = [f"Team {i}" for i in range(25)]
     index = IssueIndex(quantized=quantized)
+    index.matrix.reserve(occurrences)
     started = time.perf_counter()
     for start in range(0, occurrences, 10_000):
         vectors = rng.standard_normal((min(10_000, occurrences - start), 384)).astype(np.float32)
@@ -132,6 +132,8 @@ def bench_scale(
         index.add_fix(int(owners[fix % occurrences]), texts())
     build_s = time.perf_counter() - started
     gc.collect()
+    gc.freeze()  # as search.org_index does after a load
+    embedding.release_free_heap()
     after = rss_mib()
     today = date(2026, 6, 1)
     timings = []

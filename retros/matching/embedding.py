@@ -164,13 +164,13 @@ def load_model(
         str(onnx_file), sess_options=options, providers=["CPUExecutionProvider"]
     )
     names = frozenset(i.name for i in session.get_inputs())
-    _release_free_heap()
+    release_free_heap()
     return EmbeddingModel(tokenizer=tokenizer, session=session, input_names=names)
 
 
-def _release_free_heap() -> None:
-    """Give the heap freed while the session was built back to the OS (glibc only): about
-    60 MB of parse and optimisation buffers that would otherwise stay resident."""
+def release_free_heap() -> None:
+    """Give freed heap back to the OS (glibc only). After loading the model: about 60 MB of
+    parse and optimisation buffers that would otherwise stay resident."""
     import ctypes
     import ctypes.util
 

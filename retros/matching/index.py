@@ -18,7 +18,6 @@ words also feed a :class:`~retros.matching.lexical.Vocabulary` that reads typos 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -39,22 +38,34 @@ class IssueIndex:
         self.terms = lexical.TermIndex()
         self.vocabulary = lexical.Vocabulary()
         self.pool_size = pool
-        self._profiles: dict[int, np.ndarray] = {}  # occurrence profiles, summed
-        self._fix_profiles: dict[int, np.ndarray] = {}
-        self._fix_counts: dict[int, int] = {}
-        self._teams: dict[int, frozenset[str]] = {}
-        self._counts: dict[int, int] = {}
-        self._team_sets: dict[frozenset[str], frozenset[str]] = {}
+        # Per issue, in one array (a row per issue, found through _slots): the summed
+        # root-cause profiles of its occurrences and of its fixes, and how many of each.
+        self._slots: dict[int, int] = {}
+        self._sums = np.zeros((64, 2 * len(rootcause.CATEGORIES)), dtype=np.float32)
+        self._counts = np.zeros((64, 2), dtype=np.int32)
+        # Per issue, its teams as a bit mask over the organisation's team names.
+        self._teams: dict[int, int] = {}
+        self._team_bits: dict[str, int] = {}
+        self._team_names: list[str] = []
 
     def __len__(self) -> int:
         """Number of occurrences."""
         return len(self.matrix)
 
     def __contains__(self, issue_id: object) -> bool:
-        return issue_id in self._counts
+        return issue_id in self._teams
 
     def issue_ids(self) -> Iterable[int]:
-        return self._counts.keys()
+        return self._teams.keys()
+
+    def _slot(self, issue_id: int) -> int:
+        slot = self._slots.get(issue_id)
+        if slot is None:
+            slot = self._slots[issue_id] = len(self._slots)
+            if slot == len(self._sums):
+                self._sums = np.concatenate([self._sums, np.zeros_like(self._sums)])
+                self._counts = np.concatenate([self._counts, np.zeros_like(self._counts)])
+        return slot
 
     def add_occurrence(
         self,
@@ -69,49 +80,51 @@ class IssueIndex:
         """Add an occurrence; returns its root-cause profile (``profile`` when given: one
         computed earlier for the same text)."""
         self.matrix.add(issue_id, [occurrence_id], vector)
-        profile = self._add_text(issue_id, text, profile, self._profiles, fix=False)
-        teams = self._teams.get(issue_id, frozenset()) | {sys.intern(team)}
-        self._teams[issue_id] = self._team_sets.setdefault(teams, teams)
-        self._counts[issue_id] = self._counts.get(issue_id, 0) + 1
+        profile = self._add_text(issue_id, text, profile, fix=False)
+        bit = self._team_bits.get(team)
+        if bit is None:
+            bit = self._team_bits[team] = 1 << len(self._team_names)
+            self._team_names.append(team)
+        self._teams[issue_id] = self._teams.get(issue_id, 0) | bit
         return profile
 
     def add_fix(self, issue_id: int, text: str, profile: np.ndarray | None = None) -> np.ndarray:
         """A fix's text describes its issue too: its words and category words count."""
-        self._fix_counts[issue_id] = self._fix_counts.get(issue_id, 0) + 1
-        return self._add_text(issue_id, text, profile, self._fix_profiles, fix=True)
+        return self._add_text(issue_id, text, profile, fix=True)
 
     def _add_text(
-        self,
-        issue_id: int,
-        text: str,
-        profile: np.ndarray | None,
-        sums: dict[int, np.ndarray],
-        *,
-        fix: bool,
+        self, issue_id: int, text: str, profile: np.ndarray | None, *, fix: bool
     ) -> np.ndarray:
         self.terms.add(issue_id, text, fix=fix)
         self.vocabulary.update([text])
         if profile is None:
             profile = rootcause.text_profile(text)
-        current = sums.get(issue_id)
-        sums[issue_id] = profile.copy() if current is None else current + profile
+        slot, width = self._slot(issue_id), len(rootcause.CATEGORIES)
+        self._sums[slot, width * fix : width * (fix + 1)] += profile
+        self._counts[slot, int(fix)] += 1
         return profile
 
     def profile_of(self, issue_id: int) -> np.ndarray:
         """The issue's root-cause profile (occurrence and fix words, weighed as diagnosis
         weighs them)."""
+        slot = self._slots.get(issue_id)
+        if slot is None:
+            return rootcause.EMPTY
+        width = len(rootcause.CATEGORIES)
         return rootcause.issue_profile(
-            self._profiles.get(issue_id, rootcause.EMPTY),
-            self._counts.get(issue_id, 0),
-            self._fix_profiles.get(issue_id),
-            self._fix_counts.get(issue_id, 0),
+            self._sums[slot, :width],
+            int(self._counts[slot, 0]),
+            self._sums[slot, width:],
+            int(self._counts[slot, 1]),
         )
 
     def teams_of(self, issue_id: int) -> frozenset[str]:
-        return self._teams.get(issue_id, frozenset())
+        mask = self._teams.get(issue_id, 0)
+        return frozenset(name for i, name in enumerate(self._team_names) if mask >> i & 1)
 
     def occurrences_of(self, issue_id: int) -> int:
-        return self._counts.get(issue_id, 0)
+        slot = self._slots.get(issue_id)
+        return 0 if slot is None else int(self._counts[slot, 0])
 
     def read(self, text: str) -> tuple[str, np.ndarray]:
         """The query's reading (typos read as the organisation's words) and vectors."""
@@ -137,7 +150,7 @@ class IssueIndex:
         if lexical_ids is None:
             lexical_ids = self.terms.best_issues(lexical.terms(reading), self.pool_size)
         for issue_id in lexical_ids:
-            if issue_id not in excluded and issue_id in self._counts:
+            if issue_id not in excluded and issue_id in self._teams:
                 ids.setdefault(issue_id)
         return self.matrix.issue_cosines(scores, ids)
 

@@ -21,6 +21,7 @@ texts costs a set intersection each (about a millisecond per thousand).
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import re
 import sys
@@ -44,7 +45,7 @@ def fold_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     """Lower case, accents folded, every non-alphanumeric run turned into one space."""
     folded = fold_accents(text).lower()
@@ -61,13 +62,18 @@ def _word_trigrams(word: str) -> list[str]:
     return [padded[i : i + 3] for i in range(len(padded) - 2)]
 
 
-@functools.lru_cache(maxsize=65536)
+def _word_trigram_set(word: str) -> set[str]:
+    """The trigrams of one normalised word (uncached: vocabularies hold many words)."""
+    return set(_word_trigrams(word))
+
+
+@functools.lru_cache(maxsize=8192)
 def trigram_list(text: str) -> tuple[str, ...]:
     """Trigrams in text order, with repeats (pg_trgm's ``generate_trgm_only``)."""
     return tuple(t for word in words(text) for t in _word_trigrams(word))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=8192)
 def trigrams(text: str) -> frozenset[str]:
     """The trigram set (what ``show_trgm`` shows)."""
     return frozenset(trigram_list(text))
@@ -175,7 +181,7 @@ class Vocabulary:
 
     def __init__(self, texts: Iterable[str] = ()) -> None:
         self._words: set[str] = set()
-        self._postings: dict[str, set[str]] = {}
+        self._postings: dict[str, list[str]] = {}  # a word is added once: no repeats
         self.update(texts)
 
     def __contains__(self, word: object) -> bool:
@@ -192,19 +198,25 @@ class Vocabulary:
     def _add(self, word: str) -> None:
         if word in self._words:
             return
+        word = sys.intern(word)
         self._words.add(word)
-        for trigram in trigrams(word):
-            self._postings.setdefault(trigram, set()).add(word)
+        for trigram in _word_trigram_set(word):
+            self._postings.setdefault(trigram, []).append(word)
 
     def closest(self, word: str, threshold: float = 0.5) -> str | None:
         """The most similar known word (pg_trgm similarity >= ``threshold``), or None."""
-        wanted = trigrams(word)
+        wanted = _word_trigram_set(word)
         shared: dict[str, int] = {}
         for trigram in wanted:
             for other in self._postings.get(trigram, ()):
                 shared[other] = shared.get(other, 0) + 1
+        # similarity = n / (len(wanted) + len(other) - n) <= n / len(wanted): skip the words
+        # that cannot reach the threshold before counting their trigrams.
+        least = threshold * len(wanted)
         scored = [
-            (_calcsml(n, len(wanted), len(trigrams(other))), other) for other, n in shared.items()
+            (_calcsml(n, len(wanted), len(_word_trigram_set(other))), other)
+            for other, n in shared.items()
+            if n >= least
         ]
         best = min(scored, key=lambda p: (-p[0], p[1]), default=None)
         return best[1] if best is not None and best[0] >= threshold else None
@@ -273,7 +285,7 @@ def stem(word: str) -> str:
     return word
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=1024)
 def terms(text: str) -> frozenset[str]:
     """The stems of the content words of ``text`` (normalised; stop words and single
     characters dropped)."""
@@ -345,25 +357,26 @@ class TermIndex:
         n, df = len(self._issue_terms), self.df(term)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
+    def weights(self, query_terms: Iterable[str]) -> dict[str, float]:
+        """Each query word's share of the query's IDF mass (summing to 1), for
+        :meth:`coverage`; compute once per query."""
+        weights = {t: self.idf(t) for t in query_terms}
+        total = sum(weights.values())
+        return {t: w / total for t, w in weights.items()} if total else {}
+
     def coverage(
         self,
-        query_terms: frozenset[str],
+        query_terms: frozenset[str] | dict[str, float],
         document: Collection[str],
         fix_only: Collection[str] = (),
         fix_share: float = 1.0,
     ) -> float:
-        """0..1: the IDF-weighted share of ``query_terms`` found in ``document`` (words in
-        ``fix_only`` counting ``fix_share``)."""
-        if not query_terms:
-            return 0.0
-        weights = {t: self.idf(t) for t in query_terms}
-        total = sum(weights.values())
-        if not total:
-            return 0.0
-        found = sum(
+        """0..1: the IDF-weighted share of ``query_terms`` (or their :meth:`weights`) found
+        in ``document``, words in ``fix_only`` counting ``fix_share``."""
+        weights = query_terms if isinstance(query_terms, dict) else self.weights(query_terms)
+        return sum(
             w * (fix_share if t in fix_only else 1.0) for t, w in weights.items() if t in document
         )
-        return found / total
 
     def issue_coverage(
         self, query_terms: frozenset[str], issue_id: int, fix_share: float = 1.0
@@ -376,19 +389,39 @@ class TermIndex:
         )
 
     def best_issues(
-        self, query_terms: frozenset[str], k: int, *, max_share: float = 0.2
+        self,
+        query_terms: frozenset[str],
+        k: int,
+        *,
+        max_share: float = 0.2,
+        max_found: int = 500,
     ) -> list[int]:
-        """Up to ``k`` issues by :meth:`coverage`, among those sharing at least one query
-        word used by at most ``max_share`` of the issues (common words find everything)."""
-        n = len(self._issue_terms)
-        limit = max(1, int(max_share * n))
-        found: set[int] = set()
-        for term in query_terms:
+        """Up to ``k`` issues by IDF-weighted shared words, among those sharing a query word
+        used by at most ``max_share`` of the issues (common words find everything). Words
+        are taken rarest first, and no new word once ``max_found`` issues are found: the
+        rarest words weigh most, so the best issues share them. A candidate pool: the
+        exact wording score is the ranker's."""
+        limit = max(1, int(max_share * len(self._issue_terms)))
+        weights = self.weights(query_terms)
+        found: dict[int, float] = {}
+        for term in sorted(query_terms, key=self.df):
             issues = self._postings.get(term, ())
-            if len(issues) <= limit:
-                found.update(issues)
-        scored = sorted((-self.issue_coverage(query_terms, i), i) for i in found)
-        return [i for _, i in scored[:k]]
+            if len(issues) > limit or len(found) >= max_found:
+                break
+            weight = weights[term]
+            for issue_id in issues:
+                found[issue_id] = found.get(issue_id, 0.0) + weight
+        return heapq.nsmallest(k, found, key=lambda i: (-found[i], i))
+
+    def issue_coverage_weighted(
+        self, weights: dict[str, float], issue_id: int, fix_share: float = 1.0
+    ) -> float:
+        return self.coverage(
+            weights,
+            self._issue_terms.get(issue_id, ()),
+            self._fix_only.get(issue_id, ()),
+            fix_share,
+        )
 
 
 def term_index(documents: Iterable[tuple[int, str]]) -> TermIndex:

@@ -122,7 +122,7 @@ def rank(
                 terms.add(i, text, fix=True)
     readings = {query.text, query.reading or query.text}
     features = _QueryFeatures(
-        readings=tuple(lexical.terms(r) for r in sorted(readings)),
+        readings=tuple(terms.weights(lexical.terms(r)) for r in sorted(readings)),
         profile=(profile := rootcause.profile([query.text])),
         strength=rootcause.strength(profile),
         index=terms,
@@ -142,7 +142,7 @@ def link_decision(best: Suggestion | None, weights: MatchWeights = DEFAULT_WEIGH
 
 @dataclass(frozen=True)
 class _QueryFeatures:
-    readings: tuple[frozenset[str], ...]
+    readings: tuple[dict[str, float], ...]  # per reading: word -> share of its IDF mass
     profile: np.ndarray
     strength: float
     index: lexical.TermIndex
@@ -177,8 +177,8 @@ def _wording(features: _QueryFeatures, cand: Candidate, w: MatchWeights) -> floa
     # Like the embedding, the better of the typed text and its reading: a wrong correction
     # of a word ("unblocking" read as "blocking") costs nothing.
     return max(
-        features.index.coverage(terms, document, fix_only, w.fix_share)
-        for terms in features.readings
+        features.index.coverage(weights, document, fix_only, w.fix_share)
+        for weights in features.readings
     )
 
 
@@ -327,11 +327,18 @@ class MatrixIndex:
         self._occurrences[self._size : end] = occurrence_ids
         self._size = end
 
+    def reserve(self, rows: int) -> None:
+        """Make room for ``rows`` rows in all, exactly (e.g. before loading them)."""
+        if rows > len(self._issues):
+            self._resize(rows)
+
     def _reserve(self, extra: int) -> None:
         needed = self._size + extra
         if needed <= len(self._issues):
             return
-        capacity = max(needed, 2 * len(self._issues))
+        self._resize(max(needed, 2 * len(self._issues)))
+
+    def _resize(self, capacity: int) -> None:
         self._vectors = _grown(self._vectors, capacity)
         if self.quantized:
             self._scales = _grown(self._scales, capacity)

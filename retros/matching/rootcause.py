@@ -65,7 +65,7 @@ _TERMS: tuple[tuple[Term, str | None], ...] = tuple(
 )
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=4096)
 def _text_profile(text: str) -> tuple[float, ...]:
     """``diagnosis.signals.score_text(text).scores`` as a tuple, computed the same way but
     skipping each term whose leading literal is absent from the text (it cannot match), which

@@ -15,6 +15,7 @@ query is filtered by organisation.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import threading
 from collections.abc import Iterable, Sequence
@@ -36,18 +37,6 @@ from retros.models import Fix, Issue, LinkReview, Occurrence, Organization, Revi
 BAND_AID_KINDS = [slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid"]
 _STAMP_KEY = "matching:stamp:{}"
 _LOAD_CHUNK = 2000
-
-__all__ = [
-    "POOL",
-    "ImportLinker",
-    "IssueSuggestion",
-    "LinkChoice",
-    "OrgIndex",
-    "embed_occurrence",
-    "invalidate",
-    "org_index",
-    "suggest",
-]
 
 
 @dataclass
@@ -161,11 +150,11 @@ def _live_occurrences(organization_id: int):
 def _load_rows(
     org_index: OrgIndex, organization_id: int, newer_than: int = 0, fixes_newer_than: int = 0
 ) -> None:
-    rows = (
-        _live_occurrences(organization_id)
-        .filter(id__gt=newer_than)
-        .order_by("id")
-        .values_list("id", "issue_id", "text", "team__name", "embedding", "embedding_model")
+    live = _live_occurrences(organization_id).filter(id__gt=newer_than)
+    if not newer_than:
+        org_index.matrix.reserve(live.count())  # exact size: no spare doubled capacity
+    rows = live.order_by("id").values_list(
+        "id", "issue_id", "text", "team__name", "embedding", "embedding_model"
     )
     missing: list[tuple[int, int, str, str]] = []
     for occ_id, issue_id, text, team, blob, model_id in rows.iterator(chunk_size=_LOAD_CHUNK):
@@ -219,6 +208,16 @@ def invalidate(organization_id: int) -> None:
             cache.set(key, 1, timeout=None)
 
 
+def _settle() -> None:
+    """After a (re)build: return the heap the load churned through to the OS, and move the
+    index's millions of long-lived objects out of the cyclic garbage collector's
+    generations, whose full passes over them would otherwise stall queries for tens of
+    milliseconds (they hold no reference cycles; reference counting still frees them)."""
+    gc.collect()
+    gc.freeze()
+    embedding.release_free_heap()
+
+
 def org_index(organization_id: int) -> OrgIndex:
     """This process's up-to-date index of the organisation."""
     stamp = cache.get(_STAMP_KEY.format(organization_id), 0)
@@ -235,6 +234,7 @@ def org_index(organization_id: int) -> OrgIndex:
             del previous
             _load_rows(current, organization_id)
             _indexes[organization_id] = current
+            _settle()
         else:
             _load_rows(
                 current,
@@ -476,6 +476,10 @@ class ImportLinker:
         previous = self._last_seen.get(occurrence.issue_id)
         if previous is None or occurrence.held_on > previous:
             self._last_seen[occurrence.issue_id] = occurrence.held_on
+
+    def add_fix(self, issue_id: int, text: str) -> None:
+        """Make a just-written fix's words count for its issue in later decisions."""
+        self.idx.add_fix(issue_id, text)
 
     def title_of(self, issue_id: int) -> str:
         return self._titles.get(issue_id, "")

@@ -14,6 +14,11 @@ from retros.matching.evaluation import (
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
 SAMPLES = sorted(EXAMPLES.glob("*.history.json")) if EXAMPLES.is_dir() else []
+DATA = Path(__file__).parent / "data"
+# Written before the ranker was changed and only ever measured as a whole: a check on
+# organisations, wording and problems the matcher was not tuned on.
+HELD_OUT = sorted(DATA.glob("*.history.json"))
+TUNING = sorted((DATA / "tuning").glob("*.history.json"))
 
 
 def _history():
@@ -114,11 +119,12 @@ def test_it_finds_recurrences_in_the_sample_histories(path):
     autolink = evaluate_autolink(path)
     print(f"\n{result}\n{autolink}")
 
-    # Two of the 27 sample recurrences (northwind i0024, contoso i0005) rank 4th under
-    # meaning, under spelling and under both, so top-3 cannot reach 0.95 on both files
-    # without fitting weights to the sample wording.
-    assert result["top3"] >= 0.85
-    assert result["mrr"] >= 0.85
+    assert result["top3"] >= 0.95
+    # Top-1 beats trigrams alone on contoso (1.0 vs 0.727) and ties them on northwind
+    # (0.875 both): the two northwind misses rank second behind issues sharing a team name
+    # or a fix word, and nothing principled found so far separates them.
+    assert result["top1"] >= result["lexical_top1"]
+    assert result["mrr"] >= 0.9
     assert result["p95_ms"] < 50
     assert autolink["precision"] >= 0.95
 
@@ -143,3 +149,39 @@ def test_band_aid_kinds_follow_the_domain_guide():
         "workaround",
         "escalation",
     }
+
+
+def test_the_held_out_histories_are_valid_and_realistic():
+    from retros.history.schema import parse_history
+
+    assert len(HELD_OUT) == 2
+    for path in HELD_OUT:
+        doc = parse_history(path.read_bytes())
+        dates = sorted(r.held_on for r in doc.retrospectives)
+        items = [i for r in doc.retrospectives for i in r.items]
+        assert len(doc.teams) >= 4
+        assert (dates[-1] - dates[0]).days >= 365
+        assert 40 <= len(items) <= 60
+        assert sum(i.same_as is not None for i in items) >= 25
+
+
+@pytest.mark.parametrize("path", HELD_OUT + TUNING, ids=lambda p: p.name)
+def test_on_held_out_histories_meaning_finds_at_least_what_spelling_finds(path):
+    result = evaluate_suggestions(path)
+    print(
+        f"\n{path.name}: top-1 {result['top1']:.3f} top-3 {result['top3']:.3f} "
+        f"mrr {result['mrr']:.3f} | trigrams alone top-1 {result['lexical_top1']:.3f} "
+        f"top-3 {result['lexical_top3']:.3f} ({result['recurrences']} recurrences)"
+    )
+
+    assert result["top3"] >= result["lexical_top3"]
+    assert result["top1"] >= result["lexical_top1"]
+
+
+@pytest.mark.parametrize("path", HELD_OUT, ids=lambda p: p.name)
+def test_int8_vectors_rank_like_float32_ones(path):
+    quantized = evaluate_suggestions(path)
+    exact = evaluate_suggestions(path, quantized=False)
+
+    for key in ("top1", "top3"):
+        assert abs(quantized[key] - exact[key]) <= 1 / exact["recurrences"] + 1e-9

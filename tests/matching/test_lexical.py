@@ -104,3 +104,60 @@ def test_it_agrees_with_a_live_pg_trgm_on_random_texts():
         ).fetchone()
         assert row[0] == pytest.approx(lexical.similarity(a, b), abs=1e-6), (a, b)
         assert row[1] == pytest.approx(lexical.word_similarity(a, b), abs=1e-6), (a, b)
+
+
+def test_stems_meet_across_inflections_without_shortening_short_words():
+    assert lexical.stem("flaky") == lexical.stem("flaking") == lexical.stem("flakes") == "flak"
+    assert lexical.stem("priorities") == lexical.stem("priority")
+    deploy = {lexical.stem(w) for w in ("deploy", "deploys", "deployed", "deployment")}
+    assert deploy == {"deploy"}
+    assert {lexical.stem(w) for w in ("stage", "stages", "staging")} == {"stag"}
+    assert {lexical.stem(w) for w in ("change", "changes", "changed", "changing")} == {"chang"}
+    assert lexical.stem("process") == lexical.stem("processes") == "process"
+    assert lexical.stem("days") == lexical.stem("day") == "day"
+    assert lexical.stem("tests") == "test"
+    assert lexical.stem("ci") == "ci"
+    assert lexical.terms("The builds are FLAKY again!") == {"build", "flak"}
+
+
+def _term_index():
+    index = lexical.TermIndex()
+    index.add(1, "Staging down again this sprint")
+    index.add(2, "Priorities changed again this sprint")
+    index.add(3, "Code reviews slow again this sprint")
+    return index
+
+
+def test_words_every_issue_uses_weigh_little():
+    index = _term_index()
+
+    assert index.idf("sprint") < index.idf("stag") / 3
+    query = lexical.terms("Staging is down this sprint")
+    assert index.issue_coverage(query, 1) == pytest.approx(1.0)
+    assert index.issue_coverage(query, 2) < 0.2
+    # A word the organisation never used counts against every issue.
+    assert index.issue_coverage(lexical.terms("Staging broke this sprint"), 1) < 0.5
+
+
+def test_a_fix_describes_its_issue_too():
+    index = _term_index()
+    query = lexical.terms("Flaky deploy pipeline")
+    before = index.issue_coverage(query, 1)
+
+    index.add(1, "Rebuild the deploy pipeline", fix=True)
+
+    assert index.issue_coverage(query, 1) > before
+    assert index.fix_only_terms_of(1) == lexical.terms("rebuild deploy pipeline")
+    assert index.issue_coverage(query, 1, fix_share=0.5) < index.issue_coverage(query, 1)
+    index.add(1, "Deploy pipeline down")
+    assert index.fix_only_terms_of(1) == lexical.terms("rebuild")
+
+
+def test_rare_shared_words_find_the_candidates_and_removal_forgets_them():
+    index = _term_index()
+
+    assert index.best_issues(lexical.terms("staging unreachable"), 5) == [1]
+    assert index.best_issues(lexical.terms("again this sprint"), 5) == []  # common words only
+    index.remove_issue(1)
+    assert index.df("staging") == 0
+    assert len(index) == 2

@@ -5,7 +5,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from retros.matching import embedding
+from retros.matching import embedding, lexical
 from retros.matching.lexical import Vocabulary
 from retros.matching.ranker import (
     Candidate,
@@ -236,7 +236,7 @@ def test_the_index_takes_the_best_of_several_query_readings():
 
 def test_top_k_over_100k_occurrence_vectors_is_well_within_budget():
     rng = np.random.default_rng(0)
-    index = MatrixIndex(capacity=100_000)
+    index = MatrixIndex(capacity=100_000, quantized=True)  # as production holds it
     index.add(0, [], np.zeros((0, 384), dtype=np.float32))
     matrix = _random_unit(rng, 100_000)
     issues = rng.integers(0, 20_000, 100_000)
@@ -254,3 +254,99 @@ def test_top_k_over_100k_occurrence_vectors_is_well_within_budget():
 
     print(f"\ntop_k over {len(index)} x 384: median {np.median(timings):.1f} ms")
     assert np.median(timings) < 40
+
+
+def test_an_int8_index_finds_the_same_issues_with_a_quarter_of_the_memory():
+    rng = np.random.default_rng(4)
+    matrix, issues = _random_unit(rng, 5000), rng.integers(0, 800, 5000)
+    exact = MatrixIndex(capacity=5000)
+    small = MatrixIndex(capacity=5000, quantized=True)
+    for row, issue in enumerate(issues.tolist()):
+        exact.add(issue, [row], matrix[row])
+        small.add(issue, [row], matrix[row])
+    queries = _random_unit(rng, 10)
+
+    for query in queries:
+        error = np.abs(small.scores(query) - exact.scores(query)).max()
+        assert error < 0.003
+        found = dict(small.top_k_issues(query, 10))
+        expected = dict(exact.top_k_issues(query, 10))
+        # Same issues except where two scores are closer than the error.
+        tenth = sorted(expected.values())[0]
+        assert {i for i, s in expected.items() if s > tenth + 0.006} <= set(found)
+    assert small.nbytes < exact.nbytes / 3
+    np.testing.assert_allclose(
+        small.vectors_of(int(issues[0])), exact.vectors_of(int(issues[0])), atol=0.003
+    )
+
+
+def test_issue_cosines_give_the_best_and_the_mean_of_the_two_best():
+    index = MatrixIndex(dimension=3, quantized=True)
+    index.add(1, [10, 11, 12], np.stack([_unit(1, 0, 0), _unit(1, 1, 0), _unit(0, 0, 1)]))
+    index.add(2, [20], _unit(0, 1, 0))
+    query = _unit(1, 0, 0)
+
+    cosines = index.issue_cosines(index.scores(query), [1, 2, 3])
+
+    assert cosines[1] == pytest.approx((1.0, (1.0 + 0.7071) / 2), abs=0.01)
+    assert cosines[2] == pytest.approx((0.0, 0.0), abs=0.01)
+    assert 3 not in cosines
+
+
+def test_a_second_occurrence_that_agrees_beats_one_lucky_cosine():
+    query = Query("q", _unit(1, 0, 0))
+    lucky = Candidate(1, "x", semantic=0.60, semantic_top2=0.35)
+    steady = Candidate(2, "y", semantic=0.58, semantic_top2=0.56)
+
+    ranked = rank(query, [lucky, steady], min_score=0.0, terms=lexical.TermIndex())
+
+    assert [s.issue_id for s in ranked] == [2, 1]
+    assert ranked[1].semantic == 0.60  # the reported cosine is still the best one
+
+
+def test_words_every_issue_uses_count_little_and_distinctive_ones_decide():
+    vector = _unit(1, 0, 0)
+    query = Query("Sandbox down again this sprint", vector)
+    filler = Candidate(1, "Designs late again this sprint", vector=vector)
+    subject = Candidate(2, "Vendor sandbox unavailable", vector=vector)
+    others = [Candidate(i, f"Thing {i} broke again this sprint", vector=vector) for i in (3, 4)]
+
+    ranked = rank(query, [filler, subject, *others], min_score=0.0)
+
+    wording = {s.issue_id: s.lexical for s in ranked}
+    assert ranked[0].issue_id == 2
+    assert wording[2] > 2 * wording[1]
+
+
+def test_what_was_done_about_an_issue_describes_it():
+    vector = _unit(1, 0, 0)
+    query = Query("Runners keep crashing", vector)
+    plain = Candidate(1, "Builds time out", vector=vector)
+    fixed = Candidate(2, "Builds time out", vector=vector, fix_texts=("Replace the CI runners",))
+
+    ranked = rank(query, [plain, fixed], min_score=0.0)
+
+    assert [s.issue_id for s in ranked] == [2, 1]
+
+
+def test_agreeing_root_cause_words_break_a_tie_in_meaning_and_wording():
+    vector = _unit(1, 0, 0)
+    query = Query("Tension between the two leads again", vector)
+    people = Candidate(1, "The two leads clash once more", vector=vector)
+    builds = Candidate(2, "Builds time out on the old servers", vector=vector)
+
+    ranked = rank(query, [builds, people], min_score=0.0, terms=lexical.TermIndex())
+
+    assert [s.issue_id for s in ranked] == [1, 2]
+    assert ranked[0].cause == pytest.approx(1.0)
+    assert ranked[1].cause == 0.0
+
+
+def test_root_cause_words_alone_never_make_a_suggestion():
+    query = Query("Tension between the two leads", _unit(1, 0, 0))
+    unrelated = Candidate(1, "The two managers clash", vector=_unit(0, 1, 0))
+
+    best = rank(query, [unrelated], min_score=0.0)[0]
+
+    assert best.cause > 0.9
+    assert best.score < DEFAULT_WEIGHTS.suggest

@@ -53,5 +53,7 @@ def _validated(name: str) -> dict[str, Any]:
     try:
         document = parse_history(raw)
     except HistoryValidationError as error:
-        raise CommandError(f"{name} is not a valid recur-history/1 file. {error.summary()}") from None
+        raise CommandError(
+            f"{name} is not a valid recur-history/1 file. {error.summary()}"
+        ) from None
     return dump_history(document)

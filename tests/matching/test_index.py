@@ -1,0 +1,62 @@
+from datetime import date
+
+import numpy as np
+import pytest
+
+from retros.matching.index import IssueIndex
+from retros.matching.ranker import Query
+
+
+def _unit(*values):
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+@pytest.fixture
+def index():
+    idx = IssueIndex(dimension=3, pool=1)
+    idx.add_occurrence(
+        occurrence_id=1, issue_id=10, text="Staging down", team="A", vector=_unit(1, 0, 0)
+    )
+    idx.add_occurrence(
+        occurrence_id=2, issue_id=10, text="Stagng unavailable", team="B", vector=_unit(1, 0.2, 0)
+    )
+    idx.add_occurrence(
+        occurrence_id=3,
+        issue_id=20,
+        text="Geocoding quota exhausted",
+        team="A",
+        vector=_unit(0, 1, 0),
+    )
+    idx.add_fix(20, "Cache geocoding results")
+    return idx
+
+
+def test_it_keeps_what_a_query_needs_and_no_text(index):
+    assert len(index) == 3
+    assert 10 in index and 30 not in index
+    assert index.teams_of(10) == {"A", "B"}
+    assert index.occurrences_of(10) == 2
+    assert "geocod" in index.terms.terms_of(20)
+    assert not hasattr(index, "texts")
+
+
+def test_the_pool_adds_the_best_issues_by_wording_to_the_best_by_meaning(index):
+    pool = index.pool("geocoding limits", _unit(1, 0, 0))
+
+    assert set(pool) == {10, 20}  # 10 by meaning (pool of 1), 20 by its rare word
+    assert pool[10][0] == pytest.approx(1.0, abs=0.01)
+    assert index.pool("geocoding", _unit(1, 0, 0), exclude=[10, 20]) == {}
+
+
+def test_candidates_carry_words_profile_and_teams_and_rank_with_the_org_frequencies(index):
+    pool = index.pool("Geocoding quota hit again", _unit(0, 1, 0))
+    candidates = [index.candidate(i, c, last_seen=date(2026, 1, 5)) for i, c in pool.items()]
+    query = Query("Geocoding quota hit again", _unit(0, 1, 0), team="A", on=date(2026, 2, 1))
+
+    ranked = index.rank(query, candidates, min_score=0.0)
+
+    assert ranked[0].issue_id == 20
+    assert ranked[0].lexical > 0.4
+    assert candidates[0].teams
+    assert index.profile_of(10)[0] > 0  # "staging", "down": execution words

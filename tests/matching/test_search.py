@@ -1,0 +1,98 @@
+"""The matcher over the database: the index loads occurrences and fixes, follows new ones
+without a rebuild, and reuses what it read when a structural change rebuilds it."""
+
+import numpy as np
+import pytest
+from django.core.cache import cache
+
+from retros.matching import embedding, search
+from retros.matching.search import ProfileCache, org_index, suggest
+from tests.factories import (
+    FixFactory,
+    OccurrenceFactory,
+    OrganizationFactory,
+    RetrospectiveFactory,
+    TeamFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_indexes():
+    search._indexes.clear()
+    cache.clear()
+    yield
+    search._indexes.clear()
+
+
+def _occurrence(retro, text, **fields):
+    vector = embedding.encode_one(text)
+    return OccurrenceFactory(
+        retro=retro,
+        text=text,
+        embedding=embedding.to_bytes(vector),
+        embedding_model=embedding.MODEL_ID,
+        **fields,
+    )
+
+
+@pytest.fixture
+def org():
+    organization = OrganizationFactory(name="Search Org")
+    retro = RetrospectiveFactory(team=TeamFactory(organization=organization, name="Routing"))
+    builds = _occurrence(retro, "Builds keep timing out")
+    _occurrence(retro, "Release notes are written the night before launch")
+    FixFactory(issue=builds.issue, text="Replace the old build runners", kind="infrastructure")
+    return organization, retro, builds
+
+
+def test_fix_texts_count_for_their_issue(org):
+    organization, retro, builds = org
+
+    found = suggest(organization=organization, text="The runners crashed again", team=retro.team)
+
+    assert found[0].issue.pk == builds.issue_id
+    assert found[0].lexical > 0  # "runners" is only in the fix
+    assert "runner" in org_index(organization.pk).terms.fix_only_terms_of(builds.issue_id)
+
+
+def test_new_occurrences_and_fixes_join_without_a_rebuild(org):
+    organization, retro, _ = org
+    index = org_index(organization.pk)
+    later = _occurrence(retro, "Geocoding quota exhausted by noon")
+    FixFactory(issue=later.issue, text="Cache geocoding results", kind="tooling")
+
+    again = org_index(organization.pk)
+
+    assert again is index
+    assert later.issue_id in again
+    assert "cach" in again.terms.terms_of(later.issue_id)
+
+
+def test_a_rebuild_reuses_the_profiles_it_read(org, monkeypatch):
+    organization, _, _ = org
+    first = org_index(organization.pk)
+    assert len(first.occurrence_profiles) == 2 and len(first.fix_profiles) == 1
+    search.invalidate(organization.pk)
+    calls = []
+    original = search.rootcause.text_profile
+    monkeypatch.setattr(
+        search.rootcause, "text_profile", lambda text: calls.append(text) or original(text)
+    )
+
+    rebuilt = org_index(organization.pk)
+
+    assert rebuilt is not first
+    assert calls == []
+    assert rebuilt.occurrence_profiles is first.occurrence_profiles
+
+
+def test_the_profile_cache_reads_an_edited_text_again():
+    profiles = ProfileCache()
+    profiles.put(7, "Staging down", np.ones(4, dtype=np.float32))
+    profiles.freeze()
+
+    assert profiles.get(7, "Staging down") is not None
+    assert profiles.get(7, "Staging down again") is None
+    assert profiles.get(8, "Staging down") is None
