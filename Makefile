@@ -58,9 +58,14 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Evaluation runs against a scratch SQLite database, created and removed here.
+EVAL_DB := $(CURDIR)/.eval.sqlite3
 eval: install
-	$(PY) manage.py evaluate_matching $(EXAMPLES)/*.history.json
-	$(PY) manage.py evaluate_diagnosis $(EXAMPLES)
+	rm -f $(EVAL_DB)
+	DATABASE_URL=sqlite:///$(EVAL_DB) $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=sqlite:///$(EVAL_DB) $(PY) manage.py evaluate_matching $(EXAMPLES)/*.history.json
+	DATABASE_URL=sqlite:///$(EVAL_DB) $(PY) manage.py evaluate_diagnosis $(EXAMPLES)
+	rm -f $(EVAL_DB)
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
