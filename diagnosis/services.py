@@ -63,36 +63,55 @@ def _row_values(result: engine.Finding, history: engine.IssueHistory) -> dict[st
 
 def finding_recompute_many(issue_ids: Iterable[int], *, today: date | None = None) -> int:
     """Recompute the findings of these issues; returns how many changed. Idempotent: running
-    it twice writes nothing the second time."""
-    ids = list(issue_ids)
+    it twice writes nothing the second time. The issues are locked for the duration, so two
+    recomputes of one issue at once (a worker and a request) run one after the other."""
+    ids = sorted(set(issue_ids))
     today = today or timezone.localdate()
     changed = 0
-    issues = {i.pk: i for i in Issue.objects.filter(pk__in=ids).select_related("organization")}
-    histories = issue_histories(issues)
-    current = {f.issue_id: f for f in Finding.objects.filter(issue_id__in=ids, is_current=True)}
-    rules_cache: dict[int, Rules] = {}
-    for issue_id, issue in issues.items():
-        org = issue.organization
-        rules = rules_cache.setdefault(org.pk, rules_for(org))
-        history = histories[issue_id]
-        existing = current.get(issue_id)
-        if not history.occurrences or issue.archived_at or issue.merged_into_id:
-            if existing is not None:
-                Finding.objects.filter(pk=existing.pk).update(is_current=False)
-                changed += 1
-            continue
-        values = _row_values(engine.diagnose(history, rules=rules, today=today), history)
-        if existing is not None and all(getattr(existing, k) == values[k] for k in _COMPARED):
-            stats = ("occurrence_count", "team_count", "band_aid_fixes", "last_seen", "signals")
-            if any(getattr(existing, k) != values[k] for k in stats):
-                Finding.objects.filter(pk=existing.pk).update(**{k: values[k] for k in stats})
-            continue
-        with transaction.atomic():
-            if existing is not None:
-                Finding.objects.filter(pk=existing.pk).update(is_current=False)
-            Finding.objects.create(organization=org, issue=issue, is_current=True, **values)
-        changed += 1
+    with transaction.atomic():
+        issues = {
+            i.pk: i
+            for i in Issue.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .select_related("organization")
+        }
+        histories = issue_histories(issues)
+        current = {f.issue_id: f for f in Finding.objects.filter(issue_id__in=ids, is_current=True)}
+        rules_cache: dict[int, Rules] = {}
+        for issue_id, issue in issues.items():
+            org = issue.organization
+            rules = rules_cache.setdefault(org.pk, rules_for(org))
+            changed += _write_finding(
+                issue, histories[issue_id], current.get(issue_id), rules=rules, today=today
+            )
     return changed
+
+
+def _write_finding(
+    issue: Issue,
+    history: engine.IssueHistory,
+    existing: Finding | None,
+    *,
+    rules: Rules,
+    today: date,
+) -> int:
+    """Write the issue's new finding when it changed; 1 when it did, else 0."""
+    if not history.occurrences or issue.archived_at or issue.merged_into_id:
+        if existing is None:
+            return 0
+        Finding.objects.filter(pk=existing.pk).update(is_current=False)
+        return 1
+    values = _row_values(engine.diagnose(history, rules=rules, today=today), history)
+    if existing is not None and all(getattr(existing, k) == values[k] for k in _COMPARED):
+        stats = ("occurrence_count", "team_count", "band_aid_fixes", "last_seen", "signals")
+        if any(getattr(existing, k) != values[k] for k in stats):
+            Finding.objects.filter(pk=existing.pk).update(**{k: values[k] for k in stats})
+        return 0
+    if existing is not None:
+        Finding.objects.filter(pk=existing.pk).update(is_current=False)
+    Finding.objects.create(organization=issue.organization, issue=issue, is_current=True, **values)
+    return 1
 
 
 def finding_recompute_organization(

@@ -401,7 +401,7 @@ def issue_page(issue: Issue, *, access: Access) -> IssuePage:
 
 def merge_candidates(issue: Issue, query: str, *, limit: int = 8) -> list[Issue]:
     """Live issues of the organisation whose title contains `query`, for the merge form."""
-    query = query.strip()
+    query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if not query:
         return []
     return list(
@@ -414,7 +414,7 @@ def merge_candidates(issue: Issue, query: str, *, limit: int = 8) -> list[Issue]
 
 def link_candidates(occurrence: Occurrence, query: str, *, limit: int = 8) -> list[Issue]:
     """Live issues whose title contains `query`, for linking an occurrence by hand."""
-    query = query.strip()
+    query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if not query:
         return []
     return list(

@@ -282,7 +282,7 @@ def suggest(
     min_score: float | None = None,
 ) -> list[IssueSuggestion]:
     """The organisation's earlier issues most likely to be the one `text` describes."""
-    text = text.strip()
+    text = text.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if len(text) < 3:
         return []
     idx = org_index(organization.pk)

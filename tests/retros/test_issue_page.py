@@ -61,7 +61,7 @@ def test_the_timeline_lists_raisings_and_fixes_in_date_order(cast, thread):
 
 
 def test_the_issue_page_shows_the_thread_and_the_finding(cast, thread):
-    html = cast.clients["facilitator"].get(issue_url(thread)).content.decode()
+    html = cast.clients["leader"].get(issue_url(thread)).content.decode()
     assert "Raised 3 times in 2 teams" in html
     assert html.index("Deploys are slow 0") < html.index("Checkout deploys are slow too")
     assert html.index("Checkout deploys are slow too") < html.index("Deploys still slow 0")
@@ -69,6 +69,13 @@ def test_the_issue_page_shows_the_thread_and_the_finding(cast, thread):
     assert "Culture" in html and "72% confidence" in html and "Band-aid loop" in html
     assert "Came back after two band-aid fixes." in html
     assert "Change incentives so that helping other teams is rewarded." in html
+    # A facilitator of Payments sees the finding but neither Checkout's words nor the
+    # reasons that quote them.
+    html = cast.clients["facilitator"].get(issue_url(thread)).content.decode()
+    assert "Culture" in html and "Band-aid loop" in html
+    assert "Change incentives so that helping other teams is rewarded." in html
+    assert "Checkout deploys are slow too" not in html
+    assert "Came back after two band-aid fixes." not in html
     checkout_occ = Occurrence.objects.get(text="Checkout deploys are slow too")
     assert reverse("retros:retro_board", args=[checkout_occ.retro_id]) not in html, (
         "a facilitator of Payments cannot open Checkout's retro"

@@ -1,0 +1,199 @@
+"""Two organisations with one object of every kind each, and a client for every role.
+
+Every text of Northwind's objects carries the marker `NWSECRET`, every text of Contoso's
+`CTSECRET`: a response to a person of one organisation must never contain the other's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from diagnosis.models import Finding, Hypothesis
+from diagnosis.services import finding_recompute_many
+from retros import services
+from retros.models import (
+    Fix,
+    ImportJob,
+    Issue,
+    IssueMerge,
+    LinkReview,
+    Occurrence,
+    Organization,
+    Retrospective,
+    Role,
+    Team,
+)
+from tests.factories import MembershipFactory, UserFactory
+
+MARKERS = {"Northwind": "NWSECRET", "Contoso": "CTSECRET"}
+
+# People of Northwind by role, plus the outsider (a leader of Contoso) and nobody.
+ROLES = ("member", "facilitator", "other_facilitator", "leader", "admin")
+EVERYONE = frozenset(ROLES)
+
+
+@dataclass
+class OrgObjects:
+    """One object of every kind of one organisation, by the name URL kwargs use."""
+
+    org: Organization
+    marker: str
+    team: Team
+    retro: Retrospective
+    issue: Issue
+    occurrence: Occurrence
+    fix: Fix
+    finding: Finding
+    hypothesis: Hypothesis
+    merge: IssueMerge
+    review: LinkReview
+    job: ImportJob
+
+
+@dataclass
+class World:
+    north: OrgObjects
+    contoso: OrgObjects
+    clients: dict[str, Client]
+    users: dict[str, object] = field(default_factory=dict)
+
+
+def build_objects(org: Organization, team: Team, user, marker: str = "") -> OrgObjects:
+    """Real objects of `org` in `team`, written through the services where they exist; every
+    text carries `marker` (by default the organisation's)."""
+    marker = marker or MARKERS[org.name]
+    team.name = f"{team.name} {marker}"
+    team.save(update_fields=["name"])
+    retro = Retrospective.objects.create(
+        organization=org,
+        team=team,
+        held_on=dt.date(2026, 1, 14),
+        title=f"Sprint 14 {marker}",
+        facilitator=user,
+    )
+    earlier = Retrospective.objects.create(
+        organization=org,
+        team=team,
+        held_on=dt.date(2025, 12, 3),
+        title=f"Sprint 12 {marker}",
+        status="closed",
+    )
+    issue = Issue.objects.create(organization=org, title=f"Deploys break {marker}")
+    Occurrence.objects.create(
+        organization=org,
+        issue=issue,
+        retro=earlier,
+        team=team,
+        held_on=earlier.held_on,
+        text=f"Deploys broke staging twice {marker}",
+    )
+    occurrence = Occurrence.objects.create(
+        organization=org,
+        issue=issue,
+        retro=retro,
+        team=team,
+        held_on=retro.held_on,
+        text=f"Deploys broke staging again {marker}",
+        votes=2,
+    )
+    fix = Fix.objects.create(
+        organization=org,
+        issue=issue,
+        retro=earlier,
+        team=team,
+        decided_on=earlier.held_on,
+        text=f"Weekly deploy sync {marker}",
+        kind="meeting",
+        owner=f"Sam {marker}",
+    )
+    duplicate = Issue.objects.create(organization=org, title=f"Staging is down {marker}")
+    Occurrence.objects.create(
+        organization=org,
+        issue=duplicate,
+        retro=retro,
+        team=team,
+        held_on=retro.held_on,
+        text=f"Staging was down all week {marker}",
+    )
+    services.issue_refresh_stats(issue_ids=[issue.pk, duplicate.pk])
+    merge = services.issue_merge(source=duplicate, target=issue, user=user)
+    candidate = Issue.objects.create(organization=org, title=f"Release nerves {marker}")
+    Occurrence.objects.create(
+        organization=org,
+        issue=candidate,
+        retro=earlier,
+        team=team,
+        held_on=earlier.held_on,
+        text=f"Releases make everyone nervous {marker}",
+    )
+    review = LinkReview.objects.create(
+        organization=org,
+        occurrence=occurrence,
+        candidate=candidate,
+        score=0.6,
+        reasons=[f"similar words {marker}"],
+    )
+    finding_recompute_many([issue.pk, candidate.pk], today=dt.date(2026, 2, 1))
+    finding = Finding.objects.get(issue=issue, is_current=True)
+    hypothesis = Hypothesis.objects.create(
+        organization=org,
+        title=f"Rewarded for own OKRs only {marker}",
+        description=f"Each team optimises its own goals {marker}",
+        category="culture",
+        created_by=user,
+    )
+    hypothesis.issues.add(issue)
+    job = ImportJob.objects.create(
+        organization=org,
+        filename=f"history-{marker}.json",
+        document={"format": "recur-history/1", "organization": org.name, "note": marker},
+        status=ImportJob.Status.DONE,
+        report={},
+    )
+    return OrgObjects(
+        org=org,
+        marker=marker,
+        team=team,
+        retro=retro,
+        issue=issue,
+        occurrence=occurrence,
+        fix=fix,
+        finding=finding,
+        hypothesis=hypothesis,
+        merge=merge,
+        review=review,
+        job=job,
+    )
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def world(cast) -> World:
+    other = MembershipFactory(
+        organization=cast.org,
+        role=Role.FACILITATOR,
+        user=UserFactory(username="fred"),
+        teams=[cast.other_team],
+    ).user
+    users = {**cast.users, "other_facilitator": other}
+    clients = {**cast.clients, "other_facilitator": _client_for(other)}
+    north = build_objects(cast.org, cast.team, cast.users["facilitator"])
+    contoso = build_objects(cast.outsider_org, cast.outsider_team, cast.users["outsider"])
+    assert get_user_model().objects.filter(username="fred").exists()
+    return World(north=north, contoso=contoso, clients=clients, users=users)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Hash test passwords cheaply: the cast's users are created for every test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
