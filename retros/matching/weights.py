@@ -45,8 +45,8 @@ held-out histories; never fitted item by item):
   about a third of the sample recurrences from the facilitator. ``review`` (0.30): from
   here up to ``auto_link`` an import puts the pair in the review queue as a likely
   recurrence. A person decides each one, so the band favours recall: replayed without
-  `same_as`, pairs above 0.30 were true recurrences 55–100 % of the time across the two
-  samples and two held-out histories, and 43–69 % of true links reached it.
+  `same_as`, pairs above 0.30 were true recurrences 55 to 100 % of the time across the two
+  samples and two held-out histories, and 43 to 69 % of true links reached it.
   ``auto_link`` (0.55): an import links without asking, aiming at a precision of 0.95 or
   better because a wrong automatic link pollutes a diagnosis while a missed one only waits
   in the review queue. 0.50 was the lowest threshold with precision 1.0 on all four files;
