@@ -201,21 +201,73 @@ class TextSignal:
     words: dict[str, tuple[str, ...]]
 
 
+_LEADS = ("(?<![\\w'])", "\\b")
+_SPECIAL = frozenset(".^$*+?{}[]|()")
+
+
+def leading_literal(pattern: str) -> str | None:
+    """Text every match of `pattern` starts with (after its word-boundary guard), if any.
+
+    Only plain characters and escaped punctuation count; a quantifier after the last one
+    makes it optional, so it is dropped. None when the pattern starts with anything else.
+    A term whose leading literal is absent from a text cannot match it."""
+    for lead in _LEADS:
+        if pattern.startswith(lead):
+            rest = pattern[len(lead) :]
+            break
+    else:
+        return None
+    chars: list[str] = []
+    i = 0
+    while i < len(rest):
+        ch = rest[i]
+        if ch == "\\":
+            if i + 1 < len(rest) and not rest[i + 1].isalnum():
+                chars.append(rest[i + 1])
+                i += 2
+                continue
+            break
+        if ch in _SPECIAL:
+            break
+        chars.append(ch)
+        i += 1
+    if chars and i < len(rest) and rest[i] in "*?{":
+        chars.pop()
+    return "".join(chars) or None
+
+
+_LITERALS: dict[int, str | None] = {}
+
+
+def _literal(term: Term) -> str | None:
+    key = id(term)
+    if key not in _LITERALS:
+        _LITERALS[key] = leading_literal(term.pattern.pattern)
+    return _LITERALS[key]
+
+
 def score_text(
     text: str, *, rules: Rules = DEFAULT_RULES, lexicon: Sequence[Term] = ()
 ) -> TextSignal:
-    """Category scores for one text: strong and weak hits summed, capped per text."""
+    """Category scores for one text: strong and weak hits summed, capped per text. A term
+    consumes the words it matched, so a phrase is not counted again as its single words."""
     remaining = normalise(text)
     scores: dict[str, float] = {}
     words: dict[str, list[str]] = {}
     for term in lexicon or CATEGORY_LEXICON:
+        literal = _literal(term)
+        if literal is not None and literal not in remaining:
+            continue  # cannot match: skip the regular expression
+        hit = False
         for match in term.pattern.finditer(remaining):
             if not match.group(0).strip():
                 continue
+            hit = True
             weight = rules.word_strong if term.strong else rules.word_weak
             scores[term.category] = scores.get(term.category, 0.0) + weight
             words.setdefault(term.category, []).append(match.group(0).strip())
-        remaining = term.pattern.sub(lambda m: " " * len(m.group(0)), remaining)
+        if hit:
+            remaining = term.pattern.sub(lambda m: " " * len(m.group(0)), remaining)
     return TextSignal(
         scores={c: min(rules.word_text_cap, s) for c, s in scores.items()},
         words={c: tuple(ws) for c, ws in words.items()},

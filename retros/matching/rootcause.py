@@ -21,73 +21,18 @@ from collections.abc import Iterable
 import numpy as np
 
 from diagnosis.rules import DEFAULT_RULES
-from diagnosis.signals import CATEGORY_LEXICON, SIGNAL_CATEGORIES, Term, normalise
+from diagnosis.signals import SIGNAL_CATEGORIES, score_text
 
 CATEGORIES: tuple[str, ...] = tuple(SIGNAL_CATEGORIES)
 EMPTY = np.zeros(len(CATEGORIES), dtype=np.float32)
 EMPTY.flags.writeable = False
-_LEADS = ("(?<![\\w'])", "\\b")
-_SPECIAL = frozenset(".^$*+?{}[]|()")
-
-
-def _leading_literal(pattern: str) -> str | None:
-    """Text every match of ``pattern`` starts with (after its word-boundary guard), if any.
-
-    Only plain characters and escaped punctuation count; a quantifier after the last one
-    makes it optional, so it is dropped. None when the pattern starts with anything else."""
-    for lead in _LEADS:
-        if pattern.startswith(lead):
-            rest = pattern[len(lead) :]
-            break
-    else:
-        return None
-    chars: list[str] = []
-    i = 0
-    while i < len(rest):
-        ch = rest[i]
-        if ch == "\\":
-            if i + 1 < len(rest) and not rest[i + 1].isalnum():
-                chars.append(rest[i + 1])
-                i += 2
-                continue
-            break
-        if ch in _SPECIAL:
-            break
-        chars.append(ch)
-        i += 1
-    if chars and i < len(rest) and rest[i] in "*?{":
-        chars.pop()
-    return "".join(chars) or None
-
-
-_TERMS: tuple[tuple[Term, str | None], ...] = tuple(
-    (term, _leading_literal(term.pattern.pattern)) for term in CATEGORY_LEXICON
-)
 
 
 @functools.lru_cache(maxsize=4096)
 def _text_profile(text: str) -> tuple[float, ...]:
-    """``diagnosis.signals.score_text(text).scores`` as a tuple, computed the same way but
-    skipping each term whose leading literal is absent from the text (it cannot match), which
-    makes it several times faster: index loads profile every occurrence and fix."""
-    rules = DEFAULT_RULES
-    remaining = normalise(text)
-    scores = dict.fromkeys(CATEGORIES, 0.0)
-    for term, literal in _TERMS:
-        if literal is not None and literal not in remaining:
-            continue
-        if _count(term, remaining, rules.word_strong if term.strong else rules.word_weak, scores):
-            remaining = term.pattern.sub(lambda m: " " * len(m.group(0)), remaining)
-    return tuple(min(rules.word_text_cap, scores[c]) for c in CATEGORIES)
-
-
-def _count(term: Term, text: str, weight: float, scores: dict[str, float]) -> bool:
-    hit = False
-    for match in term.pattern.finditer(text):
-        if match.group(0).strip():
-            scores[term.category] += weight
-            hit = True
-    return hit
+    """``diagnosis.signals.score_text(text).scores`` as a tuple in CATEGORIES order."""
+    scores = score_text(text).scores
+    return tuple(scores.get(c, 0.0) for c in CATEGORIES)
 
 
 def text_profile(text: str) -> np.ndarray:
