@@ -1,0 +1,1 @@
+"""Recur's performance benchmark (``make bench``; see README, "Performance")."""

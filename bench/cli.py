@@ -1,0 +1,412 @@
+"""``python -m bench``: seed (or reuse) a large organisation in a PostgreSQL benchmark
+database, serve it with gunicorn in production settings, load the main pages from a
+threaded client on loopback, time a full findings recompute and a history import, and
+compare everything with the performance budgets."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import re
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus, urlencode
+
+from bench import corpus, load, stats
+from bench.server import (
+    ROOT,
+    BenchError,
+    Gunicorn,
+    Services,
+    check_services,
+    cpu_sample,
+    ensure_database,
+    free_port,
+    gunicorn,
+    manage,
+    memory_of,
+    run_streaming,
+)
+from bench.tasks import RESULT_MARK
+
+QUEUE = "recur-bench"
+ORG = "Globex Scale"
+PASSWORD = "recur-bench-2026"  # noqa: S105 (seed_scale's default password of its logins)
+OUT = ROOT / "bench-results"
+
+QUICK = {"teams": 6, "occurrences": 3000, "duration": 3.0, "import_items": 500}
+FULL = {"teams": 50, "occurrences": 100_000, "duration": 10.0, "import_items": 10_000}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small size, short runs")
+    parser.add_argument("--occurrences", type=int, help="raisings to seed (default 100000)")
+    parser.add_argument("--teams", type=int, help="teams to seed (default 50)")
+    parser.add_argument("--duration", type=float, help="seconds of load per endpoint")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
+    parser.add_argument("--concurrency", type=int, default=4, help="client connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help=">1 uses gthread workers")
+    parser.add_argument("--import-items", type=int, help="items of the imported document")
+    parser.add_argument("--database", help="benchmark database (default recur_bench...)")
+    parser.add_argument("--reseed", action="store_true", help="seed again even if present")
+    parser.add_argument("--skip-import", action="store_true", help="do not time the import")
+    parser.add_argument("--skip-recompute", action="store_true", help="do not time recompute")
+    parser.add_argument(
+        "--skip-profile", action="store_true", help="do not profile the pages in-process"
+    )
+    parser.add_argument("--output", type=Path, default=OUT / "latest.json")
+    parser.add_argument(
+        "--fail-on-budget", action="store_true", help="exit with status 3 when a budget fails"
+    )
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    for key, value in sizes.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.database is None:
+        default = args.teams == FULL["teams"] and args.occurrences == FULL["occurrences"]
+        args.database = (
+            "recur_bench" if default else f"recur_bench_{args.teams}t_{args.occurrences}o"
+        )
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.database):
+        parser.error("--database: lower-case letters, digits and underscores only")
+    if args.duration <= 0 or args.concurrency < 1 or args.workers < 1 or args.threads < 1:
+        parser.error("--duration, --concurrency, --workers and --threads must be positive")
+    return args
+
+
+def bench_env(services: Services, database: str) -> dict[str, str]:
+    """Production settings against the benchmark database, Redis broker and cache."""
+    prefixes = ("DJANGO_", "DATABASE_", "CELERY_", "CACHE_", "RECUR_", "EMAIL_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(
+        {
+            "DJANGO_DEBUG": "False",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "DJANGO_SECURE_SSL_REDIRECT": "False",
+            "DJANGO_LOG_LEVEL": "WARNING",
+            "DATABASE_URL": services.database_url(database),
+            "DATABASE_CONN_MAX_AGE": "600",
+            "CELERY_BROKER_URL": f"{services.redis_url}/0",
+            # Tasks the pages enqueue go to a queue of their own, emptied after the run.
+            "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
+            "CACHE_URL": f"{services.redis_url}/1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def task(env: dict[str, str], step: str, args: dict[str, Any], *, timeout: float) -> Any:
+    """Run one step of bench.tasks in its own process and return its result."""
+    output = run_streaming(
+        [sys.executable, "-m", "bench.tasks", step, json.dumps(args)], env, timeout=timeout
+    )
+    for line in reversed(output.splitlines()):
+        if line.startswith(RESULT_MARK):
+            return json.loads(line[len(RESULT_MARK) :])
+    raise BenchError(f"bench.tasks {step} printed no result")
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def seed_if_needed(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    """Seed the organisation unless it is there at the requested size; the seeding's own
+    timings are kept beside the results so reused runs still report them."""
+    record = OUT / f"seed-{args.database}.json"
+    wanted = {"org": ORG, "teams": args.teams, "occurrences": args.occurrences}
+    state = task(env, "status", wanted, timeout=120)
+    if state["seeded"] and not args.reseed:
+        say(f"reusing the seeded organisation ({state['occurrences']} occurrences)")
+        seed = json.loads(record.read_text()) if record.exists() else {}
+        return {**seed, "reused": True}
+    say(f"seeding {args.occurrences} occurrences over {args.teams} teams")
+    started = time.perf_counter()
+    output = run_streaming(
+        [
+            sys.executable,
+            "manage.py",
+            "seed_scale",
+            "--org",
+            ORG,
+            "--teams",
+            str(args.teams),
+            "--occurrences",
+            str(args.occurrences),
+            "--replace",
+        ],
+        env,
+        timeout=3600,
+    )
+    seed = {"seconds": round(time.perf_counter() - started, 1), **seed_phases(output)}
+    OUT.mkdir(exist_ok=True)
+    record.write_text(json.dumps(seed, indent=2))
+    return {**seed, "reused": False}
+
+
+def seed_phases(output: str) -> dict[str, float]:
+    """The phase timings seed_scale prints ("Computing the findings… 12.3 s")."""
+    phases = {}
+    for label, seconds in re.findall(r"^([A-Z][^…\n]*)… ([0-9.]+) s$", output, re.MULTILINE):
+        key = re.sub(r"[^a-z]+", "_", label.lower()).strip("_")
+        key = re.sub(r"^embedding_\d+_", "embedding_", key)
+        phases[f"{key}_s"] = float(seconds)
+    return phases
+
+
+def endpoints(
+    info: dict[str, Any],
+    leader: load.Session,
+    facilitator: load.Session,
+    anonymous: load.Session,
+    csrf: str,
+) -> list[tuple[str, str, load.RequestFactory]]:
+    """(key, label, request factory) of every endpoint, in the order they are loaded."""
+    urls = info["urls"]
+
+    def fixed(session: load.Session, path: str, **headers: str) -> load.RequestFactory:
+        request = load.Request("GET", path, headers=session.headers(**headers))
+        return lambda _i: request
+
+    plan: list[tuple[str, str, load.RequestFactory]] = [
+        ("healthz", "GET /healthz", fixed(anonymous, urls["healthz"])),
+        ("overview", "leader overview", fixed(leader, urls["overview"])),
+        ("team_home", "team home", fixed(facilitator, urls["team_home"])),
+        ("board", f"retro board ({info['board_items']} items)", fixed(facilitator, urls["board"])),
+        (
+            "issue",
+            f"issue page ({info['issue_occurrences']} raisings)",
+            fixed(facilitator, urls["issue"]),
+        ),
+    ]
+    if urls.get("suggest"):
+        texts = list(corpus.queries(20_000, seed=7))
+        headers = facilitator.headers(**{"HX-Request": "true"})
+
+        def suggest(i: int) -> load.Request:
+            text = quote_plus(texts[i % len(texts)])
+            return load.Request("GET", f"{urls['suggest']}?text={text}", headers=headers)
+
+        plan.append(("suggest", "suggestions (htmx, distinct texts)", suggest))
+    if urls.get("log_issue"):
+        notes = list(corpus.queries(20_000, seed=99))
+        link_ids = info["link_issue_ids"]
+        post_headers = facilitator.headers(
+            **{
+                "Content-Type": "application/x-www-form-urlencoded",
+                "HX-Request": "true",
+                "X-CSRFToken": csrf,
+                "Origin": facilitator.origin,
+                "Referer": f"{facilitator.origin}{urls['open_board']}",
+            }
+        )
+
+        def log_issue(i: int) -> load.Request:
+            data = {"text": notes[i % len(notes)]}
+            if i % 10 < 3:  # three in ten raisings are linked to a suggested earlier issue
+                data["link_to"] = f"{link_ids[i % len(link_ids)]}:0.81"
+            return load.Request(
+                "POST", urls["log_issue"], urlencode(data).encode(), headers=post_headers
+            )
+
+        plan.append(("log_issue", "log an issue (htmx POST)", log_issue))
+    return plan
+
+
+def measure(
+    server: Gunicorn,
+    plan: list[tuple[str, str, load.RequestFactory]],
+    args: argparse.Namespace,
+) -> dict[str, dict[str, Any]]:
+    port = server.port
+    results: dict[str, dict[str, Any]] = {}
+    for key, label, factory in plan:
+        say(f"{label}: warm-up {args.warmup:g} s, then {args.duration:g} s")
+        counter = itertools.count()
+        warm = load.run(
+            "127.0.0.1",
+            port,
+            factory,
+            duration_s=args.warmup,
+            concurrency=args.concurrency,
+            counter=counter,
+        )
+        ours = {os.getpid(), server.process.pid, *server.worker_pids()}
+        before = cpu_sample(ours, args.database)
+        result = load.run(
+            "127.0.0.1",
+            port,
+            factory,
+            duration_s=args.duration,
+            concurrency=args.concurrency,
+            counter=counter,
+        )
+        result["other_cpu_pct"] = before.other_percent(cpu_sample(ours, args.database))
+        result["label"] = label
+        result["warmup_max_ms"] = warm["max_ms"]
+        result["warmup_errors"] = warm["errors"]
+        results[key] = result
+        say(
+            f"  {result['rps']} req/s, p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
+            f"{result['errors']} errors; warm-up max {warm['max_ms']} ms; "
+            f"other work on the machine {result['other_cpu_pct']} % CPU"
+        )
+        if result["errors"]:
+            say(f"  {result['errors']} errors, e.g. {result['error_samples'][:2]}")
+    return results
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    services = Services()
+    started_at = dt.datetime.now(dt.UTC)
+    say("checking PostgreSQL and Redis")
+    versions = check_services(services)
+    if ensure_database(services, args.database):
+        say(f"created database {args.database}")
+    env = bench_env(services, args.database)
+    say(f"migrating {args.database}")
+    manage(env, "migrate", "--noinput", "-v", "0", timeout=600)
+    seed = seed_if_needed(args, env)
+    say("collecting static files (production storage needs the manifest)")
+    manage(env, "collectstatic", "--noinput", "-v", "0", timeout=600)
+    info = task(env, "prepare", {"org": ORG}, timeout=300)
+    port = free_port()
+    log = OUT / "gunicorn.log"
+    workers: list[dict[str, Any]] = []
+    say(f"starting gunicorn: {args.workers} workers x {args.threads} threads on port {port}")
+    with gunicorn(env, port=port, workers=args.workers, threads=args.threads, log=log) as server:
+        leader = load.Session("127.0.0.1", port)
+        leader.login(info["leader"], PASSWORD)
+        facilitator = load.Session("127.0.0.1", port)
+        facilitator.login(info["facilitator"], PASSWORD)
+        status, board_html = facilitator.get(info["urls"]["open_board"])
+        csrf = load.csrf_token_in(board_html) or facilitator.csrf_cookie
+        if status != 200:
+            raise BenchError(f"the open retro's board answered {status}; see {log}")
+        plan = endpoints(info, leader, facilitator, load.Session("127.0.0.1", port), csrf)
+        results = measure(server, plan, args)
+        workers = [memory_of(pid) for pid in server.worker_pids()]
+    broker = env["CELERY_BROKER_URL"]
+    if not info["urls"].get("suggest"):
+        say("no suggestion endpoint: timing retros.matching.search.suggest in-process")
+        results["suggest"] = task(
+            env,
+            "suggest",
+            {"org": ORG, "open_retro_id": info["open_retro_id"], "duration": args.duration},
+            timeout=600,
+        )
+    failures: dict[str, str] = {}
+
+    def attempt(name: str, step: str, step_args: dict[str, Any], timeout: float) -> Any:
+        """A step whose failure is reported with the results instead of ending the run."""
+        try:
+            return task(env, step, step_args, timeout=timeout)
+        except BenchError as error:
+            say(f"  {name} failed: {error}")
+            failures[name] = str(error)
+            return None
+
+    profile: dict[str, Any] = {}
+    if not args.skip_profile:
+        say("profiling each page in-process (queries, SQL time, Python hot spots)")
+        profile = attempt("profile", "profile", info, 900) or {}
+    cleaned = task(env, "cleanup", {"org": ORG, "queue": QUEUE, "broker": broker}, timeout=600)
+    timings: dict[str, Any] = {}
+    if not args.skip_recompute:
+        say("recomputing every finding of the organisation in one process")
+        recompute = attempt("recompute", "recompute", {"org": ORG}, 3600)
+        if recompute:
+            timings["recompute_s"] = round(recompute["seconds"], 2)
+            timings["recompute_issues"] = recompute["issues"]
+            timings["recompute_changed"] = recompute["changed"]
+    if not args.skip_import:
+        say(f"importing a {args.import_items}-item recur-history/1 document")
+        imported = attempt("import", "import", {"items": args.import_items}, 3600)
+        if imported:
+            timings["import_s"] = round(imported["seconds"], 2)
+            timings["import_items"] = imported["items"]
+            timings["import_then_recompute_s"] = round(imported["recompute_seconds"], 2)
+        task(env, "cleanup", {"org": ORG, "queue": QUEUE, "broker": broker}, timeout=120)
+    if seed.get("computing_the_findings_s") is not None:
+        timings["seed_findings_from_empty_s"] = seed["computing_the_findings_s"]
+    stats.add_relative_throughput(results, "healthz")
+    peak = max((w.get("hwm_mb", 0.0) for w in workers), default=None)
+    outcome: dict[str, Any] = {
+        "mode": "quick" if args.quick else "full",
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            **versions,
+        },
+        "config": {
+            "teams": args.teams,
+            "occurrences": args.occurrences,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "concurrency": args.concurrency,
+            "workers": args.workers,
+            "threads": args.threads,
+            "database": args.database,
+        },
+        "dataset": info["dataset"],
+        "seed": seed,
+        "endpoints": results,
+        "totals": {"errors": sum(r.get("errors", 0) for r in results.values())},
+        "timings": timings,
+        "memory": {"workers": workers, "peak_worker_mb": peak},
+        "profile": profile,
+        "cleanup": cleaned,
+        "failures": failures,
+    }
+    outcome["budgets"] = stats.check_budgets(outcome)
+    return outcome
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        outcome = run(args)
+    except (BenchError, load.LoginFailed) as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(outcome, indent=2))
+    print()
+    print(stats.report(outcome))
+    print()
+    print(_profile_summary(outcome.get("profile", {})))
+    for name, message in outcome["failures"].items():
+        print(f"\n{name} failed: {message}")
+    print(f"\nResults: {os.path.relpath(args.output, Path.cwd())}")
+    failed = [b for b in outcome["budgets"] if b["verdict"] == "FAIL"]
+    return 3 if failed and args.fail_on_budget else 0
+
+
+def _profile_summary(profile: dict[str, Any]) -> str:
+    rows = [
+        [
+            name,
+            str(p.get("status")),
+            stats.cell(p.get("median_ms")),
+            str(p.get("queries")),
+            stats.cell(p.get("sql_ms")),
+            stats.cell(p.get("template_pct")),
+        ]
+        for name, p in profile.items()
+    ]
+    return stats.table(
+        rows, ("in-process", "status", "median ms", "queries", "SQL ms", "template %")
+    )
