@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import typing
 
 import pytest
 from django.core.management import call_command
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _build(name: str) -> Organization:
-    org = OrganizationFactory(name=name)
+    org = typing.cast(Organization, OrganizationFactory(name=name))
     payments = TeamFactory(organization=org, name="Payments")
     checkout = TeamFactory(organization=org, name="Checkout")
 

@@ -140,7 +140,7 @@ def _csp(response: requests.Response) -> dict[str, list[str]]:
 def _assert_security_headers(response: requests.Response) -> str:
     """The headers every HTML page carries; returns the page's CSP nonce."""
     csp = _csp(response)
-    scripts = csp.get("script-src", csp.get("default-src"))
+    scripts = csp.get("script-src") or csp.get("default-src") or []
     assert "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts
     nonces = [v for v in scripts if v.startswith("'nonce-")]
     assert len(nonces) == 1, csp
