@@ -26,6 +26,23 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request, settings):
+    """Tasks run in-process after commit, as in the embedded default, so a test sees the
+    effect of the work its request enqueued. Tests marked `worker` keep the configured
+    broker and prove the wiring with a real worker."""
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    from config.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 @dataclass
 class Cast:
     org: Organization
