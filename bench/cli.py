@@ -390,7 +390,10 @@ def main(argv: list[str] | None = None) -> int:
     print(_profile_summary(outcome.get("profile", {})))
     for name, message in outcome["failures"].items():
         print(f"\n{name} failed: {message}")
-    print(f"\nResults: {os.path.relpath(args.output, Path.cwd())}")
+    shown = args.output.resolve()
+    if shown.is_relative_to(Path.cwd()):
+        shown = shown.relative_to(Path.cwd())
+    print(f"\nResults: {shown}")
     failed = [b for b in outcome["budgets"] if b["verdict"] == "FAIL"]
     return 3 if failed and args.fail_on_budget else 0
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bench import cli, load, stats
+from bench.server import CpuSample
 
 
 @pytest.mark.parametrize("q", [0, 1, 25, 50, 90, 95, 99, 100])
@@ -186,3 +187,11 @@ def test_the_load_generator_stops_by_itself_and_counts_errors(server):
     assert result["requests"] > 0 and result["errors"] > 0
     assert result["errors"] == pytest.approx(total / 5, abs=2)
     assert set(result["statuses"]) == {"200", "500"}
+
+
+def test_other_work_is_the_machine_busy_time_not_spent_by_the_benchmark():
+    before = CpuSample(busy=1000, total=4000, ours=300)
+    after = CpuSample(busy=1700, total=4400, ours=800)
+    assert before.other_percent(after) == 50.0
+    assert after.other_percent(CpuSample(busy=1700, total=4400, ours=800)) == 0.0
+    assert before.other_percent(CpuSample(busy=1100, total=4400, ours=500)) == 0.0

@@ -229,8 +229,6 @@ class Command(BaseCommand):
             "Writing the organisation",
             lambda: self._write(history, base_vectors, name, options, today),
         )
-        if connection.vendor == "postgresql":
-            self._step("Analysing the tables", self._analyse)
         if not options["no_findings"]:
             from diagnosis.services import finding_recompute_organization
 
@@ -238,6 +236,8 @@ class Command(BaseCommand):
                 "Computing the findings",
                 lambda: finding_recompute_organization(org, today=today),
             )
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self._step("Vacuuming and analysing the tables", self._analyse)
         from retros.matching.search import invalidate
 
         invalidate(org.pk)
@@ -260,9 +260,13 @@ class Command(BaseCommand):
 
     @staticmethod
     def _analyse() -> None:
+        """Planner statistics and the visibility map, as a database in use has them
+        (index-only scans need the latter)."""
+        from diagnosis.models import Finding
+
         with connection.cursor() as cursor:
-            for model in (Retrospective, Issue, Occurrence, Fix):
-                cursor.execute(f"ANALYZE {model._meta.db_table}")
+            for model in (Retrospective, Issue, Occurrence, Fix, Finding):
+                cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
 
     def _write(
         self,
