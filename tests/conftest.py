@@ -36,8 +36,10 @@ def _tasks_in_process(request, settings):
         return
     from config.celery import app
 
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Read Celery's value before overriding Django's: Celery reads its configuration from
+    # the Django settings on first use.
     previous = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous

@@ -31,11 +31,6 @@ def screenshot_mid_flow(page, name: str) -> None:
     page.evaluate("document.querySelectorAll('[style]').forEach(e => e.removeAttribute('style'))")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def history(cast):
     """Four weeks ago Payments raised slow staging deploys and agreed a weekly sync."""

@@ -68,8 +68,7 @@ def recompute(*issues: Issue) -> None:
 
 
 def isolated(settings) -> Iterator[None]:
-    """A cold cache per test, and fast password hashing for the cast's logins."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    """A cold cache per test."""
     cache.clear()
     yield
     cache.clear()

@@ -135,12 +135,6 @@ def real_matcher(cast):
     invalidate(cast.org.pk)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The cast's five accounts are hashed with the production hasher otherwise (seconds)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def board(cast) -> Board:
     return build_board(cast, 2)

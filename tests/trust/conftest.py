@@ -191,9 +191,3 @@ def world(cast) -> World:
     contoso = build_objects(cast.outsider_org, cast.outsider_team, cast.users["outsider"])
     assert get_user_model().objects.filter(username="fred").exists()
     return World(north=north, contoso=contoso, clients=clients, users=users)
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Hash test passwords cheaply: the cast's users are created for every test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
