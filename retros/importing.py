@@ -41,6 +41,7 @@ from retros.models import (
     RetroStatus,
     Team,
 )
+from retros.services import issue_refresh_stats, title_from_text
 
 logger = logging.getLogger(__name__)
 
@@ -152,19 +153,14 @@ class _Importer:
         self.touched_issue_ids: set[int] = set()
         self.teams: dict[str, Team] = {}
         self.item_issue: dict[str, int] = {}  # item key -> issue id
-        self.item_occurrence: dict[str, Occurrence] = {}
 
     def run(self) -> ImportReport:
-        from retros.services import issue_refresh_stats
-
         self._teams()
-        existing = {
-            o.import_key: o
-            for o in Occurrence.objects.filter(organization=self.org).exclude(import_key="")
-        }
-        for key, occurrence in existing.items():
-            self.item_issue[key] = occurrence.issue_id
-            self.item_occurrence[key] = occurrence
+        self.item_issue.update(
+            Occurrence.objects.filter(organization=self.org)
+            .exclude(import_key="")
+            .values_list("import_key", "issue_id")
+        )
         existing_fixes = set(
             Fix.objects.filter(organization=self.org)
             .exclude(import_key="")
@@ -243,7 +239,7 @@ class _Importer:
             elif decision.review_with is not None:
                 review = (decision.review_with, decision.score, list(decision.reasons))
         if issue_id is None:
-            issue = Issue.objects.create(organization=self.org, title=_title(item.text))
+            issue = Issue.objects.create(organization=self.org, title=title_from_text(item.text))
             issue_id = issue.pk
             self.report.new_issues += 1
         vector = self.linker.vector(item.text) if self.linker is not None else None
@@ -283,7 +279,6 @@ class _Importer:
             )
             self.report.queued_for_review += 1
         self.item_issue[item.key] = issue_id
-        self.item_occurrence[item.key] = occurrence
         self.touched_issue_ids.add(issue_id)
         self.report.items_created += 1
 
@@ -310,15 +305,6 @@ class _Importer:
         )
         self.touched_issue_ids.add(issue_id)
         self.report.actions_created += 1
-
-
-def _title(text: str) -> str:
-    """An issue's title from its first raising: the first line, cut at a word boundary."""
-    line = " ".join(text.split())
-    if len(line) <= 200:
-        return line
-    cut = line[:199].rsplit(" ", 1)[0]
-    return cut + "…"
 
 
 # --- export ---------------------------------------------------------------------------------

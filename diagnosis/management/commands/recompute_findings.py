@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from diagnosis.services import finding_recompute_organization
-from retros.models import Organization
+from retros.management.organizations import organizations_named
 
 
 class Command(BaseCommand):
@@ -18,11 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--org", help="organisation name (default: every organisation)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organizations = Organization.objects.all()
-        if options["org"]:
-            organizations = organizations.filter(name=options["org"])
-            if not organizations.exists():
-                raise CommandError(f"No organisation named {options['org']!r}.")
+        organizations = organizations_named(options["org"])
         for organization in organizations:
             started = time.perf_counter()
             changed = finding_recompute_organization(organization)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Q
 
+from retros.management.organizations import organizations_named
 from retros.matching import embedding
 from retros.matching.search import invalidate
 from retros.models import Occurrence, Organization
@@ -26,11 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="recompute every vector")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organizations = Organization.objects.all()
-        if options["org"]:
-            organizations = organizations.filter(name=options["org"])
-            if not organizations.exists():
-                raise CommandError(f"No organisation named {options['org']!r}.")
+        organizations = organizations_named(options["org"])
         for organization in organizations:
             done = embed_organization(organization, force=options["force"], progress=self._progress)
             self.stderr.write("")

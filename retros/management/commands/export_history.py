@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from retros.importing import history_export
-from retros.models import Organization
+from retros.management.organizations import organizations_named, write_document
 
 
 class Command(BaseCommand):
@@ -19,12 +18,5 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="file to write (default: standard output)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organization = Organization.objects.filter(name=options["org"]).first()
-        if organization is None:
-            raise CommandError(f"No organisation named {options['org']!r}.")
-        text = json.dumps(history_export(organization), indent=1, ensure_ascii=False)
-        if options["output"]:
-            with open(options["output"], "w", encoding="utf-8") as handle:
-                handle.write(text + "\n")
-        else:
-            self.stdout.write(text)
+        organization = organizations_named(options["org"]).get()
+        write_document(self, history_export(organization), options["output"])
