@@ -386,31 +386,37 @@ def issue_merge_undo(*, merge: IssueMerge, user: Any) -> IssueMerge:
 
 def issue_refresh_stats(*, issue_ids: Iterable[int]) -> None:
     """Recompute occurrence_count, team_count, first_seen and last_seen from the issues' live
-    occurrences (two queries and one bulk update, whatever the number of issues)."""
+    occurrences (three queries and one bulk update, whatever the number of issues).
+
+    The issues are locked before counting, so two requests raising the same issue at once
+    count one after the other and the second sees the first's committed occurrence."""
     ids = sorted(set(issue_ids))
     if not ids:
         return
-    stats = {
-        row["issue_id"]: row
-        for row in Occurrence.objects.live()
-        .filter(issue_id__in=ids)
-        .order_by()
-        .values("issue_id")
-        .annotate(
-            n=Count("id"),
-            teams=Count("team_id", distinct=True),
-            first=Min("held_on"),
-            last=Max("held_on"),
+    with transaction.atomic():
+        issues = list(Issue.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        stats = {
+            row["issue_id"]: row
+            for row in Occurrence.objects.live()
+            .filter(issue_id__in=ids)
+            .order_by()
+            .values("issue_id")
+            .annotate(
+                n=Count("id"),
+                teams=Count("team_id", distinct=True),
+                first=Min("held_on"),
+                last=Max("held_on"),
+            )
+        }
+        for issue in issues:
+            row = stats.get(issue.pk)
+            issue.occurrence_count = row["n"] if row else 0
+            issue.team_count = row["teams"] if row else 0
+            issue.first_seen = row["first"] if row else None
+            issue.last_seen = row["last"] if row else None
+        Issue.objects.bulk_update(
+            issues, ["occurrence_count", "team_count", "first_seen", "last_seen"]
         )
-    }
-    issues = list(Issue.objects.filter(pk__in=ids))
-    for issue in issues:
-        row = stats.get(issue.pk)
-        issue.occurrence_count = row["n"] if row else 0
-        issue.team_count = row["teams"] if row else 0
-        issue.first_seen = row["first"] if row else None
-        issue.last_seen = row["last"] if row else None
-    Issue.objects.bulk_update(issues, ["occurrence_count", "team_count", "first_seen", "last_seen"])
 
 
 # --- Fixes -----------------------------------------------------------------------------------
