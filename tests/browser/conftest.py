@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
@@ -48,7 +49,10 @@ def browser() -> Iterator[object]:
 def page(browser, live_server) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    # Generous limits: CI machines have two cores shared by the server, the database and
+    # the browser; a slow swap must not read as a failure.
+    page.set_default_timeout(30_000)
+    expect.set_options(timeout=15_000)
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))

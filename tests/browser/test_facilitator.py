@@ -219,7 +219,7 @@ def test_raising_editing_and_archiving_work_from_the_keyboard_alone(page, cast, 
 def test_the_board_works_without_javascript(browser, live_server, cast, history):
     context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     try:
         log_in(page, "fay", PASSWORD)
         page.get_by_label("Title").fill("Sprint 5")
