@@ -170,6 +170,8 @@ def test_raising_editing_and_archiving_work_from_the_keyboard_alone(page, cast, 
     retro = RetrospectiveFactory(team=cast.team, held_on=timezone.localdate(), title="Sprint 4")
     log_in(page, "fay", PASSWORD)
     page.goto(f"/retros/{retro.pk}/")
+    # The "/" shortcut is attached by a deferred script: wait until the page has settled.
+    page.wait_for_load_state("networkidle")
     page.keyboard.press("/")
     page.keyboard.type("Staging deploys are slow")
     expect(page.locator("#suggestion-1")).to_be_visible()
