@@ -27,6 +27,19 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_matcher_indexes():
+    """Each web process keeps its organisations' matcher indexes in memory, keyed by the
+    organisation's id. Tests roll back or flush the database, and SQLite then hands out the
+    same ids again: an index left by an earlier test would answer for a different
+    organisation."""
+    from retros.matching import search
+
+    search._indexes.clear()
+    yield
+    search._indexes.clear()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process(request, settings):
     """Tasks run in-process after commit, as in the embedded default, so a test sees the
     effect of the work its request enqueued. Tests marked `worker` keep the configured

@@ -62,6 +62,8 @@
       } else if (event.key === "Escape" && target.value) {
         event.preventDefault();
         target.value = "";
+        // A suggestion request still on its way must not fill the list again.
+        if (window.htmx) window.htmx.trigger(target, "htmx:abort");
         const region = document.getElementById("suggestions");
         if (region) region.replaceChildren();
       }

@@ -179,6 +179,8 @@ def test_raising_editing_and_archiving_work_from_the_keyboard_alone(page, cast, 
     rows = page.locator("#occurrence-list > li.occ")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Raised again")
+    # htmx moves the focus back to the new-issue field once the swap has settled.
+    expect(page.locator("#entry-text")).to_be_focused()
 
     # Escape clears the field and the suggestions.
     page.keyboard.type("Staging again")
@@ -203,6 +205,7 @@ def test_raising_editing_and_archiving_work_from_the_keyboard_alone(page, cast, 
     expect(field).to_be_focused()
     page.keyboard.type(" nope")
     page.keyboard.press("Escape")
+    expect(page.locator(f"#edit-{occurrence.pk}")).to_be_focused()
     expect(rows.first).to_contain_text("Staging deploys are slow (again)")
     expect(rows.first).not_to_contain_text("nope")
 
