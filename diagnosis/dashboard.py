@@ -5,20 +5,18 @@ Lists read the current Finding rows, which carry their counts (occurrences, team
 fixes, last seen), so a page of findings costs a fixed number of queries however much history
 lies behind it.
 
-Aggregates over occurrences and fixes (headline figures, heatmap, trend) are computed by a
-fixed number of GROUP BY queries and kept in the Django cache for `CACHE_SECONDS`, under a key
-made of:
+Aggregates over occurrences and fixes (headline figures, heatmap, trend), and the rendered
+overview itself, are kept in the Django cache for `CACHE_SECONDS`, under a key made of:
 
 - the organisation,
-- its dashboard version: a counter in the cache that `dashboard_invalidate` bumps (every
-  leader action calls it once its transaction commits),
-- a fingerprint of its findings (the newest Finding id and the number of current findings):
-  a recompute writes a new Finding row whenever a finding changes, so new raisings, fixes and
-  merges recorded anywhere change the key without the writer knowing about this cache,
-- today's date (periods are counted back from today) and the filters.
+- its dashboard version: a counter in the cache that `dashboard_invalidate` bumps once the
+  transaction commits, after every leader action and after every recompute that wrote a
+  finding or its counts (new raisings, fixes, merges and archives all end in a recompute),
+- today's date (periods are counted back from today), the filters and the teams shown.
 
-A stale entry therefore lives at most `CACHE_SECONDS`, and only for changes that did not
-change any finding; old keys simply expire.
+Reading a cached page therefore costs two cache reads and no query over the findings. A
+stale entry lives at most `CACHE_SECONDS`, and only for changes no recompute saw (a team
+renamed, say); old keys simply expire.
 """
 
 from __future__ import annotations
@@ -154,17 +152,11 @@ def dashboard_invalidate(organization_id: int) -> None:
             cache.set(key, 1, None)
 
 
-def _fingerprint(organization: Organization) -> str:
-    """One query: changes whenever a recompute writes or retires a finding."""
-    stats = Finding.objects.filter(organization=organization).aggregate(
-        newest=Max("id"), current=Count("id", filter=Q(is_current=True))
-    )
-    return f"{stats['newest'] or 0}-{stats['current']}"
-
-
-def _cached[T](organization: Organization, name: str, parts: str, build: Callable[[], T]) -> T:
+def cached[T](organization: Organization, name: str, parts: str, build: Callable[[], T]) -> T:
+    """`build()`'s value, from the cache while the organisation's dashboard version holds;
+    `parts` names everything else the value depends on (filters, date, teams, page)."""
     version = cache.get(_version_key(organization.pk), 0)
-    raw = f"{organization.pk}:{version}:{_fingerprint(organization)}:{parts}"
+    raw = f"{organization.pk}:{version}:{parts}"
     digest = hashlib.sha256(raw.encode()).hexdigest()[:32]
     key = f"dashboard:{name}:{organization.pk}:{digest}"
     value = cache.get(key)
@@ -528,7 +520,7 @@ def overview_aggregates(
 ) -> Aggregates:
     """Headline figures, trend and heatmap, cached (see the module docstring)."""
     team_token = ",".join(f"{t.pk}:{t.name}" for t in teams)
-    return _cached(
+    return cached(
         organization,
         "overview",
         f"{today.isoformat()}:{filters.token()}:{team_token}",
@@ -541,7 +533,7 @@ def team_aggregates(
 ) -> Aggregates:
     """One team's health over the period: its raisings, recurrences and fixes per month."""
     filters = Filters(period=period, team_id=team.pk)
-    return _cached(
+    return cached(
         organization,
         "team",
         f"{today.isoformat()}:{filters.token()}",

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from diagnosis import engine
+from diagnosis.dashboard import dashboard_invalidate
 from diagnosis.fixkinds import FIX_KINDS
 from diagnosis.models import Finding
 from diagnosis.rules import DEFAULT_RULES, Rules
@@ -30,6 +31,9 @@ _COMPARED = (
     "engine_category",
     "engine_flagged",
 )
+
+# What _write_finding did.
+CHANGED, COUNTS_UPDATED = "changed", "counts updated"
 
 
 def rules_for(organization: Organization) -> Rules:
@@ -68,6 +72,7 @@ def finding_recompute_many(issue_ids: Iterable[int], *, today: date | None = Non
     ids = sorted(set(issue_ids))
     today = today or timezone.localdate()
     changed = 0
+    written: set[int] = set()  # organisations whose findings were written
     with transaction.atomic():
         issues = {
             i.pk: i
@@ -82,9 +87,15 @@ def finding_recompute_many(issue_ids: Iterable[int], *, today: date | None = Non
         for issue_id, issue in issues.items():
             org = issue.organization
             rules = rules_cache.setdefault(org.pk, rules_for(org))
-            changed += _write_finding(
+            outcome = _write_finding(
                 issue, histories[issue_id], current.get(issue_id), rules=rules, today=today
             )
+            changed += outcome == CHANGED
+            if outcome:
+                written.add(org.pk)
+        # The dashboard's cached pages show these findings and their counts.
+        for organization_id in written:
+            transaction.on_commit(lambda pk=organization_id: dashboard_invalidate(pk))
     return changed
 
 
@@ -95,23 +106,25 @@ def _write_finding(
     *,
     rules: Rules,
     today: date,
-) -> int:
-    """Write the issue's new finding when it changed; 1 when it did, else 0."""
+) -> str:
+    """Write the issue's new finding when it changed (CHANGED), or only its counts when just
+    they changed (COUNTS_UPDATED); "" when nothing was written."""
     if not history.occurrences or issue.archived_at or issue.merged_into_id:
         if existing is None:
-            return 0
+            return ""
         Finding.objects.filter(pk=existing.pk).update(is_current=False)
-        return 1
+        return CHANGED
     values = _row_values(engine.diagnose(history, rules=rules, today=today), history)
     if existing is not None and all(getattr(existing, k) == values[k] for k in _COMPARED):
         stats = ("occurrence_count", "team_count", "band_aid_fixes", "last_seen", "signals")
         if any(getattr(existing, k) != values[k] for k in stats):
             Finding.objects.filter(pk=existing.pk).update(**{k: values[k] for k in stats})
-        return 0
+            return COUNTS_UPDATED
+        return ""
     if existing is not None:
         Finding.objects.filter(pk=existing.pk).update(is_current=False)
     Finding.objects.create(organization=issue.organization, issue=issue, is_current=True, **values)
-    return 1
+    return CHANGED
 
 
 def finding_recompute_organization(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django import forms as django_forms
@@ -15,9 +16,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
@@ -37,7 +40,7 @@ from diagnosis.forms import (
 )
 from diagnosis.models import Hypothesis
 from retros import access as acl
-from retros.models import Issue, Membership, Role, Team
+from retros.models import Issue, Membership, Organization, Role, Team
 
 
 class HtmxRequest(HttpRequest):
@@ -172,15 +175,46 @@ def overview(request: HtmxRequest) -> HttpResponse:
     today = timezone.localdate()
     teams = list(acl.teams_visible(access).order_by("name"))
     filters = DashboardFilterForm(request.GET, teams=teams).filters()
+    page_number = request.GET.get("page", "")[:12]
+    team_token = ",".join(f"{t.pk}:{t.name}" for t in teams)
+    # The body is the same for every leader of the organisation (it holds no token and no
+    # per-person content): rendered once per dashboard version, filters, page and day.
+    body = dashboard.cached(
+        org,
+        "overview-body",
+        f"{today.isoformat()}:{filters.token()}:{page_number}:{team_token}",
+        lambda: render_to_string(
+            "diagnosis/overview.html#dashboard-body",
+            _overview_context(org, filters, teams, page_number, today=today),
+            request=request,
+        ),
+    )
+    if _wants_partial(request):
+        response = HttpResponse(body)
+        patch_vary_headers(response, ("HX-Request",))
+        return response
+    # Our own template's output, escaped when it was rendered.
+    context = {"dashboard_body": mark_safe(body), "digest_enabled": _digest_enabled(access)}  # noqa: S308
+    return _render(request, "diagnosis/overview.html", "dashboard-body", context)
+
+
+def _overview_context(
+    org: Organization,
+    filters: dashboard.Filters,
+    teams: list[Team],
+    page_number: str,
+    *,
+    today: date,
+) -> dict[str, Any]:
     # Shown unbound with the filters in effect, so defaults and ignored values display right.
     form = DashboardFilterForm(initial=filters.initial(), teams=teams)
     page = Paginator(
         dashboard.flagged_loops(org, filters, today=today), dashboard.PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    ).get_page(page_number)
     aggregates = dashboard.overview_aggregates(org, filters, today=today, teams=teams)
     base = reverse("diagnosis:overview")
     team_names = {t.pk: t.name for t in teams}
-    context = {
+    return {
         "form": form,
         "filters": filters,
         "filter_team": team_names.get(filters.team_id) if filters.team_id else "",
@@ -194,9 +228,7 @@ def overview(request: HtmxRequest) -> HttpResponse:
         "heat_rows": _heat_rows(aggregates.heatmap, filters, base),
         "spread": dashboard.spread(org, filters, today=today),
         "query": filters.query(),
-        "digest_enabled": None if _wants_partial(request) else _digest_enabled(access),
     }
-    return _render(request, "diagnosis/overview.html", "dashboard-body", context)
 
 
 @require_POST

@@ -40,6 +40,14 @@ def _fresh_matcher_indexes():
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """The cache outlives a test's database, and its keys name rows by id (see above)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process(request, settings):
     """Tasks run in-process after commit, as in the embedded default, so a test sees the
     effect of the work its request enqueued. Tests marked `worker` keep the configured
