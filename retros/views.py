@@ -206,15 +206,22 @@ def retro_board(request: HtmxRequest, retro_id: int) -> HttpResponse:
     return _board_page(request, retro)
 
 
+# Earlier fixes listed at the top of the board until "Show all" is chosen: the oldest
+# decisions first, as many as a retro can discuss.
+REVIEW_SHOWN = 10
+
+
 def _board_page(
     request: HtmxRequest, retro: Retrospective, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
     board = selectors.retro_board(retro)
     extra.setdefault("focus_entry", request.GET.get("focus") == "entry")
+    review_all = request.GET.get("review") == "all"
     context = _board_context(
         request,
         retro,
         board=board,
+        review_shown=board.review if review_all else board.review[:REVIEW_SHOWN],
         raised=len(board.rows),
         summary=None if retro.is_open else selectors.retro_summary(board),
         **extra,

@@ -43,6 +43,20 @@ def test_the_board_query_count_does_not_grow_with_the_data(cast, django_assert_n
         assert response.status_code == 200
 
 
+def test_a_long_list_of_fixes_to_review_shows_the_oldest_ten_and_offers_the_rest(cast):
+    from retros.views import REVIEW_SHOWN
+
+    board = build_board(cast, 6)  # 12 fixes to review: 6 open, 6 done within 60 days
+    client = cast.clients["facilitator"]
+    html = client.get(board_url(board)).content.decode()
+    assert html.count('class="review-fix"') == REVIEW_SHOWN
+    assert "Show all 12 fixes" in html
+    html = client.get(board_url(board), {"review": "all"}).content.decode()
+    assert html.count('class="review-fix"') == 12
+    assert all(f'id="fix-{fix.pk}"' in html for fix in board.review_fixes)
+    assert "Show all" not in html
+
+
 def test_enter_adds_a_new_issue_without_reloading(cast, board):
     response = cast.clients["facilitator"].post(
         reverse("retros:occurrence_create", args=[board.retro.pk]),
