@@ -261,6 +261,12 @@ class Occurrence(models.Model):
             models.Index(fields=["retro", "id"], name="occurrence_retro"),
             # Trend chart and team health: an organisation's occurrences by month and team.
             models.Index(fields=["organization", "held_on"], name="occurrence_org_held_on"),
+            # Team home: a team's live raisings counted per issue (an index-only scan).
+            models.Index(
+                fields=["team", "issue"],
+                condition=models.Q(archived_at=None),
+                name="occurrence_team_issue_live",
+            ),
         ]
 
     def __str__(self) -> str:

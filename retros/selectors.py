@@ -9,7 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from diagnosis.fixkinds import FIX_KINDS
@@ -44,10 +45,17 @@ def team_list(access: Access) -> QuerySet[Team]:
 
 def team_retros(team: Team) -> QuerySet[Retrospective]:
     """A team's retros, newest first, with how many issues each raised."""
+    # A subquery per retro on the page, rather than grouping a join with all their raisings.
+    raised = (
+        Occurrence.objects.filter(retro=OuterRef("pk"), archived_at=None)
+        .values("retro")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     return (
         team.retrospectives.select_related("facilitator")
         .order_by("-held_on", "-id")
-        .annotate(occurrence_count=Count("occurrences", filter=Q(occurrences__archived_at=None)))
+        .annotate(occurrence_count=Coalesce(Subquery(raised, output_field=IntegerField()), 0))
     )
 
 
@@ -64,15 +72,23 @@ def team_open_fixes(team: Team) -> QuerySet[Fix]:
 def team_issues(team: Team) -> QuerySet[Issue]:
     """Issues raised in this team, the most often raised here first; `raised_here` counts the
     team's live occurrences, `occurrence_count` and `team_count` the whole organisation's."""
+    # Counted per issue from the team's raisings (index-only), not by grouping a join of
+    # every raising with its issue: the latter reads all of the organisation's issues.
+    live_here = Occurrence.objects.filter(team=team, archived_at=None)
+    raised_here = (
+        live_here.filter(issue=OuterRef("pk"))
+        .values("issue")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     return (
         Issue.objects.live()
         .filter(
             organization_id=team.organization_id,
             merged_into=None,
-            occurrences__team=team,
-            occurrences__archived_at=None,
+            pk__in=live_here.values("issue_id"),
         )
-        .annotate(raised_here=Count("occurrences"))
+        .annotate(raised_here=Subquery(raised_here, output_field=IntegerField()))
         .order_by("-raised_here", "-last_seen", "-id")
     )
 
