@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from datetime import date
@@ -95,7 +96,7 @@ def finding_recompute_many(issue_ids: Iterable[int], *, today: date | None = Non
                 written.add(org.pk)
         # The dashboard's cached pages show these findings and their counts.
         for organization_id in written:
-            transaction.on_commit(lambda pk=organization_id: dashboard_invalidate(pk))
+            transaction.on_commit(functools.partial(dashboard_invalidate, organization_id))
     return changed
 
 

@@ -76,10 +76,7 @@ def team_issues(team: Team) -> QuerySet[Issue]:
     # every raising with its issue: the latter reads all of the organisation's issues.
     live_here = Occurrence.objects.filter(team=team, archived_at=None)
     raised_here = (
-        live_here.filter(issue=OuterRef("pk"))
-        .values("issue")
-        .annotate(n=Count("*"))
-        .values("n")
+        live_here.filter(issue=OuterRef("pk")).values("issue").annotate(n=Count("*")).values("n")
     )
     return (
         Issue.objects.live()

