@@ -25,5 +25,6 @@ USER recur
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD curl -fsS -H "X-Forwarded-Proto: https" http://127.0.0.1:8000/healthz || exit 1
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
+CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi:application", \
+     "--bind", "0.0.0.0:8000", "--workers", "3", \
      "--access-logfile", "-", "--timeout", "60"]

@@ -24,6 +24,7 @@ from bench.server import (
     ROOT,
     BenchError,
     Gunicorn,
+    PssSampler,
     Services,
     check_services,
     cpu_sample,
@@ -296,8 +297,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if status != 200:
             raise BenchError(f"the open retro's board answered {status}; see {log}")
         plan = endpoints(info, leader, facilitator, load.Session("127.0.0.1", port), csrf)
-        results = measure(server, plan, args)
-        workers = [memory_of(pid) for pid in server.worker_pids()]
+        with PssSampler(server) as pss:
+            results = measure(server, plan, args)
+        workers = [
+            {**memory_of(pid), "peak_pss_mb": pss.peaks.get(pid)} for pid in server.worker_pids()
+        ]
     broker = env["CELERY_BROKER_URL"]
     if not info["urls"].get("suggest"):
         say("no suggestion endpoint: timing retros.matching.search.suggest in-process")
@@ -343,6 +347,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         timings["seed_findings_from_empty_s"] = seed["computing_the_findings_s"]
     stats.add_relative_throughput(results, "healthz")
     peak = max((w.get("hwm_mb", 0.0) for w in workers), default=None)
+    peak_pss = max((w.get("peak_pss_mb") or 0.0 for w in workers), default=None)
     outcome: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -366,7 +371,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "endpoints": results,
         "totals": {"errors": sum(r.get("errors", 0) for r in results.values())},
         "timings": timings,
-        "memory": {"workers": workers, "peak_worker_mb": peak},
+        "memory": {"workers": workers, "peak_worker_mb": peak, "peak_worker_pss_mb": peak_pss},
         "profile": profile,
         "cleanup": cleaned,
         "failures": failures,

@@ -166,6 +166,8 @@ def gunicorn(
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        "config/gunicorn.py",
         "config.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
@@ -246,6 +248,47 @@ def memory_of(pid: int) -> dict[str, Any]:
     except OSError:
         pass
     return values
+
+
+def proportional_mb(pid: int) -> float | None:
+    """The process's proportional set size (PSS) in MB: its private pages plus its share of
+    the pages it shares with other processes (a worker's share of the model the master
+    loaded before forking). None when the process is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+class PssSampler:
+    """The peak PSS of each gunicorn worker, sampled every `interval` seconds in a thread
+    while the block runs (the kernel keeps a peak for RSS, not for PSS)."""
+
+    def __init__(self, server: Gunicorn, interval: float = 0.5) -> None:
+        self.server, self.interval = server, interval
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            for pid in self.server.worker_pids():
+                pss = proportional_mb(pid)
+                if pss is not None:
+                    self.peaks[pid] = max(pss, self.peaks.get(pid, 0.0))
+            if self._stop.wait(self.interval):
+                return
 
 
 def free_port() -> int:

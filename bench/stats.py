@@ -177,10 +177,15 @@ def report(results: Mapping[str, Any]) -> str:
         parts.append(
             table(
                 [
-                    [str(w["pid"]), cell(w.get("hwm_mb")), cell(w.get("rss_mb"))]
+                    [
+                        str(w["pid"]),
+                        cell(w.get("hwm_mb")),
+                        cell(w.get("rss_mb")),
+                        cell(w.get("peak_pss_mb")),
+                    ]
                     for w in memory["workers"]
                 ],
-                ("worker pid", "peak RSS MB", "RSS MB"),
+                ("worker pid", "peak RSS MB", "RSS MB", "peak PSS MB"),
             )
         )
     verdicts = results.get("budgets", [])

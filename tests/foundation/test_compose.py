@@ -28,6 +28,9 @@ def test_compose_defines_the_five_services_from_one_image():
         assert services[name]["build"] == "."
         assert services[name]["image"] == services["web"]["image"]
     assert "migrate" in services["web"]["command"] and "gunicorn" in services["web"]["command"]
+    # The web server and the image share the gunicorn settings (the model loads pre-fork).
+    assert "--config config/gunicorn.py" in services["web"]["command"]
+    assert '"--config", "config/gunicorn.py"' in (ROOT / "Dockerfile").read_text()
     assert "worker" in services["worker"]["command"]
     assert "beat" in services["beat"]["command"]
 

@@ -94,6 +94,8 @@ def server(django_db_setup) -> Iterator[str]:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "--config",
+                "config/gunicorn.py",  # as deployed: the model loads before workers fork
                 "config.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
