@@ -121,11 +121,13 @@ def rank(
             for text in cand.fix_texts:
                 terms.add(i, text, fix=True)
     readings = {query.text, query.reading or query.text}
+    mask = rootcause.cause_mask(weights.cause_execution_share)
     features = _QueryFeatures(
         readings=tuple(terms.weights(lexical.terms(r)) for r in sorted(readings)),
-        profile=(profile := rootcause.profile([query.text])),
+        profile=(profile := rootcause.profile([query.text]) * mask),
         strength=rootcause.strength(profile),
         index=terms,
+        mask=mask,
     )
     scored = [_suggest(query, features, c, weights) for c in candidates]
     kept = [s for s in scored if s.score >= floor]
@@ -146,6 +148,7 @@ class _QueryFeatures:
     profile: np.ndarray
     strength: float
     index: lexical.TermIndex
+    mask: np.ndarray  # per category, how much its agreement counts
 
 
 def semantic_scores(query_vector: np.ndarray, candidate: Candidate) -> tuple[float, float]:
@@ -200,10 +203,12 @@ def _suggest(
     cosine, top2 = semantic_scores(query.vector, cand)
     meaning = (1.0 - w.top2_share) * cosine + w.top2_share * top2
     wording = _wording(features, cand, w)
-    cause = rootcause.agreement(features.profile, _profile(cand)) * features.strength
+    cause = rootcause.agreement(features.profile, _profile(cand) * features.mask)
+    cause *= features.strength
     match = w.semantic_weight * _ramp(meaning, w.semantic_floor, w.semantic_ceiling)
     match += w.lexical_weight * _ramp(wording, w.lexical_floor, w.lexical_ceiling)
-    match += w.cause_weight * cause
+    if match > 0:  # the kind of problem reorders likenesses; alone it is none
+        match += w.cause_weight * cause
     context = context_score(query, cand, w)
     score = match * (1.0 - w.context_weight + w.context_weight * context)
     reasons = _reasons(query, cand, cosine, wording, w)

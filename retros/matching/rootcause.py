@@ -48,6 +48,17 @@ def profile(texts: Iterable[str]) -> np.ndarray:
     return total
 
 
+@functools.lru_cache(maxsize=8)
+def cause_mask(execution_share: float) -> np.ndarray:
+    """Per category, how much agreement on it counts: execution words ("build", "deploy",
+    "tests") name what a problem is about, which meaning and wording already see, more than
+    why it keeps coming back; strategy, culture and interpersonal words name the cause."""
+    mask = np.ones(len(CATEGORIES), dtype=np.float32)
+    mask[CATEGORIES.index("execution")] = execution_share
+    mask.flags.writeable = False
+    return mask
+
+
 def agreement(a: np.ndarray | None, b: np.ndarray | None) -> float:
     """Cosine of two profiles; 0 when either is missing or empty."""
     if a is None or b is None:

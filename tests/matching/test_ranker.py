@@ -350,3 +350,15 @@ def test_root_cause_words_alone_never_make_a_suggestion():
 
     assert best.cause > 0.9
     assert best.score < DEFAULT_WEIGHTS.suggest
+
+
+def test_execution_words_alone_do_not_make_two_problems_agree_on_their_cause():
+    query = Query("The build keeps failing", _unit(1, 0, 0))
+    candidate = Candidate(1, "Deploys to staging fail", vector=_unit(0.6, 0.8, 0))
+    interpersonal = Query("The two leads disagree again", _unit(1, 0, 0))
+    clash = Candidate(2, "Priya and Marco argue about ownership", vector=_unit(0.6, 0.8, 0))
+
+    assert rank(query, [candidate], min_score=0.0)[0].cause == 0.0
+    counting_execution = dataclasses.replace(DEFAULT_WEIGHTS, cause_execution_share=1.0)
+    assert rank(query, [candidate], counting_execution, min_score=0.0)[0].cause > 0.5
+    assert rank(interpersonal, [clash], min_score=0.0)[0].cause > 0.5
