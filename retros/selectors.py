@@ -325,7 +325,7 @@ def issue_list(access: Access) -> QuerySet[Issue]:
 
 def issue_timeline(issue: Issue) -> tuple[list[Occurrence], list[Fix]]:
     occurrences = list(issue.occurrences.live().select_related("team", "retro"))
-    fixes = list(issue.fixes.live().select_related("team", "retro"))
+    fixes = list(issue.fixes.live().select_related("team"))
     return occurrences, fixes
 
 
