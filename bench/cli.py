@@ -42,8 +42,8 @@ ORG = "Globex Scale"
 PASSWORD = "recur-bench-2026"  # noqa: S105 (seed_scale's default password of its logins)
 OUT = ROOT / "bench-results"
 
-QUICK = {"teams": 6, "occurrences": 3000, "duration": 3.0, "import_items": 500}
-FULL = {"teams": 50, "occurrences": 100_000, "duration": 10.0, "import_items": 10_000}
+QUICK = {"teams": 6, "occurrences": 3000, "duration": 3.0, "import_items": 500, "runs": 1}
+FULL = {"teams": 50, "occurrences": 100_000, "duration": 10.0, "import_items": 10_000, "runs": 3}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--occurrences", type=int, help="raisings to seed (default 100000)")
     parser.add_argument("--teams", type=int, help="teams to seed (default 50)")
     parser.add_argument("--duration", type=float, help="seconds of load per endpoint")
+    parser.add_argument(
+        "--runs", type=int, help="load rounds over every endpoint; the median is reported"
+    )
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
     parser.add_argument("--concurrency", type=int, default=4, help="client connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
@@ -80,8 +83,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         )
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.database):
         parser.error("--database: lower-case letters, digits and underscores only")
-    if args.duration <= 0 or args.concurrency < 1 or args.workers < 1 or args.threads < 1:
-        parser.error("--duration, --concurrency, --workers and --threads must be positive")
+    if min(args.concurrency, args.workers, args.threads, args.runs) < 1 or args.duration <= 0:
+        parser.error("--duration, --runs, --concurrency, --workers and --threads must be positive")
     return args
 
 
@@ -298,7 +301,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise BenchError(f"the open retro's board answered {status}; see {log}")
         plan = endpoints(info, leader, facilitator, load.Session("127.0.0.1", port), csrf)
         with PssSampler(server) as pss:
-            results = measure(server, plan, args)
+            rounds = []
+            for number in range(1, args.runs + 1):
+                if args.runs > 1:
+                    say(f"round {number} of {args.runs}")
+                rounds.append(measure(server, plan, args))
+                stats.add_relative_throughput(rounds[-1], "healthz")
+            results = stats.median_round(rounds)
         workers = [
             {**memory_of(pid), "peak_pss_mb": pss.peaks.get(pid)} for pid in server.worker_pids()
         ]
@@ -345,7 +354,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         task(env, "cleanup", {"org": ORG, "queue": QUEUE, "broker": broker}, timeout=120)
     if seed.get("computing_the_findings_s") is not None:
         timings["seed_findings_from_empty_s"] = seed["computing_the_findings_s"]
-    stats.add_relative_throughput(results, "healthz")
     peak = max((w.get("hwm_mb", 0.0) for w in workers), default=None)
     peak_pss = max((w.get("peak_pss_mb") or 0.0 for w in workers), default=None)
     outcome: dict[str, Any] = {
@@ -362,6 +370,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "concurrency": args.concurrency,
+            "runs": args.runs,
             "workers": args.workers,
             "threads": args.threads,
             "database": args.database,
@@ -369,6 +378,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "dataset": info["dataset"],
         "seed": seed,
         "endpoints": results,
+        "rounds": rounds,
         "totals": {"errors": sum(r.get("errors", 0) for r in results.values())},
         "timings": timings,
         "memory": {"workers": workers, "peak_worker_mb": peak, "peak_worker_pss_mb": peak_pss},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,28 @@ def add_relative_throughput(endpoints: dict[str, dict[str, Any]], baseline: str)
         result["pct_of_baseline"] = round(100 * rps / base, 1) if base and rps is not None else None
 
 
+MEDIAN_FIELDS = ("rps", "pct_of_baseline", "p50_ms", "p95_ms", "p99_ms", "other_cpu_pct")
+
+
+def median_round(rounds: Sequence[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Per endpoint, each measured figure's median over the rounds (the throughput ratio of
+    each round to that round's /healthz first); counts and errors are summed."""
+    if len(rounds) == 1:
+        return rounds[0]
+    merged: dict[str, dict[str, Any]] = {}
+    for key, first in rounds[0].items():
+        results = [r[key] for r in rounds if key in r]
+        combined = dict(first)
+        for name in MEDIAN_FIELDS:
+            values = [r[name] for r in results if r.get(name) is not None]
+            combined[name] = round(statistics.median(values), 2) if values else None
+        for name in ("requests", "errors"):
+            combined[name] = sum(r.get(name, 0) for r in results)
+        combined["rounds"] = len(results)
+        merged[key] = combined
+    return merged
+
+
 @dataclass(frozen=True)
 class Budget:
     """A limit on one number of the results: `path` names it (dotted keys)."""
@@ -98,6 +121,7 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("recompute of all findings", "timings.recompute_s", 60, True, " s"),
     Budget("import of the history document", "timings.import_s", 60, True, " s"),
     Budget("web worker peak RSS", "memory.peak_worker_mb", 250, True, " MB"),
+    Budget("web worker peak PSS", "memory.peak_worker_pss_mb", 250, True, " MB"),
     Budget("failed requests", "totals.errors", 0, True, ""),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 
@@ -62,7 +63,7 @@ def results(**overrides):
             "log_issue": {"p95_ms": 140.0},
         },
         "timings": {"recompute_s": 61.0, "import_s": 12.0},
-        "memory": {"peak_worker_mb": 250.0},
+        "memory": {"peak_worker_mb": 250.0, "peak_worker_pss_mb": 250.5},
         "totals": {"errors": 0},
     }
     base.update(overrides)
@@ -81,6 +82,7 @@ def test_budgets_pass_at_the_limit_and_fail_beyond_it():
         "recompute of all findings": "FAIL",
         "import of the history document": "PASS",
         "web worker peak RSS": "PASS",
+        "web worker peak PSS": "FAIL",
         "failed requests": "PASS",
     }
 
@@ -195,3 +197,29 @@ def test_other_work_is_the_machine_busy_time_not_spent_by_the_benchmark():
     assert before.other_percent(after) == 50.0
     assert after.other_percent(CpuSample(busy=1700, total=4400, ours=800)) == 0.0
     assert before.other_percent(CpuSample(busy=1100, total=4400, ours=500)) == 0.0
+
+
+def test_rounds_are_combined_by_their_median_figure_by_figure():
+    def round_(healthz_rps, page_rps, page_p95):
+        endpoints = {
+            "healthz": {"rps": healthz_rps, "p95_ms": 3.0, "requests": 100, "errors": 0},
+            "board": {"rps": page_rps, "p95_ms": page_p95, "requests": 10, "errors": 1},
+        }
+        stats.add_relative_throughput(endpoints, "healthz")
+        return endpoints
+
+    rounds = [round_(1000, 70, 50.0), round_(1500, 90, 40.0), round_(2000, 100, 45.0)]
+    merged = stats.median_round(rounds)
+
+    assert merged["board"]["rps"] == 90
+    assert merged["board"]["pct_of_baseline"] == 6.0  # 7.0, 6.0 and 5.0 in the rounds
+    assert merged["board"]["p95_ms"] == 45.0
+    assert (merged["board"]["requests"], merged["board"]["errors"]) == (30, 3)
+    assert stats.median_round(rounds[:1]) is rounds[0]
+
+
+def test_a_process_proportional_memory_is_read_and_a_gone_one_is_none():
+    from bench.server import proportional_mb
+
+    assert proportional_mb(os.getpid()) > 10
+    assert proportional_mb(2**22 + 7) is None
