@@ -79,7 +79,9 @@ def _bench_retros(org: Any) -> Any:
 
 def cleanup(args: dict[str, Any]) -> dict[str, Any]:
     """Remove what earlier benchmark runs logged: their retros, occurrences and the issues
-    those started; linked issues get their statistics back."""
+    those started; linked issues get their statistics back. Between load rounds
+    (``between_rounds``) the retros stay, and the web workers' matcher indexes are not told:
+    they keep the removed rows, whose issues suggestions then drop for want of a row."""
     from django.db import connection, transaction
 
     from diagnosis.dashboard import dashboard_invalidate
@@ -111,9 +113,11 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
         issue_history = Issue.history.model  # type: ignore[attr-defined]
         issue_history.objects.filter(id__in=started)._raw_delete(connection.alias)
         Issue.objects.filter(pk__in=started)._raw_delete(connection.alias)
-        _bench_retros(org)._raw_delete(connection.alias)
+        if not args.get("between_rounds"):
+            _bench_retros(org)._raw_delete(connection.alias)
         issue_refresh_stats(issue_ids=touched - started)
-    invalidate(org.pk)
+    if not args.get("between_rounds"):
+        invalidate(org.pk)
     dashboard_invalidate(org.pk)
     queue = args.get("queue")
     if queue and args.get("broker"):
