@@ -50,6 +50,7 @@ from retros.models import (
     Occurrence,
     Retrospective,
 )
+from retros.pagination import page_with_total
 from retros.review import rejected_issue_ids
 
 INVALID = 422
@@ -110,7 +111,7 @@ def _team_home_response(
     access = acl.access_for(request)
     team = acl.team_for(access, team_id)
     retros = Paginator(selectors.team_retros(team), 15).get_page(request.GET.get("page"))
-    issues = Paginator(selectors.team_issues(team), 15).get_page(request.GET.get("issues_page"))
+    issues = page_with_total(selectors.team_issues(team), 15, request.GET.get("issues_page"))
     can_facilitate = access.facilitates_team(team.pk)
     context = {
         "team": team,
