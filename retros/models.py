@@ -272,6 +272,14 @@ class Occurrence(models.Model):
     def __str__(self) -> str:
         return self.text[:80]
 
+    @property
+    def retro_label(self) -> str:
+        """The retro's name as lists show it; from a ``retro_title`` annotation when the
+        query has one (the occurrence's held_on is the retro's), else from the retro."""
+        if "retro_title" in self.__dict__:
+            return self.__dict__["retro_title"] or f"Retro {self.held_on:%Y-%m-%d}"
+        return str(self.retro)
+
 
 class FixStatus(models.TextChoices):
     OPEN = "open", "Open"

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -324,7 +324,10 @@ def issue_list(access: Access) -> QuerySet[Issue]:
 
 
 def issue_timeline(issue: Issue) -> tuple[list[Occurrence], list[Fix]]:
-    occurrences = list(issue.occurrences.live().select_related("team", "retro"))
+    # The retro's title is all the timeline shows of it (held_on is the occurrence's own).
+    occurrences = list(
+        issue.occurrences.live().select_related("team").annotate(retro_title=F("retro__title"))
+    )
     fixes = list(issue.fixes.live().select_related("team"))
     return occurrences, fixes
 
