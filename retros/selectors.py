@@ -325,7 +325,7 @@ def issue_list(access: Access) -> QuerySet[Issue]:
 
 def issue_timeline(issue: Issue) -> tuple[list[Occurrence], list[Fix]]:
     # The retro's title is all the timeline shows of it (held_on is the occurrence's own).
-    occurrences = list(
+    occurrences: list[Occurrence] = list(
         issue.occurrences.live().select_related("team").annotate(retro_title=F("retro__title"))
     )
     fixes = list(issue.fixes.live().select_related("team"))
