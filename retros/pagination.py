@@ -14,6 +14,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet, Window
 
 _TOTAL = "_pagination_total"
+_LAST_PAGE_ASKED = 10**6
 
 
 def page_with_total(queryset: QuerySet[Any], per_page: int, number: object) -> Page:
@@ -24,7 +25,9 @@ def page_with_total(queryset: QuerySet[Any], per_page: int, number: object) -> P
         wanted = int(str(number))
     except ValueError:
         wanted = 1
-    rows = _rows(queryset, per_page, wanted) if wanted >= 1 else []
+    # Out of range (zero, negative, or an offset no database takes): the last page, as
+    # Paginator.get_page gives it.
+    rows = _rows(queryset, per_page, wanted) if 1 <= wanted <= _LAST_PAGE_ASKED else []
     if rows:
         total = getattr(rows[0], _TOTAL)
     else:  # past the end (or an empty list): count, then take the last page

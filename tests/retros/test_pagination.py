@@ -22,7 +22,9 @@ def teams():
     return Team.objects.filter(organization=org).order_by("name")
 
 
-@pytest.mark.parametrize("number", [1, 2, 3, "2", None, "x", -4, 0, 4, 99])
+@pytest.mark.parametrize(
+    "number", [1, 2, 3, "2", None, "x", -4, 0, 4, 99, "99999999999999999999", 10**6, 10**6 + 1]
+)
 def test_it_pages_as_the_paginator_does(teams, number):
     expected = Paginator(teams, 10).get_page(number)
 
