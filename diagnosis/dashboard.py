@@ -514,15 +514,21 @@ def _level(count: int, max_count: int) -> int:
     return max(1, min(5, round(5 * count / max_count)))
 
 
+def overview_parts(filters: Filters, *, today: date, teams: Sequence[Team]) -> str:
+    """What the overview shows besides the organisation's data: the day, the filters and
+    the teams (names included), for the keys of :func:`cached`."""
+    team_token = ",".join(f"{t.pk}:{t.name}" for t in teams)
+    return f"{today.isoformat()}:{filters.token()}:{team_token}"
+
+
 def overview_aggregates(
     organization: Organization, filters: Filters, *, today: date, teams: Sequence[Team]
 ) -> Aggregates:
     """Headline figures, trend and heatmap, cached (see the module docstring)."""
-    team_token = ",".join(f"{t.pk}:{t.name}" for t in teams)
     return cached(
         organization,
         "overview",
-        f"{today.isoformat()}:{filters.token()}:{team_token}",
+        overview_parts(filters, today=today, teams=teams),
         lambda: _build_aggregates(organization, filters, today, heatmap_teams=teams),
     )
 

@@ -176,13 +176,12 @@ def overview(request: HtmxRequest) -> HttpResponse:
     teams = list(acl.teams_visible(access).order_by("name"))
     filters = DashboardFilterForm(request.GET, teams=teams).filters()
     page_number = request.GET.get("page", "")[:12]
-    team_token = ",".join(f"{t.pk}:{t.name}" for t in teams)
     # The body is the same for every leader of the organisation (it holds no token and no
     # per-person content): rendered once per dashboard version, filters, page and day.
     body = dashboard.cached(
         org,
         "overview-body",
-        f"{today.isoformat()}:{filters.token()}:{page_number}:{team_token}",
+        f"{dashboard.overview_parts(filters, today=today, teams=teams)}:{page_number}",
         lambda: render_to_string(
             "diagnosis/overview.html#dashboard-body",
             _overview_context(org, filters, teams, page_number, today=today),

@@ -8,6 +8,8 @@ enforced by database triggers installed in migration 0002 (see retros/db_rules.p
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -162,7 +164,12 @@ class Retrospective(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title or f"Retro {self.held_on:%Y-%m-%d}"
+        return self.label(self.title, self.held_on)
+
+    @staticmethod
+    def label(title: str, held_on: dt.date) -> str:
+        """A retro's name: its title, or its date when it has none."""
+        return title or f"Retro {held_on:%Y-%m-%d}"
 
     @property
     def is_open(self) -> bool:
@@ -277,7 +284,7 @@ class Occurrence(models.Model):
         """The retro's name as lists show it; from a ``retro_title`` annotation when the
         query has one (the occurrence's held_on is the retro's), else from the retro."""
         if "retro_title" in self.__dict__:
-            return self.__dict__["retro_title"] or f"Retro {self.held_on:%Y-%m-%d}"
+            return Retrospective.label(self.__dict__["retro_title"], self.held_on)
         return str(self.retro)
 
 

@@ -18,7 +18,7 @@ words also feed a :class:`~retros.matching.lexical.Vocabulary` that reads typos 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -136,20 +136,16 @@ class IssueIndex:
         vectors: np.ndarray,
         *,
         exclude: Iterable[int] = (),
-        lexical_ids: Sequence[int] | None = None,
     ) -> dict[int, tuple[float, float]]:
         """Issue id → (best cosine, mean of the two best), for the ``pool_size`` best issues
-        by meaning plus the best by wording (``lexical_ids`` when given, e.g. from the
-        database's trigram index; otherwise from the shared rare words)."""
+        by meaning plus the ``pool_size`` best by wording (the rarest shared words)."""
         if not len(self.matrix):
             return {}
         excluded = set(exclude)
         scores = self.matrix.scores(vectors)
         top = self.matrix.top_k_from_scores(scores, self.pool_size, exclude=excluded)
         ids = dict.fromkeys(issue_id for issue_id, _ in top)
-        if lexical_ids is None:
-            lexical_ids = self.terms.best_issues(lexical.terms(reading), self.pool_size)
-        for issue_id in lexical_ids:
+        for issue_id in self.terms.best_issues(lexical.terms(reading), self.pool_size):
             if issue_id not in excluded and issue_id in self._teams:
                 ids.setdefault(issue_id)
         return self.matrix.issue_cosines(scores, ids)

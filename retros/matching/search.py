@@ -4,8 +4,9 @@ An organisation's live occurrences and fixes are held in an in-memory :class:`Or
 :class:`~retros.matching.index.IssueIndex` (int8 vectors, the distinctive words and
 root-cause profiles of occurrence and fix texts; no texts kept) that the replay evaluation
 ranks against too. Each web process keeps one per organisation and brings it up to date on
-every query: new occurrences and new fixes are appended (one indexed query each for rows
-newer than the newest it holds), and structural changes (relinks, merges, archives) bump a
+every query: when the newest occurrence or fix id of the database has moved since (one
+primary-key query), new occurrences and new fixes are appended (one indexed query each for
+rows newer than the newest it holds), and structural changes (relinks, merges, archives) bump a
 per-organisation stamp in the cache that makes the next query rebuild it; a rebuild reuses
 the root-cause profiles of texts it already read. The candidates by wording come from the
 index's distinctive words, on every database alike. Ranking itself is
