@@ -223,6 +223,7 @@ def _board_page(
         retro,
         board=board,
         review_shown=board.review if review_all else board.review[:REVIEW_SHOWN],
+        review_limit=REVIEW_SHOWN,
         raised=len(board.rows),
         summary=None if retro.is_open else selectors.retro_summary(board),
         **extra,

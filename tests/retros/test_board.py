@@ -55,6 +55,7 @@ def test_a_long_list_of_fixes_to_review_shows_the_oldest_ten_and_offers_the_rest
     assert html.count('class="review-fix"') == 12
     assert all(f'id="fix-{fix.pk}"' in html for fix in board.review_fixes)
     assert "Show all" not in html
+    assert f"Show the oldest {REVIEW_SHOWN} only" in html
 
 
 def test_enter_adds_a_new_issue_without_reloading(cast, board):
