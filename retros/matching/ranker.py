@@ -25,6 +25,7 @@ says why they are what they are. Pure: no Django, no clock (the query carries it
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -32,7 +33,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from retros.matching import lexical, rootcause
+from retros.matching import int8scan, lexical, rootcause
 from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
 
 
@@ -271,91 +272,152 @@ def _count(n: int, singular: str, plural: str) -> str:
     return f"{n} {singular if n == 1 else plural}"
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """A consistent view of a quantized index's codes: the packed blocks, then the rows not
+    packed yet (``tail``, from row ``tail_start``), ``size`` rows in all. Replaced, never
+    changed in place, so a query reading it while rows are added sees whole rows only."""
+
+    packed: tuple[int8scan.PackedRows, ...]
+    tail: np.ndarray
+    tail_start: int
+    size: int
+
+
 class MatrixIndex:
     """Exact in-memory nearest-issue search over an organisation's occurrence vectors.
 
-    One row per occurrence (unit vector, issue id, occurrence id) in a growable matrix. A
-    query is one matrix-vector product, then the best issues by their closest occurrence:
-    the top-k issues are the first k distinct issues in descending row order, so
-    :func:`np.argpartition` over a growing prefix of rows finds them exactly.
+    One row per occurrence (unit vector, issue id, occurrence id). A query scores every row,
+    then finds the best issues by their closest occurrence: the top-k issues are the first k
+    distinct issues in descending row order, so :func:`np.argpartition` over a growing prefix
+    of rows finds them exactly.
 
     ``quantized=True`` stores each row as int8 codes with one float32 scale (the row's largest
     magnitude / 127): a quarter of float32's memory (100k x 384 rows: 38 MB instead of 154 MB)
-    for a cosine error below 0.003. Scores are then computed in float32 over chunks of
-    :data:`CHUNK` rows converted on the fly, a chunk small enough to stay in the CPU cache,
-    which makes the product faster than over the float32 matrix itself (less memory read).
+    for a cosine error below 0.003. Full blocks of ``pack_rows`` rows are handed to
+    onnxruntime's int8 product (:mod:`~retros.matching.int8scan`), which keeps them in its own
+    packed layout and scores 100k rows in about 1 ms; the rows of the last, unfilled block are
+    converted to float32 in chunks of :data:`CHUNK` (small enough to stay in the CPU cache) and
+    scored by numpy. ``quantized=False`` keeps float32 rows, scored by numpy.
+
+    Rows are never moved: removing an issue or occurrence marks its rows dead (their issue
+    becomes -1 and they score -inf); the index is rebuilt from its source for large changes.
     """
 
-    #: Rows converted to float32 at a time when quantized (1024 x 384 x 4 B = 1.5 MB).
+    #: Unpacked rows converted to float32 at a time (1024 x 384 x 4 B = 1.5 MB).
     CHUNK = 1024
 
-    def __init__(self, dimension: int = 384, capacity: int = 1024, *, quantized: bool = False):
+    def __init__(
+        self,
+        dimension: int = 384,
+        capacity: int = 1024,
+        *,
+        quantized: bool = False,
+        pack_rows: int = int8scan.ROWS,
+    ):
         self.quantized = quantized
-        dtype = np.int8 if quantized else np.float32
-        self._vectors = np.zeros((max(1, capacity), dimension), dtype=dtype)
-        self._scales = np.ones(max(1, capacity) if quantized else 0, dtype=np.float32)
-        self._issues = np.zeros(max(1, capacity), dtype=np.int64)
-        self._occurrences = np.zeros(max(1, capacity), dtype=np.int64)
-        self._size = 0
+        self.pack_rows = pack_rows
+        capacity = max(1, capacity)
+        self._vectors = np.zeros((0 if quantized else capacity, dimension), dtype=np.float32)
+        self._scales = np.ones(capacity if quantized else 0, dtype=np.float32)
+        self._issues = np.zeros(capacity, dtype=np.int64)
+        self._occurrences = np.zeros(capacity, dtype=np.int64)
+        tail = np.zeros((min(capacity, pack_rows) if quantized else 0, dimension), np.int8)
+        self._rows = _Rows((), tail, 0, 0)
+        self._dimension = dimension
+        self._dead = 0
 
     def __len__(self) -> int:
-        return self._size
+        """Live rows."""
+        return self._rows.size - self._dead
+
+    @property
+    def _size(self) -> int:
+        return self._rows.size
 
     @property
     def dimension(self) -> int:
-        return int(self._vectors.shape[1])
+        return self._dimension
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the arrays (capacity included)."""
-        arrays = (self._vectors, self._scales, self._issues, self._occurrences)
-        return sum(a.nbytes for a in arrays)
+        """Memory held for the rows (capacity included; packed blocks at one byte a code)."""
+        arrays = (self._vectors, self._scales, self._issues, self._occurrences, self._rows.tail)
+        packed = sum(block.rows * block.dimension for block in self._rows.packed)
+        return sum(a.nbytes for a in arrays) + packed
 
     def issue_ids(self) -> set[int]:
-        return {int(i) for i in np.unique(self._issues[: self._size])}
+        return {int(i) for i in np.unique(self._issues[: self._size]) if i >= 0}
 
     def add(self, issue_id: int, occurrence_ids: Sequence[int], vectors: np.ndarray) -> None:
         """Append the occurrence vectors (``(d,)`` or ``(m, d)``) of one issue."""
         matrix = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         if matrix.shape != (len(occurrence_ids), self.dimension):
             raise ValueError(f"expected {len(occurrence_ids)} vectors of {self.dimension}")
-        self._reserve(len(matrix))
-        end = self._size + len(matrix)
-        if self.quantized:
-            scales = np.maximum(np.abs(matrix).max(axis=1), 1e-12) / 127.0
-            codes = np.rint(matrix / scales[:, None])
-            self._vectors[self._size : end] = codes.astype(np.int8)
-            self._scales[self._size : end] = scales
-        else:
-            self._vectors[self._size : end] = matrix
-        self._issues[self._size : end] = issue_id
-        self._occurrences[self._size : end] = occurrence_ids
-        self._size = end
+        start = self._size
+        end = start + len(matrix)
+        self._reserve(end)
+        self._issues[start:end] = issue_id
+        self._occurrences[start:end] = occurrence_ids
+        if not self.quantized:
+            self._vectors[start:end] = matrix
+            self._rows = dataclasses.replace(self._rows, size=end)
+            return
+        scales = np.maximum(np.abs(matrix).max(axis=1), 1e-12) / 127.0
+        self._scales[start:end] = scales
+        codes = np.rint(matrix / scales[:, None]).astype(np.int8)
+        for row in range(0, len(codes), self.pack_rows):  # a block at a time
+            self._append_codes(codes[row : row + self.pack_rows])
+
+    def _append_codes(self, codes: np.ndarray) -> None:
+        rows = self._rows
+        filled = rows.size - rows.tail_start
+        room = self.pack_rows - filled
+        head, rest = codes[:room], codes[room:]
+        tail = rows.tail
+        if filled + len(head) > len(tail):  # grow the unfilled block (up to pack_rows)
+            capacity = min(self.pack_rows, max(filled + len(head), 2 * len(tail)))
+            tail = _grown(tail, capacity)
+        tail[filled : filled + len(head)] = head
+        rows = _Rows(rows.packed, tail, rows.tail_start, rows.size + len(head))
+        if rows.size - rows.tail_start == self.pack_rows:
+            block = int8scan.PackedRows(tail)
+            empty = np.zeros((min(self.pack_rows, 1024), self.dimension), dtype=np.int8)
+            rows = _Rows((*rows.packed, block), empty, rows.size, rows.size)
+        self._rows = rows
+        if len(rest):
+            self._append_codes(rest)
 
     def reserve(self, rows: int) -> None:
         """Make room for ``rows`` rows in all, exactly (e.g. before loading them)."""
         if rows > len(self._issues):
             self._resize(rows)
 
-    def _reserve(self, extra: int) -> None:
-        needed = self._size + extra
-        if needed <= len(self._issues):
-            return
-        self._resize(max(needed, 2 * len(self._issues)))
+    def _reserve(self, needed: int) -> None:
+        if needed > len(self._issues):
+            self._resize(max(needed, 2 * len(self._issues)))
 
     def _resize(self, capacity: int) -> None:
-        self._vectors = _grown(self._vectors, capacity)
-        if self.quantized:
+        if not self.quantized:
+            self._vectors = _grown(self._vectors, capacity)
+        else:
             self._scales = _grown(self._scales, capacity)
         self._issues = _grown(self._issues, capacity)
         self._occurrences = _grown(self._occurrences, capacity)
 
     def remove_issue(self, issue_id: int) -> int:
         """Drop every row of an issue; returns the number of rows removed."""
-        return self._keep(self._issues[: self._size] != issue_id)
+        return self._kill(self._issues[: self._size] == issue_id)
 
     def remove_occurrence(self, occurrence_id: int) -> int:
-        return self._keep(self._occurrences[: self._size] != occurrence_id)
+        issues = self._issues[: self._size]
+        return self._kill((self._occurrences[: self._size] == occurrence_id) & (issues >= 0))
+
+    def _kill(self, rows: np.ndarray) -> int:
+        removed = int(rows.sum())
+        self._issues[: self._size][rows] = -1
+        self._dead += removed
+        return removed
 
     def reassign_issue(self, old_issue_id: int, new_issue_id: int) -> int:
         """Merge: the rows of ``old_issue_id`` now belong to ``new_issue_id``."""
@@ -365,54 +427,48 @@ class MatrixIndex:
 
     def move_occurrence(self, occurrence_id: int, new_issue_id: int) -> int:
         """Relink one occurrence (e.g. an automatic link undone by a person)."""
-        rows = self._occurrences[: self._size] == occurrence_id
+        rows = (self._occurrences[: self._size] == occurrence_id) & (
+            self._issues[: self._size] >= 0
+        )
         self._issues[: self._size][rows] = new_issue_id
         return int(rows.sum())
 
-    def vectors_of(self, issue_id: int) -> np.ndarray:
-        rows = np.flatnonzero(self._issues[: self._size] == issue_id)
-        return self._float_rows(rows)
-
-    def _float_rows(self, rows: np.ndarray) -> np.ndarray:
-        vectors = np.array(self._vectors[rows], dtype=np.float32)
-        if self.quantized:
-            vectors *= self._scales[rows, None]
-        return vectors
-
-    def _keep(self, keep: np.ndarray) -> int:
-        removed = self._size - int(keep.sum())
-        if removed:
-            n = self._size - removed
-            self._vectors[:n] = self._vectors[: self._size][keep]
-            if self.quantized:
-                self._scales[:n] = self._scales[: self._size][keep]
-            self._issues[:n] = self._issues[: self._size][keep]
-            self._occurrences[:n] = self._occurrences[: self._size][keep]
-            self._size = n
-        return removed
-
     def scores(self, query_vector: np.ndarray) -> np.ndarray:
-        """The cosine of every row with the query (best over the query's readings)."""
+        """The cosine of every row with the query (best over the query's readings); dead rows
+        score -inf."""
         queries = np.atleast_2d(np.asarray(query_vector, dtype=np.float32))
-        n = self._size
+        rows = self._rows  # one consistent view, whatever is added meanwhile
+        n = rows.size
         if not self.quantized:
             product = self._vectors[:n] @ queries.T
-            return np.asarray(product.max(axis=1) if len(queries) > 1 else product[:, 0])
-        # Each chunk is converted once, then scored by one matrix-vector product per reading:
-        # a (rows x readings) product and its row maxima cost three times as much.
-        out = np.empty(n, dtype=np.float32)
+            out = np.asarray(product.max(axis=1) if len(queries) > 1 else product[:, 0])
+        else:
+            out = np.empty(n, dtype=np.float32)
+            start = 0
+            for block in rows.packed:
+                dots = block.dot(queries)
+                out[start : start + block.rows] = dots[0] if len(dots) == 1 else dots.max(axis=0)
+                start += block.rows
+            self._score_unpacked(rows.tail[: n - start], queries, out[start:])
+            out *= self._scales[:n]
+        if self._dead:
+            out[self._issues[:n] < 0] = -np.inf
+        return out
+
+    def _score_unpacked(self, codes: np.ndarray, queries: np.ndarray, out: np.ndarray) -> None:
+        """Each chunk is converted once, then scored by one matrix-vector product per reading:
+        a (rows x readings) product and its row maxima cost three times as much."""
+        n = len(codes)
         buffer = np.empty((min(n, self.CHUNK), self.dimension), dtype=np.float32)
         other = np.empty(min(n, self.CHUNK), dtype=np.float32)
         for start in range(0, n, self.CHUNK):
             end = min(n, start + self.CHUNK)
             chunk, best = buffer[: end - start], out[start:end]
-            np.copyto(chunk, self._vectors[start:end], casting="unsafe")
+            np.copyto(chunk, codes[start:end], casting="unsafe")
             np.dot(chunk, queries[0], out=best)
             for reading in queries[1:]:
                 np.dot(chunk, reading, out=other[: end - start])
                 np.maximum(best, other[: end - start], out=best)
-        out *= self._scales[:n]
-        return out
 
     def top_k_issues(
         self, query_vector: np.ndarray, k: int, *, exclude: Iterable[int] = ()

@@ -221,7 +221,8 @@ def test_the_index_follows_removals_merges_and_relinks():
     assert index.remove_issue(2) == 3
     assert len(index) == 1
     assert index.top_k_issues(_unit(0, 1, 0), 5, exclude=[1]) == []
-    assert index.vectors_of(1).shape == (1, 3)
+    assert index.issue_ids() == {1}
+    assert index.top_k_issues(_unit(0, 1, 0), 5) == [(1, pytest.approx(0.7071, abs=1e-3))]
 
 
 def test_the_index_takes_the_best_of_several_query_readings():
@@ -275,9 +276,59 @@ def test_an_int8_index_finds_the_same_issues_with_a_quarter_of_the_memory():
         tenth = sorted(expected.values())[0]
         assert {i for i, s in expected.items() if s > tenth + 0.006} <= set(found)
     assert small.nbytes < exact.nbytes / 3
-    np.testing.assert_allclose(
-        small.vectors_of(int(issues[0])), exact.vectors_of(int(issues[0])), atol=0.003
-    )
+
+
+@pytest.mark.parametrize("readings", [1, 2])
+def test_rows_packed_for_the_int8_product_score_as_the_unpacked_ones(readings):
+    """Blocks of pack_rows rows go to onnxruntime's int8 product; the rest stay in numpy.
+    Both score within the int8 error of the float index, with the same best issues."""
+    rng = np.random.default_rng(5)
+    matrix, issues = _random_unit(rng, 1300), rng.integers(0, 300, 1300)
+    exact = MatrixIndex(capacity=8)
+    packed = MatrixIndex(capacity=8, quantized=True, pack_rows=256)  # 5 blocks and a tail
+    for row, issue in enumerate(issues.tolist()):
+        exact.add(issue, [row], matrix[row])
+        packed.add(issue, [row], matrix[row])
+    query = _random_unit(rng, readings)
+
+    assert len(packed) == 1300
+    assert packed.nbytes < exact.nbytes / 3
+    error = np.abs(packed.scores(query) - exact.scores(query)).max()
+    assert 0 < error < 0.003
+    found = dict(packed.top_k_issues(query, 10))
+    expected = dict(exact.top_k_issues(query, 10))
+    tenth = sorted(expected.values())[0]
+    assert {i for i, s in expected.items() if s > tenth + 0.006} <= set(found)
+
+
+def test_an_add_spanning_several_blocks_packs_each_of_them():
+    rng = np.random.default_rng(6)
+    matrix = _random_unit(rng, 700)
+    index = MatrixIndex(capacity=8, quantized=True, pack_rows=256)
+
+    index.add(1, list(range(300)), matrix[:300])
+    index.add(2, list(range(300, 700)), matrix[300:])
+
+    assert len(index) == 700
+    assert [issue for issue, _ in index.top_k_issues(matrix[10], 2)] == [1, 2]
+    assert [issue for issue, _ in index.top_k_issues(matrix[650], 2)] == [2, 1]
+    assert index.top_k_issues(matrix[650], 1)[0][1] == pytest.approx(1.0, abs=0.003)
+
+
+def test_removed_rows_of_packed_blocks_no_longer_score():
+    rng = np.random.default_rng(8)
+    matrix = _random_unit(rng, 600)
+    index = MatrixIndex(capacity=8, quantized=True, pack_rows=256)
+    for row in range(600):
+        index.add(row, [1000 + row], matrix[row])
+
+    assert index.remove_issue(5) == 1
+    assert index.remove_occurrence(1000 + 550) == 1
+
+    assert len(index) == 598
+    assert index.top_k_issues(matrix[5], 1)[0][0] != 5
+    assert index.top_k_issues(matrix[550], 1)[0][0] != 550
+    assert index.top_k_issues(matrix[300], 1)[0][0] == 300
 
 
 def test_issue_cosines_give_the_best_and_the_mean_of_the_two_best():
