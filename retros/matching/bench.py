@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from retros.matching import embedding
+from retros.matching import embedding, heap
 from retros.matching.evaluation import evaluate_suggestions
 from retros.matching.index import IssueIndex
 from retros.matching.ranker import Query
@@ -133,7 +133,7 @@ def bench_scale(
     build_s = time.perf_counter() - started
     gc.collect()
     gc.freeze()  # as search.org_index does after a load
-    embedding.release_free_heap()
+    heap.release_free_heap()
     after = rss_mib()
     today = date(2026, 6, 1)
     timings = []

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from retros.matching import heap
 from retros.matching.lexical import Vocabulary
 
 if TYPE_CHECKING:
@@ -181,24 +182,8 @@ def load_model(
             str(integer_model), sess_options=options, providers=["CPUExecutionProvider"]
         )
     names = frozenset(i.name for i in session.get_inputs())
-    release_free_heap()
+    heap.release_free_heap()
     return EmbeddingModel(tokenizer=tokenizer, session=session, input_names=names)
-
-
-def release_free_heap() -> None:
-    """Give freed heap back to the OS (glibc only). After loading the model: about 60 MB of
-    parse and optimisation buffers that would otherwise stay resident."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
-        return
-    trim(0)
 
 
 _model: EmbeddingModel | None = None

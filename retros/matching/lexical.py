@@ -26,6 +26,7 @@ import math
 import re
 import sys
 import unicodedata
+from array import array
 from collections.abc import Callable, Collection, Iterable
 
 # Letters that do not decompose under NFKD but have a plain Latin spelling.
@@ -311,7 +312,8 @@ class TermIndex:
     def __init__(self) -> None:
         self._issue_terms: dict[int, tuple[str, ...]] = {}
         self._fix_only: dict[int, tuple[str, ...]] = {}
-        self._postings: dict[str, list[int]] = {}
+        # Issue ids as machine integers: no int object per posting to keep alive.
+        self._postings: dict[str, array[int]] = {}
 
     def __len__(self) -> int:
         return len(self._issue_terms)
@@ -323,7 +325,10 @@ class TermIndex:
         text_terms = terms(text)
         new = text_terms.difference(current)
         for term in new:
-            self._postings.setdefault(term, []).append(issue_id)
+            postings = self._postings.get(term)
+            if postings is None:
+                postings = self._postings[term] = array("q")
+            postings.append(issue_id)
         if new or issue_id not in self._issue_terms:
             self._issue_terms[issue_id] = (*current, *sorted(new))
         if fix:

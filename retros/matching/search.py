@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import threading
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -30,7 +31,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from diagnosis.fixkinds import FIX_KINDS
-from retros.matching import embedding, rootcause
+from retros.matching import embedding, heap, rootcause
 from retros.matching.index import POOL, IssueIndex
 from retros.matching.ranker import Candidate, Decision, Query, Suggestion
 from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
@@ -73,16 +74,21 @@ class ProfileCache:
     """Root-cause profiles of texts by database id (and a hash of the text, so an edited
     text is read again). Profiling is the costly part of loading an index (about 0.15 ms a
     text, 15 s for 100k), so a rebuild after a relink or merge takes them from the index it
-    replaces. Compact: sorted arrays, 28 bytes a text."""
+    replaces. Compact: sorted arrays, 28 bytes a text; texts put since the last
+    :meth:`freeze` wait in flat arrays, not as objects per text (100k of them, freed
+    together, would leave the Python heap fragmented)."""
 
     def __init__(self) -> None:
+        width = len(rootcause.CATEGORIES)
         self._ids = np.zeros(0, dtype=np.int64)
         self._keys = np.zeros(0, dtype=np.uint64)
-        self._values = np.zeros((0, len(rootcause.CATEGORIES)), dtype=np.float32)
-        self._pending: list[tuple[int, int, np.ndarray]] = []
+        self._values = np.zeros((0, width), dtype=np.float32)
+        self._pending_ids = array("q")
+        self._pending_keys = array("Q")
+        self._pending_values = array("f")
 
     def __len__(self) -> int:
-        return len(self._ids) + len(self._pending)
+        return len(self._ids) + len(self._pending_ids)
 
     def get(self, row_id: int, text: str) -> np.ndarray | None:
         at = int(np.searchsorted(self._ids, row_id))
@@ -91,18 +97,23 @@ class ProfileCache:
         return None
 
     def put(self, row_id: int, text: str, profile: np.ndarray) -> None:
-        self._pending.append((row_id, _text_key(text), profile))
+        self._pending_ids.append(row_id)
+        self._pending_keys.append(_text_key(text))
+        self._pending_values.extend(profile.tolist())
 
     def freeze(self) -> None:
         """Merge what was put since the last call (before the next lookups)."""
-        if not self._pending:
+        if not self._pending_ids:
             return
-        ids = np.concatenate([self._ids, np.fromiter((p[0] for p in self._pending), np.int64)])
-        keys = np.concatenate([self._keys, np.fromiter((p[1] for p in self._pending), np.uint64)])
-        values = np.concatenate([self._values, np.stack([p[2] for p in self._pending])])
+        width = self._values.shape[1]
+        ids = np.concatenate([self._ids, np.frombuffer(self._pending_ids, dtype=np.int64)])
+        keys = np.concatenate([self._keys, np.frombuffer(self._pending_keys, dtype=np.uint64)])
+        pending = np.frombuffer(self._pending_values, dtype=np.float32).reshape(-1, width)
+        values = np.concatenate([self._values, pending])
         order = np.argsort(ids, kind="stable")
         self._ids, self._keys, self._values = ids[order], keys[order], values[order]
-        self._pending.clear()
+        self._pending_ids, self._pending_keys = array("q"), array("Q")
+        self._pending_values = array("f")
 
 
 class OrgIndex(IssueIndex):
@@ -234,7 +245,7 @@ def _settle() -> None:
     milliseconds (they hold no reference cycles; reference counting still frees them)."""
     gc.collect()
     gc.freeze()
-    embedding.release_free_heap()
+    heap.release_free_heap()
 
 
 def _newest_ids() -> tuple[int, int]:

@@ -1,0 +1,61 @@
+"""The C heap settings under the matcher's large arrays (retros.matching.heap)."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from django.conf import settings
+
+from retros.matching import heap
+
+# Frees a 16 MB array (which raises glibc's dynamic mmap threshold to 16 MB), then allocates
+# and frees 6 MB arrays, holding a small object allocated after each; prints how much of
+# that stayed resident once all the 6 MB arrays are freed.
+_RETAINED = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from retros.matching import heap
+
+    def rss_mb():
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1]) / 1024
+
+    if sys.argv[1] == "fixed":
+        assert heap.map_large_blocks()
+    big = np.ones(16 << 20, dtype=np.uint8)
+    del big
+    before = rss_mb()
+    kept = []
+    for _ in range(8):
+        block = np.ones(6 << 20, dtype=np.uint8)
+        kept.append(np.ones(1000, dtype=np.uint8))
+        del block
+    print(rss_mb() - before)
+    """
+)
+
+
+def _retained(mode: str) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", _RETAINED, mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=settings.BASE_DIR,
+    )
+    return float(done.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc and /proc only")
+def test_large_blocks_go_back_to_the_system_once_freed():
+    assert _retained("dynamic") > 5  # glibc's default: a freed block stays in the heap
+    assert _retained("fixed") < 2
+
+
+def test_releasing_the_free_heap_is_safe_to_call_any_time():
+    heap.release_free_heap()
+    heap.release_free_heap()
