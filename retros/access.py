@@ -123,6 +123,7 @@ def retro_for(access: Access, retro_id: int, *, write: bool = False) -> Retrospe
     if retro is None:
         raise Http404
     _check_team(access, retro.team_id, write=write)
+    retro.organization = access.organization  # the one it was filtered by: no query for it
     return retro
 
 

@@ -47,6 +47,7 @@ class IssueIndex:
         self._teams: dict[int, int] = {}
         self._team_bits: dict[str, int] = {}
         self._team_names: list[str] = []
+        self._team_sets: dict[int, frozenset[str]] = {}  # mask -> its team names
 
     def __len__(self) -> int:
         """Number of occurrences."""
@@ -120,7 +121,11 @@ class IssueIndex:
 
     def teams_of(self, issue_id: int) -> frozenset[str]:
         mask = self._teams.get(issue_id, 0)
-        return frozenset(name for i, name in enumerate(self._team_names) if mask >> i & 1)
+        teams = self._team_sets.get(mask)
+        if teams is None:  # a bit always names the same team: a mask's set never changes
+            teams = frozenset(name for i, name in enumerate(self._team_names) if mask >> i & 1)
+            self._team_sets[mask] = teams
+        return teams
 
     def occurrences_of(self, issue_id: int) -> int:
         slot = self._slots.get(issue_id)

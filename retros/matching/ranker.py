@@ -123,17 +123,22 @@ def rank(
                 terms.add(i, text, fix=True)
     readings = {query.text, query.reading or query.text}
     mask = rootcause.cause_mask(weights.cause_execution_share)
+    profile = rootcause.profile([query.text]) * mask
     features = _QueryFeatures(
         readings=tuple(terms.weights(lexical.terms(r)) for r in sorted(readings)),
-        profile=(profile := rootcause.profile([query.text]) * mask),
+        profile=profile,
         strength=rootcause.strength(profile),
         index=terms,
         mask=mask,
     )
-    scored = [_suggest(query, features, c, weights) for c in candidates]
-    kept = [s for s in scored if s.score >= floor]
-    kept.sort(key=lambda s: (-s.score, -s.semantic, s.issue_id))
-    return kept if limit is None else kept[:limit]
+    scored = [(_suggest(query, features, c, weights), c) for c in candidates]
+    kept = [(s, c) for s, c in scored if s.score >= floor]
+    kept.sort(key=lambda pair: (-pair[0].score, -pair[0].semantic, pair[0].issue_id))
+    # Reasons are words for people: only for the suggestions returned.
+    return [
+        dataclasses.replace(s, reasons=_reasons(query, c, s.semantic, s.lexical, weights))
+        for s, c in (kept if limit is None else kept[:limit])
+    ]
 
 
 def link_decision(best: Suggestion | None, weights: MatchWeights = DEFAULT_WEIGHTS) -> Decision:
@@ -204,16 +209,17 @@ def _suggest(
     cosine, top2 = semantic_scores(query.vector, cand)
     meaning = (1.0 - w.top2_share) * cosine + w.top2_share * top2
     wording = _wording(features, cand, w)
-    cause = rootcause.agreement(features.profile, _profile(cand) * features.mask)
-    cause *= features.strength
+    cause = 0.0
+    if features.strength:  # a query without category words agrees with nothing
+        cause = rootcause.agreement(features.profile, _profile(cand) * features.mask)
+        cause *= features.strength
     match = w.semantic_weight * _ramp(meaning, w.semantic_floor, w.semantic_ceiling)
     match += w.lexical_weight * _ramp(wording, w.lexical_floor, w.lexical_ceiling)
     if match > 0:  # the kind of problem reorders likenesses; alone it is none
         match += w.cause_weight * cause
     context = context_score(query, cand, w)
     score = match * (1.0 - w.context_weight + w.context_weight * context)
-    reasons = _reasons(query, cand, cosine, wording, w)
-    return Suggestion(cand.issue_id, round(score, 6), cosine, wording, reasons, round(cause, 4))
+    return Suggestion(cand.issue_id, round(score, 6), cosine, wording, (), round(cause, 4))
 
 
 def _ramp(value: float, floor: float, ceiling: float) -> float:
@@ -499,8 +505,8 @@ class MatrixIndex:
         """For each issue: its best row score and the mean of its two best (one row: the
         same), from row scores computed by :meth:`scores`."""
         wanted = np.fromiter(issue_ids, dtype=np.int64)
-        issues = self._issues[: self._size]
-        rows = np.flatnonzero(np.isin(issues, wanted))
+        issues = self._issues[: len(scores)]
+        rows = _rows_of(issues, wanted)
         if not rows.size:
             return {}
         order = np.lexsort((-scores[rows], issues[rows]))  # by issue, best score first
@@ -527,9 +533,45 @@ def _first_distinct_rows(scores: np.ndarray, issues: np.ndarray, k: int) -> np.n
     n = len(scores)
     prefix = min(n, 4 * k)
     while True:
-        top = np.argpartition(-scores, prefix - 1)[:prefix] if prefix < n else np.arange(n)
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = _top_rows(scores, prefix)
         _, first = np.unique(issues[top], return_index=True)
         if len(first) >= k or prefix >= n:
             return top[np.sort(first)[:k]]
         prefix = min(n, prefix * 4)
+
+
+#: Every how many rows :func:`_top_rows` samples a score to guess its threshold.
+_SAMPLE_STEP = 64
+
+
+def _top_rows(scores: np.ndarray, count: int) -> np.ndarray:
+    """The rows of the ``count`` best scores, best first (ties by row). Exact: a threshold
+    guessed from a sample of the scores keeps the rows at or above it, which hold the
+    ``count`` best whenever there are at least ``count`` of them; otherwise every row is
+    partitioned. A fifth of a millisecond less than partitioning 100k rows every time."""
+    n = len(scores)
+    if count >= n:
+        return np.argsort(-scores, kind="stable")
+    sample = scores[::_SAMPLE_STEP]
+    # Twice the sample's expected share of the best rows, and some: rarely too few.
+    wanted = min(len(sample), 2 * count // _SAMPLE_STEP + 8)
+    threshold = np.partition(sample, len(sample) - wanted)[len(sample) - wanted]
+    rows = np.flatnonzero(scores >= threshold)
+    if len(rows) < count:
+        rows = np.argpartition(-scores, count - 1)[:count]
+        rows.sort()
+    return rows[np.argsort(-scores[rows], kind="stable")][:count]
+
+
+def _rows_of(issues: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The rows whose issue is one of ``wanted``, in row order (``np.isin`` through a lookup
+    table over the wanted ids' range: a tenth of its time for a pool of 80 issues)."""
+    if not len(wanted):
+        return np.zeros(0, dtype=np.int64)
+    low, high = int(wanted.min()), int(wanted.max())
+    if high - low > 4 * len(issues):  # ids too far apart for a table
+        return np.flatnonzero(np.isin(issues, wanted))
+    table = np.zeros(high - low + 1, dtype=bool)
+    table[wanted - low] = True
+    rows = np.flatnonzero((issues >= low) & (issues <= high))
+    return rows[table[issues[rows] - low]]

@@ -357,7 +357,7 @@ class _Meta:
 
 # One round trip for the pool's issues, their fix counts and whether they are flagged: the
 # ORM's three queries cost more in building and waiting than in running (a keystroke's
-# budget). Portable SQL: PostgreSQL and SQLite alike.
+# budget). PostgreSQL and SQLite alike, but for how the ids are passed ({in_ids}).
 _META_SQL = """
 SELECT i.id, i.title, i.occurrence_count, i.team_count, i.first_seen, i.last_seen,
        COALESCE(f.total, 0), COALESCE(f.band_aid, 0), COALESCE(f.open_fixes, 0),
@@ -368,9 +368,9 @@ LEFT JOIN (
     SELECT issue_id, COUNT(*) AS total,
            SUM(CASE WHEN kind IN ({kinds}) THEN 1 ELSE 0 END) AS band_aid,
            SUM(CASE WHEN status = %s THEN 1 ELSE 0 END) AS open_fixes
-    FROM retros_fix WHERE archived_at IS NULL AND issue_id IN ({ids}) GROUP BY issue_id
+    FROM retros_fix WHERE archived_at IS NULL AND issue_id {in_ids} GROUP BY issue_id
 ) f ON f.issue_id = i.id
-WHERE i.organization_id = %s AND i.id IN ({ids})
+WHERE i.organization_id = %s AND i.id {in_ids}
   AND i.archived_at IS NULL AND i.merged_into_id IS NULL
 """
 
@@ -379,11 +379,18 @@ def _issue_meta(organization_id: int, issue_ids: list[int]) -> dict[int, _Meta]:
     """Counts and flags for the pool's issues (up to 80, of which a handful are shown)."""
     if not issue_ids:
         return {}
-    ids = ", ".join(["%s"] * len(issue_ids))
+    ids: list[int] | list[list[int]]
+    if connection.vendor == "postgresql":
+        # One array parameter: the statement's text stays the same from one keystroke to
+        # the next, so psycopg parses it once (with 80 placeholders it parses it each time,
+        # 0.6 ms).
+        in_ids, ids = "= ANY(%s)", [issue_ids]
+    else:
+        in_ids, ids = "IN ({})".format(", ".join(["%s"] * len(issue_ids))), issue_ids
     kinds = ", ".join(["%s"] * len(BAND_AID_KINDS))
-    sql = _META_SQL.format(ids=ids, kinds=kinds)
-    params: list[bool | int | str] = [True, True, *BAND_AID_KINDS, str(FixStatus.OPEN)]
-    params += [*issue_ids, organization_id, *issue_ids]
+    sql = _META_SQL.format(in_ids=in_ids, kinds=kinds)
+    params: list[bool | int | str | list[int]] = [True, True, *BAND_AID_KINDS]
+    params += [str(FixStatus.OPEN), *ids, organization_id, *ids]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

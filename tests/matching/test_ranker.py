@@ -413,3 +413,41 @@ def test_execution_words_alone_do_not_make_two_problems_agree_on_their_cause():
     counting_execution = dataclasses.replace(DEFAULT_WEIGHTS, cause_execution_share=1.0)
     assert rank(query, [candidate], counting_execution, min_score=0.0)[0].cause > 0.5
     assert rank(interpersonal, [clash], min_score=0.0)[0].cause > 0.5
+
+
+def _top_by_sorting(scores: np.ndarray, count: int) -> list[int]:
+    return np.argsort(-scores, kind="stable")[:count].tolist()
+
+
+@pytest.mark.parametrize("count", [1, 160, 5000])
+def test_the_best_rows_are_exactly_those_of_a_full_sort(count):
+    from retros.matching.ranker import _top_rows
+
+    rng = np.random.default_rng(9)
+    scores = rng.standard_normal(20_000).astype(np.float32)
+    scores[rng.integers(0, 20_000, 50)] = -np.inf  # dead rows
+
+    assert _top_rows(scores, count).tolist() == _top_by_sorting(scores, count)
+
+
+def test_the_best_rows_are_exact_when_the_sample_overestimates_them():
+    from retros.matching.ranker import _SAMPLE_STEP, _top_rows
+
+    rng = np.random.default_rng(11)
+    scores = rng.uniform(0.0, 0.5, 20_000).astype(np.float32)
+    # The sampled rows are the best ones: the threshold guessed from them keeps too few.
+    scores[::_SAMPLE_STEP] = np.linspace(1.0, 2.0, len(scores[::_SAMPLE_STEP]))
+
+    assert _top_rows(scores, 200).tolist() == _top_by_sorting(scores, 200)
+
+
+@pytest.mark.parametrize("spread", [50, 10**9])  # ids close together, and far apart
+def test_the_rows_of_a_few_issues_are_those_numpy_finds(spread):
+    from retros.matching.ranker import _rows_of
+
+    rng = np.random.default_rng(10)
+    issues = rng.integers(1000, 1000 + spread, 5000)
+    wanted = rng.choice(np.unique(issues), 20, replace=False)
+
+    assert _rows_of(issues, wanted).tolist() == np.flatnonzero(np.isin(issues, wanted)).tolist()
+    assert _rows_of(issues, np.zeros(0, dtype=np.int64)).tolist() == []

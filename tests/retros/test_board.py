@@ -295,3 +295,17 @@ def test_the_real_matcher_suggests_an_earlier_raising(cast, board, real_matcher)
     )
     assert response.status_code == 200
     assert "Deploys are slow" in response.content.decode()
+
+
+def test_a_suggestion_keystroke_costs_the_same_queries_whatever_the_data(
+    cast, real_matcher, django_assert_num_queries
+):
+    client = cast.clients["facilitator"]
+    for board in (build_board(cast, 1), build_board(cast, 6)):
+        url = reverse("retros:retro_suggestions", args=[board.retro.pk])
+        client.get(url, {"text": "Deploys are slow again"}, **htmx())  # loads the new rows
+        # session, user, membership, membership's teams, retro with team and facilitator,
+        # the newest occurrence and fix ids, the candidate issues with their counts
+        with django_assert_num_queries(7):
+            response = client.get(url, {"text": "Our deploys are really slow"}, **htmx())
+        assert "Deploys are slow" in response.content.decode()
