@@ -13,9 +13,8 @@ loads the model, so it ends up holding, and multiplying by, 90 MB of float32 wei
   activations in blocks of :data:`BLOCK` and multiplies in int8. Each token is quantized on
   its own, so a text's vector does not depend on the texts run with it.
 
-Measured on one core over 151 retro items: 46 MB resident instead of 107, 4.3 ms a text
-instead of 5.6, and vectors within 0.9995 cosine of the float model's (mean 0.9997; pairwise
-cosines move by 0.002 on average). Both rewrites match on exact shapes and types; anything
+Measured on one core over 150 retro items: 46 MB resident instead of 107, 4.2 ms a text
+instead of 5.6, and vectors within 0.9995 cosine of the float model's (mean 0.9998). Both rewrites match on exact shapes and types; anything
 else in the graph is left as it is.
 """
 
@@ -31,8 +30,11 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 CONTRIB_DOMAIN = "com.microsoft"
-#: Activations are quantized in blocks of this many values along each token's row; smaller
-#: blocks follow the float product more closely (128: 0.9991 mean cosine, 32: 0.9997).
+#: Activations are quantized in blocks of this many values along each token's row. Over 150
+#: retro items, mean cosine with the float model's vectors / time a text: 32: 0.99979 /
+#: 4.2 ms, 64: 0.99960 / 3.7 ms, 128: 0.99927 / 3.4 ms. At 32 the evaluation histories keep
+#: the float model's top-1 and top-3; at 64 two held-out recurrences drop out of the top 3,
+#: and at 128 a text's vector also changes slightly with the texts run beside it.
 BLOCK = 32
 #: MatMulNBits' "int8 compute": activations quantized per block, int8 products.
 ACCURACY_INT8 = 4
