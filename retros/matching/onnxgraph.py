@@ -14,8 +14,8 @@ loads the model, so it ends up holding, and multiplying by, 90 MB of float32 wei
   its own, so a text's vector does not depend on the texts run with it.
 
 Measured on one core over 150 retro items: 46 MB resident instead of 107, 4.2 ms a text
-instead of 5.6, and vectors within 0.9995 cosine of the float model's (mean 0.9998). Both rewrites match on exact shapes and types; anything
-else in the graph is left as it is.
+instead of 5.6, and vectors within 0.9995 cosine of the float model's (mean 0.9998). Both
+rewrites match on exact shapes and types; anything else in the graph is left as it is.
 """
 
 from __future__ import annotations

@@ -114,23 +114,7 @@ def rank(
     they are taken from the candidates themselves."""
     floor = weights.suggest if min_score is None else min_score
     candidates = list(candidates)
-    if terms is None:
-        terms = lexical.TermIndex()
-        for i, cand in enumerate(candidates):
-            for text in cand.texts or (cand.title,):
-                terms.add(i, text)
-            for text in cand.fix_texts:
-                terms.add(i, text, fix=True)
-    readings = {query.text, query.reading or query.text}
-    mask = rootcause.cause_mask(weights.cause_execution_share)
-    profile = rootcause.profile([query.text]) * mask
-    features = _QueryFeatures(
-        readings=tuple(terms.weights(lexical.terms(r)) for r in sorted(readings)),
-        profile=profile,
-        strength=rootcause.strength(profile),
-        index=terms,
-        mask=mask,
-    )
+    features = _features(query, candidates, weights, terms)
     scored = [(_suggest(query, features, c, weights), c) for c in candidates]
     kept = [(s, c) for s, c in scored if s.score >= floor]
     kept.sort(key=lambda pair: (-pair[0].score, -pair[0].semantic, pair[0].issue_id))
@@ -139,6 +123,29 @@ def rank(
         dataclasses.replace(s, reasons=_reasons(query, c, s.semantic, s.lexical, weights))
         for s, c in (kept if limit is None else kept[:limit])
     ]
+
+
+def contenders(
+    query: Query,
+    candidates: Iterable[Candidate],
+    weights: MatchWeights = DEFAULT_WEIGHTS,
+    *,
+    limit: int,
+    terms: lexical.TermIndex | None = None,
+) -> list[Candidate]:
+    """The candidates that can still be among the ``limit`` best once their context (team,
+    recency, fixes, flags) is known, from their likeness alone: context scales a likeness by
+    ``1 - context_weight`` to 1, so a candidate whose likeness is below ``1 - context_weight``
+    times the ``limit``-th best one's cannot overtake those ``limit``. A caller then reads the
+    context of the contenders only (for suggestions: a third of the pool on average)."""
+    candidates = list(candidates)
+    if len(candidates) <= limit:
+        return candidates
+    features = _features(query, candidates, weights, terms)
+    matches = [_match(query, features, c, weights)[0] for c in candidates]
+    bar = sorted(matches, reverse=True)[limit - 1] * (1.0 - weights.context_weight)
+    bar -= 1e-6  # scores are rounded to six decimals: keep whatever could tie
+    return [c for c, match in zip(candidates, matches, strict=True) if match >= bar]
 
 
 def link_decision(best: Suggestion | None, weights: MatchWeights = DEFAULT_WEIGHTS) -> Decision:
@@ -203,9 +210,37 @@ def _profile(cand: Candidate) -> np.ndarray:
     )
 
 
-def _suggest(
+def _features(
+    query: Query,
+    candidates: list[Candidate],
+    weights: MatchWeights,
+    terms: lexical.TermIndex | None,
+) -> _QueryFeatures:
+    """What scoring every candidate needs of the query. ``terms`` holds the organisation's
+    word frequencies; without it they are taken from the candidates themselves."""
+    if terms is None:
+        terms = lexical.TermIndex()
+        for i, cand in enumerate(candidates):
+            for text in cand.texts or (cand.title,):
+                terms.add(i, text)
+            for text in cand.fix_texts:
+                terms.add(i, text, fix=True)
+    readings = {query.text, query.reading or query.text}
+    mask = rootcause.cause_mask(weights.cause_execution_share)
+    profile = rootcause.profile([query.text]) * mask
+    return _QueryFeatures(
+        readings=tuple(terms.weights(lexical.terms(r)) for r in sorted(readings)),
+        profile=profile,
+        strength=rootcause.strength(profile),
+        index=terms,
+        mask=mask,
+    )
+
+
+def _match(
     query: Query, features: _QueryFeatures, cand: Candidate, w: MatchWeights
-) -> Suggestion:
+) -> tuple[float, float, float, float]:
+    """``(likeness, best cosine, wording, cause)``: the score before context."""
     cosine, top2 = semantic_scores(query.vector, cand)
     meaning = (1.0 - w.top2_share) * cosine + w.top2_share * top2
     wording = _wording(features, cand, w)
@@ -217,6 +252,13 @@ def _suggest(
     match += w.lexical_weight * _ramp(wording, w.lexical_floor, w.lexical_ceiling)
     if match > 0:  # the kind of problem reorders likenesses; alone it is none
         match += w.cause_weight * cause
+    return match, cosine, wording, cause
+
+
+def _suggest(
+    query: Query, features: _QueryFeatures, cand: Candidate, w: MatchWeights
+) -> Suggestion:
+    match, cosine, wording, cause = _match(query, features, cand, w)
     context = context_score(query, cand, w)
     score = match * (1.0 - w.context_weight + w.context_weight * context)
     return Suggestion(cand.issue_id, round(score, 6), cosine, wording, (), round(cause, 4))

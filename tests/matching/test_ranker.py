@@ -1,4 +1,5 @@
 import dataclasses
+import datetime as dt
 import time
 from datetime import date
 
@@ -451,3 +452,32 @@ def test_the_rows_of_a_few_issues_are_those_numpy_finds(spread):
 
     assert _rows_of(issues, wanted).tolist() == np.flatnonzero(np.isin(issues, wanted)).tolist()
     assert _rows_of(issues, np.zeros(0, dtype=np.int64)).tolist() == []
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_contenders_hold_every_candidate_context_could_bring_into_the_list(seed):
+    """Ranking only the contenders gives the same list as ranking every candidate, whatever
+    their context (teams, recency, flags, open fixes)."""
+    from retros.matching.ranker import contenders
+
+    rng = np.random.default_rng(seed)
+    words = ["deploy", "staging", "flaky", "tests", "roadmap", "priorities", "review", "late"]
+    candidates = [
+        Candidate(
+            issue_id=i,
+            title="",
+            semantic=float(rng.uniform(0.1, 0.9)),
+            terms=frozenset(rng.choice(words, 3, replace=False).tolist()),
+            teams=frozenset({"Apps"} if rng.random() < 0.5 else {"Web"}),
+            last_seen=date(2026, 1, 1) + dt.timedelta(days=int(rng.integers(0, 300))),
+            flagged=bool(rng.random() < 0.3),
+            open_fixes=int(rng.integers(0, 2)),
+        )
+        for i in range(60)
+    ]
+    query = Query("flaky tests on staging", _unit(1, 0, 0), team="Apps", on=date(2026, 11, 1))
+
+    likely = contenders(query, candidates, limit=5)
+
+    assert 5 <= len(likely) < len(candidates)
+    assert rank(query, likely, limit=5) == rank(query, candidates, limit=5)

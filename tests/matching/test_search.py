@@ -96,3 +96,23 @@ def test_the_profile_cache_reads_an_edited_text_again():
     assert profiles.get(7, "Staging down") is not None
     assert profiles.get(7, "Staging down again") is None
     assert profiles.get(8, "Staging down") is None
+
+
+def test_an_issue_archived_since_the_index_loaded_makes_room_for_the_next_one(org):
+    from django.utils import timezone
+
+    from retros.models import Issue
+
+    organization, retro, _ = org
+    for n in range(8):  # more issues than are listed, all alike
+        _occurrence(retro, f"Builds keep timing out on runner {n}")
+    listed = suggest(organization=organization, text="Builds keep timing out", limit=5)
+    first = listed[0].issue.pk
+
+    # Archived behind the index's back (no rebuild signalled): the database still says so.
+    Issue.objects.filter(pk=first).update(archived_at=timezone.now())
+    again = suggest(organization=organization, text="Builds keep timing out", limit=5)
+
+    assert first not in [s.issue.pk for s in again]
+    assert len(again) == 5
+    assert [s.issue.pk for s in again][:4] == [s.issue.pk for s in listed][1:]
