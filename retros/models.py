@@ -49,6 +49,10 @@ class Organization(models.Model):
         "empty uses the matcher's default.",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Bumped by every structural change to its issues (relink, merge, split, archive): a web
+    # process rebuilds its in-memory matcher index when the stamp it loaded has moved
+    # (retros.matching.search). Read with the newest ids, in the keystroke's one query.
+    matching_stamp = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]

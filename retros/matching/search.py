@@ -4,11 +4,11 @@ An organisation's live occurrences and fixes are held in an in-memory :class:`Or
 :class:`~retros.matching.index.IssueIndex` (int8 vectors, the distinctive words and
 root-cause profiles of occurrence and fix texts; no texts kept) that the replay evaluation
 ranks against too. Each web process keeps one per organisation and brings it up to date on
-every query: when the newest occurrence or fix id of the database has moved since (one
-primary-key query), new occurrences and new fixes are appended (one indexed query each for
-rows newer than the newest it holds), and structural changes (relinks, merges, archives) bump a
-per-organisation stamp in the cache that makes the next query rebuild it; a rebuild reuses
-the root-cause profiles of texts it already read. The candidates by wording come from the
+every query: one query reads the newest occurrence and fix ids of the database and the
+organisation's matching stamp. When the ids have moved, new occurrences and new fixes are
+appended (one indexed query each for rows newer than the newest it holds); structural changes
+(relinks, merges, archives) bump the stamp, and a moved stamp rebuilds the index, reusing the
+root-cause profiles of texts it already read. The candidates by wording come from the
 index's distinctive words, on every database alike. Ranking itself is
 :func:`retros.matching.ranker.rank`. Never returns another organisation's issue: every
 query is filtered by organisation.
@@ -27,9 +27,8 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from django.core.cache import cache
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from diagnosis.fixkinds import FIX_KINDS
 from retros.matching import embedding, heap, ranker, rootcause
@@ -48,7 +47,6 @@ from retros.models import (
 )
 
 BAND_AID_KINDS = [slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid"]
-_STAMP_KEY = "matching:stamp:{}"
 _LOAD_CHUNK = 2000
 
 
@@ -230,13 +228,9 @@ _lock = threading.Lock()
 
 
 def invalidate(organization_id: int) -> None:
-    """Structural change (relink, merge, split, archive): rebuild on the next query."""
-    key = _STAMP_KEY.format(organization_id)
-    if not cache.add(key, 1, timeout=None):
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=None)
+    """Structural change (relink, merge, split, archive): every process rebuilds the
+    organisation's index on its next query."""
+    Organization.objects.filter(pk=organization_id).update(matching_stamp=F("matching_stamp") + 1)
 
 
 def _settle() -> None:
@@ -249,23 +243,25 @@ def _settle() -> None:
     heap.release_free_heap()
 
 
-def _newest_ids() -> tuple[int, int]:
-    """The newest occurrence and fix ids of any organisation (two primary-key lookups)."""
+def _freshness(organization_id: int) -> tuple[int, tuple[int, int]]:
+    """The organisation's matching stamp, and the newest occurrence and fix ids of any
+    organisation: one round trip (three primary-key lookups)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT (SELECT MAX(id) FROM retros_occurrence), (SELECT MAX(id) FROM retros_fix)"
+            "SELECT (SELECT matching_stamp FROM retros_organization WHERE id = %s),"
+            " (SELECT MAX(id) FROM retros_occurrence), (SELECT MAX(id) FROM retros_fix)",
+            [organization_id],
         )
-        occurrence_id, fix_id = cursor.fetchone()
-    return occurrence_id or 0, fix_id or 0
+        stamp, occurrence_id, fix_id = cursor.fetchone()
+    return stamp or 0, (occurrence_id or 0, fix_id or 0)
 
 
 def org_index(organization_id: int) -> OrgIndex:
     """This process's up-to-date index of the organisation."""
-    stamp = cache.get(_STAMP_KEY.format(organization_id), 0)
     with _lock:
         current = _indexes.get(organization_id)
         # Read before loading, so a row written meanwhile is loaded by the next query.
-        newest = _newest_ids()
+        stamp, newest = _freshness(organization_id)
         if current is not None and current.stamp == stamp and current.checked == newest:
             return current  # nothing was written anywhere since the last query
         if current is None or current.stamp != stamp:

@@ -3,7 +3,6 @@ without a rebuild, and reuses what it read when a structural change rebuilds it.
 
 import numpy as np
 import pytest
-from django.core.cache import cache
 
 from retros.matching import embedding, search
 from retros.matching.search import ProfileCache, org_index, suggest
@@ -16,11 +15,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_stamps():
-    cache.clear()
 
 
 def _occurrence(retro, text, **fields):
