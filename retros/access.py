@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import Http404, HttpRequest
 
 from retros.models import (
@@ -68,10 +69,16 @@ def access_for(request: HttpRequest) -> Access:
     user = request.user
     if not user.is_authenticated:
         raise Http404
-    membership = Membership.objects.select_related("organization").filter(user_id=user.pk).first()
-    if membership is None:
+    # The membership with its organisation, one row per team (one query on every page).
+    rows = list(
+        Membership.objects.select_related("organization")
+        .filter(user_id=user.pk)
+        .annotate(team=F("teams__id"))
+    )
+    if not rows:
         raise Http404("You do not belong to an organisation yet.")
-    team_ids = frozenset(membership.teams.values_list("id", flat=True))
+    membership = rows[0]
+    team_ids = frozenset(row.team for row in rows if row.team is not None)
     access = Access(
         user_id=user.pk,
         organization=membership.organization,

@@ -406,15 +406,15 @@ def _overview_queries(client, **params) -> list[str]:
 def test_the_overview_query_count_does_not_grow_with_the_data(
     cast, django_assert_num_queries, params
 ):
-    """Expected queries with a cold cache, 18 whatever the amount of data:
-    1 session, 2 user, 3 membership and organisation, 4 the person's team ids (retros.access),
-    5 teams (filter and heatmap rows), 6 count of flagged loops (paginator),
-    7 raisings and recurrences, 8 fixes and band-aid fixes, 9 fixes the issue came back
-    after, 10 the middle one or two gaps of those (median), 11 raisings per month,
-    12 fixes per month, 13 heatmap counts,
-    14 the page of loops, 15 their teams, 16 spread, 17 its teams,
-    18 the leader's digest switch.
-    With a warm cache the rendered body comes from the cache: 6 to 17 are not run."""
+    """Expected queries with a cold cache, 17 whatever the amount of data:
+    1 session, 2 user, 3 membership with its organisation and team ids (retros.access),
+    4 teams (filter and heatmap rows), 5 count of flagged loops (paginator),
+    6 raisings and recurrences, 7 fixes and band-aid fixes, 8 fixes the issue came back
+    after, 9 the middle one or two gaps of those (median), 10 raisings per month,
+    11 fixes per month, 12 heatmap counts,
+    13 the page of loops, 14 their teams, 15 spread, 16 its teams,
+    17 the leader's digest switch.
+    With a warm cache the rendered body comes from the cache: 5 to 16 are not run."""
     client = cast.clients["leader"]
     params = {"team": cast.team.pk, **params}
     _grow(cast, 2)
@@ -424,11 +424,11 @@ def test_the_overview_query_count_does_not_grow_with_the_data(
     cache.clear()
     with django_assert_num_queries(len(small)):
         response = client.get(OVERVIEW, params)
-    assert len(small) == 18
+    assert len(small) == 17
     assert len(response.context["loops"]) == 20  # a page, never the whole list
     with CaptureQueriesContext(connection) as warm:
         warm_response = client.get(OVERVIEW, params)
-    assert len(warm.captured_queries) == 6
+    assert len(warm.captured_queries) == 5
     assert warm_response.context["dashboard_body"] == response.context["dashboard_body"]
 
 
@@ -471,10 +471,10 @@ def _queries(client, url: str) -> int:
 
 
 def test_the_team_health_query_count_does_not_grow_with_the_data(cast, django_assert_num_queries):
-    """Expected queries with a cold cache (14): 1 session, 2 user, 3 membership, 4 team ids,
-    5 the team, 6 raisings and recurrences, 7 fixes and band-aids, 8 fixes the issue came
-    back after, 9 the middle gaps (median), 10 raisings per month, 11 fixes per month,
-    12 count of the team's issues, 13 the page of them, 14 their teams."""
+    """Expected queries with a cold cache (13): 1 session, 2 user, 3 membership with team ids,
+    4 the team, 5 raisings and recurrences, 6 fixes and band-aids, 7 fixes the issue came
+    back after, 8 the middle gaps (median), 9 raisings per month, 10 fixes per month,
+    11 count of the team's issues, 12 the page of them, 13 their teams."""
     client = cast.clients["leader"]
     url = reverse("diagnosis:team_health", args=[cast.team.pk])
     _grow(cast, 2)
@@ -483,16 +483,16 @@ def test_the_team_health_query_count_does_not_grow_with_the_data(cast, django_as
     cache.clear()
     with django_assert_num_queries(small):
         client.get(url)
-    assert small == 14
+    assert small == 13
 
 
 def test_the_finding_page_query_count_does_not_grow_with_the_history(
     cast, django_assert_num_queries
 ):
-    """Expected queries (15): 1 session, 2 user, 3 membership, 4 team ids, 5 the issue,
-    6 its current finding, 7 assessment, 8 finding history, 9 occurrences, 10 fixes,
-    11 leader actions, 12 its hypotheses; for the forms 13 people, 14 teams and
-    15 hypotheses of the organisation. (The engine's own view comes from the finding while no
+    """Expected queries (14): 1 session, 2 user, 3 membership with team ids, 4 the issue,
+    5 its current finding, 6 assessment, 7 finding history, 8 occurrences, 9 fixes,
+    10 leader actions, 11 its hypotheses; for the forms 12 people, 13 teams and
+    14 hypotheses of the organisation. (The engine's own view comes from the finding while no
     leader overrode it; with an override, the engine runs once more: five more queries.)"""
     client = cast.clients["leader"]
     issue = band_aid_loop(cast.org, [cast.team, cast.other_team], title="Growing")
@@ -508,4 +508,4 @@ def test_the_finding_page_query_count_does_not_grow_with_the_history(
     recompute(issue)
     with django_assert_num_queries(small):
         client.get(url)
-    assert small == 15
+    assert small == 14

@@ -35,10 +35,10 @@ def test_the_board_query_count_does_not_grow_with_the_data(cast, django_assert_n
     small, large = build_board(cast, 1), build_board(cast, 6)
     client = cast.clients["facilitator"]
     for board in (small, large):
-        # session, user, membership, membership's teams, retro with team and facilitator,
+        # session, user, membership with its teams, retro with team and facilitator,
         # live occurrences with issues, earlier raisings of those issues, their fixes,
         # fixes to review with issues, recently archived occurrences
-        with django_assert_num_queries(10):
+        with django_assert_num_queries(9):
             response = client.get(board_url(board))
         assert response.status_code == 200
 
@@ -304,8 +304,8 @@ def test_a_suggestion_keystroke_costs_the_same_queries_whatever_the_data(
     for board in (build_board(cast, 1), build_board(cast, 6)):
         url = reverse("retros:retro_suggestions", args=[board.retro.pk])
         client.get(url, {"text": "Deploys are slow again"}, **htmx())  # loads the new rows
-        # session, user, membership, membership's teams, retro with team and facilitator,
+        # session, user, membership with its teams, retro with team and facilitator,
         # the newest occurrence and fix ids, the candidate issues with their counts
-        with django_assert_num_queries(7):
+        with django_assert_num_queries(6):
             response = client.get(url, {"text": "Our deploys are really slow"}, **htmx())
         assert "Deploys are slow" in response.content.decode()

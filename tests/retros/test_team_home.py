@@ -95,9 +95,9 @@ def test_the_team_home_query_count_does_not_grow_with_the_data(cast, django_asse
     client = cast.clients["facilitator"]
     for size in (1, 6):
         build_board(cast, size)
-        # session, user, membership, membership's teams, team, retros count, open fixes
+        # session, user, membership with its teams, team, retros count, open fixes
         # with issues, page of retros with facilitators and issue counts, page of issues
         # with counts and their total (retros.pagination)
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(8):
             response = client.get(home_url(cast))
         assert response.status_code == 200
