@@ -170,6 +170,35 @@ class IssueIndex:
             **{"title": "", **fields},
         )
 
+    def candidates(self, cosines: dict[int, tuple[float, float]]) -> list[Candidate]:
+        """:meth:`candidate` of every issue of a pool (``issue id -> cosines``), with their
+        root-cause profiles computed together."""
+        ids = list(cosines)
+        slots = np.array([self._slots.get(i, -1) for i in ids], dtype=np.int64)
+        width = len(rootcause.CATEGORIES)
+        sums, counts = self._sums[slots], self._counts[slots]
+        profiles = rootcause.issue_profiles(
+            sums[:, :width], counts[:, 0], sums[:, width:], counts[:, 1]
+        )
+        missing = slots < 0  # not in the index (a caller's id): no words, no raisings
+        profiles[missing] = 0.0
+        occurrences = np.where(missing, 0, counts[:, 0])
+        terms = self.terms
+        return [
+            Candidate(
+                issue_id=issue_id,
+                title="",
+                semantic=cosines[issue_id][0],
+                semantic_top2=cosines[issue_id][1],
+                terms=terms.terms_of(issue_id),
+                fix_terms=terms.fix_only_terms_of(issue_id),
+                profile=profile,
+                teams=self.teams_of(issue_id),
+                occurrences=int(count),
+            )
+            for issue_id, profile, count in zip(ids, profiles, occurrences, strict=True)
+        ]
+
     def rank(
         self,
         query: Query,

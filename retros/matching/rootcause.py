@@ -86,6 +86,17 @@ def issue_profile(
     return total
 
 
+def issue_profiles(
+    occurrences: np.ndarray, n_occurrences: np.ndarray, fixes: np.ndarray, n_fixes: np.ndarray
+) -> np.ndarray:
+    """:func:`issue_profile` of many issues at once: one row per issue, the same values."""
+    rules = DEFAULT_RULES
+    per_occurrence = rules.occurrence_words_weight / np.maximum(1, n_occurrences)
+    total = occurrences * per_occurrence.astype(np.float32)[:, None]
+    per_fix = np.where(n_fixes > 0, rules.fix_words_weight / np.maximum(1, n_fixes), 0.0)
+    return total + fixes * per_fix.astype(np.float32)[:, None]
+
+
 def dominant(profile_: np.ndarray) -> str | None:
     """The category a profile points to most, or None when it carries no category word."""
     if not profile_.any():

@@ -320,7 +320,7 @@ def suggest(
     )
     # The database is asked only about the issues that can still make the list: the pool's
     # counts and dates cost a millisecond per 30 issues on the keystroke path.
-    bare = {issue_id: idx.candidate(issue_id, cosines) for issue_id, cosines in pool.items()}
+    bare = {c.issue_id: c for c in idx.candidates(pool)}
     meta: dict[int, _Meta] = {}
     while True:
         likely = ranker.contenders(query, bare.values(), weights, limit=limit, terms=idx.terms)

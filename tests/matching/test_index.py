@@ -60,3 +60,32 @@ def test_candidates_carry_words_profile_and_teams_and_rank_with_the_org_frequenc
     assert ranked[0].lexical > 0.4
     assert candidates[0].teams
     assert index.profile_of(10)[0] > 0  # "staging", "down": execution words
+
+
+def test_a_pools_candidates_are_those_built_one_by_one(index):
+    index.add_occurrence(
+        occurrence_id=4,
+        issue_id=30,
+        text="Nobody owns the roadmap and priorities keep changing",
+        team="B",
+        vector=_unit(0, 0, 1),
+    )
+    index.add_fix(30, "Quarterly priorities meeting")
+    pool = {10: (0.9, 0.8), 20: (0.2, 0.2), 30: (0.5, 0.5), 99: (0.1, 0.1)}  # 99: unknown
+
+    together = index.candidates(pool)
+
+    assert [c.issue_id for c in together] == [10, 20, 30, 99]
+    for candidate in together:
+        alone = index.candidate(candidate.issue_id, pool[candidate.issue_id])
+        np.testing.assert_array_equal(candidate.profile, alone.profile)
+        assert candidate.profile.dtype == alone.profile.dtype
+        assert _fields(candidate) == _fields(alone)
+    assert together[2].profile.any()  # strategy words, weighed as diagnosis weighs them
+    assert together[3].occurrences == 0 and not together[3].profile.any()
+
+
+def _fields(candidate):
+    import dataclasses
+
+    return {k: v for k, v in dataclasses.asdict(candidate).items() if k != "profile"}
