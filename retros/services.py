@@ -21,7 +21,7 @@ from simple_history.utils import bulk_update_with_history
 
 from diagnosis.fixkinds import FIX_KINDS
 from diagnosis.tasks import schedule_recompute
-from retros.matching.search import embed_occurrence, invalidate
+from retros.matching.search import embed_occurrence, invalidate, vector_fields
 from retros.models import (
     Fix,
     FixOutcome,
@@ -146,6 +146,7 @@ def occurrence_record(
         raise ValidationError("Votes cannot be negative.", code="votes")
     if link_score is not None and not 0.0 <= link_score <= 1.0:
         link_score = min(1.0, max(0.0, link_score))
+    vector = vector_fields(text)  # before the transaction: written with the row
     with transaction.atomic():
         if link_to_issue is not None:
             if link_to_issue.organization_id != retro.organization_id:
@@ -168,11 +169,11 @@ def occurrence_record(
             link_source=link_source,
             link_score=link_score,
             created_by=user,
+            **vector,
         )
         _save(occurrence, user)
         issue_refresh_stats(issue_ids=[issue.pk])
         schedule_recompute([issue.pk])
-    embed_occurrence(occurrence)
     return occurrence
 
 

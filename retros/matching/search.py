@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import hashlib
+import logging
 import threading
 from array import array
 from collections.abc import Iterable, Sequence
@@ -45,6 +46,8 @@ from retros.models import (
     ReviewStatus,
     Team,
 )
+
+logger = logging.getLogger(__name__)
 
 BAND_AID_KINDS = [slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid"]
 _LOAD_CHUNK = 2000
@@ -448,14 +451,25 @@ def _suggestion(s: Suggestion, meta: _Meta, idx: OrgIndex, team: Team | None) ->
     )
 
 
+def vector_fields(text: str) -> dict[str, Any]:
+    """An occurrence's vector fields for ``text``, computed before the row is written so that
+    logging an item is one insert and one commit (in the request for one logged item); and
+    when the model cannot load, none: the item is logged all the same, and ``embed_all`` or the
+    next index load computes its vector."""
+    try:
+        vector = embedding.encode_one(text)
+    except embedding.EmbeddingUnavailable as error:
+        logger.warning("Logged without a vector: %s", error)
+        return {}
+    return {"embedding": embedding.to_bytes(vector), "embedding_model": embedding.MODEL_ID}
+
+
 def embed_occurrence(occurrence: Occurrence) -> None:
-    """Compute and store the occurrence's vector (in the request for one logged item)."""
-    vector = embedding.encode_one(occurrence.text)
-    occurrence.embedding = embedding.to_bytes(vector)
-    occurrence.embedding_model = embedding.MODEL_ID
-    Occurrence.objects.filter(pk=occurrence.pk).update(
-        embedding=occurrence.embedding, embedding_model=occurrence.embedding_model
-    )
+    """Compute and store the vector of an occurrence whose text changed."""
+    fields = vector_fields(occurrence.text)
+    occurrence.embedding = fields["embedding"]
+    occurrence.embedding_model = fields["embedding_model"]
+    Occurrence.objects.filter(pk=occurrence.pk).update(**fields)
 
 
 # --- import linking -----------------------------------------------------------------------

@@ -127,6 +127,7 @@ def matcher_stand_in(request, monkeypatch):
         return
     monkeypatch.setattr("retros.views.suggest", fake_suggest)
     monkeypatch.setattr("retros.services.embed_occurrence", lambda occurrence: None)
+    monkeypatch.setattr("retros.services.vector_fields", lambda text: {})
 
 
 @pytest.fixture

@@ -309,3 +309,44 @@ def test_a_suggestion_keystroke_costs_the_same_queries_whatever_the_data(
         with django_assert_num_queries(6):
             response = client.get(url, {"text": "Our deploys are really slow"}, **htmx())
         assert "Deploys are slow" in response.content.decode()
+
+
+def test_a_logged_raising_is_stored_with_its_vector(cast, board, real_matcher):
+    import numpy as np
+
+    from retros.matching import embedding
+
+    response = cast.clients["facilitator"].post(
+        reverse("retros:occurrence_create", args=[board.retro.pk]),
+        {"text": "Flaky end-to-end tests block merges"},
+        **htmx(),
+    )
+
+    assert response.status_code == 200
+    logged = Occurrence.objects.get(retro=board.retro, text="Flaky end-to-end tests block merges")
+    assert logged.embedding_model == embedding.MODEL_ID
+    np.testing.assert_array_equal(
+        embedding.from_bytes(bytes(logged.embedding)),
+        embedding.encode_one("Flaky end-to-end tests block merges"),
+    )
+
+
+def test_a_raising_is_logged_even_when_the_model_cannot_load(
+    cast, board, real_matcher, monkeypatch
+):
+    from retros.matching import embedding
+
+    def unavailable(text):
+        raise embedding.EmbeddingUnavailable("embedding file model.onnx is missing")
+
+    monkeypatch.setattr(embedding, "encode_one", unavailable)
+
+    response = cast.clients["facilitator"].post(
+        reverse("retros:occurrence_create", args=[board.retro.pk]),
+        {"text": "Nobody reviews the design docs"},
+        **htmx(),
+    )
+
+    assert response.status_code == 200
+    logged = Occurrence.objects.get(retro=board.retro, text="Nobody reviews the design docs")
+    assert logged.embedding is None and logged.embedding_model == ""

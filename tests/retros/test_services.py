@@ -33,11 +33,18 @@ def recompute(monkeypatch) -> list[list[int]]:
 
 
 @pytest.fixture
-def embedded(monkeypatch) -> list[int]:
-    calls: list[int] = []
+def embedded(monkeypatch) -> list[str]:
+    """The texts given vectors: when logged (with the row) and when their text changes."""
+    calls: list[str] = []
     monkeypatch.setattr(
-        services, "embed_occurrence", lambda occurrence: calls.append(occurrence.pk)
+        services, "embed_occurrence", lambda occurrence: calls.append(occurrence.text)
     )
+
+    def vector_fields(text: str) -> dict[str, object]:
+        calls.append(text)
+        return {}
+
+    monkeypatch.setattr(services, "vector_fields", vector_fields)
     return calls
 
 
@@ -62,7 +69,7 @@ def test_it_records_a_new_issue_titled_with_the_text(retro, fay, recompute, embe
     assert (issue.occurrence_count, issue.team_count) == (1, 1)
     assert issue.first_seen == issue.last_seen == retro.held_on
     assert recompute == [[issue.pk]]
-    assert embedded == [occurrence.pk]
+    assert embedded == ["Deploys are slow"]
     assert occurrence.history.first().history_user == fay
     assert issue.history.first().history_user == fay
 
@@ -141,7 +148,7 @@ def test_editing_the_text_of_a_new_issue_renames_it(retro, fay, embedded, recomp
     services.occurrence_update_text(occurrence=occurrence, text="Deploys are slow", user=fay)
     occurrence.refresh_from_db()
     assert occurrence.text == occurrence.issue.title == "Deploys are slow"
-    assert embedded == [occurrence.pk, occurrence.pk]
+    assert embedded == ["Deplyos are slow", "Deploys are slow"]
 
 
 def test_editing_a_recurrence_keeps_the_issue_title(cast, retro, fay, embedded):
