@@ -7,8 +7,14 @@ Command-line options (bind, workers, timeout) still apply on top of these.
 """
 
 import gc
+import os
 
 preload_app = True
+# Each worker signals it is alive by touching a file every request loop: in memory, so that a
+# busy disk never stalls a worker (gunicorn's advice where /tmp is on disk, as in containers).
+# gunicorn creates the file itself, with mkstemp.
+_SHARED_MEMORY = "/dev/shm"  # noqa: S108
+worker_tmp_dir = _SHARED_MEMORY if os.path.isdir(_SHARED_MEMORY) else None
 
 
 def when_ready(server):  # the master, after loading the application, before any worker
