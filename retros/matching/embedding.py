@@ -138,6 +138,24 @@ def _mean_pool_normalise(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return unit
 
 
+def cpu_session(path: Path) -> onnxruntime.InferenceSession:
+    """An onnxruntime session of the model file at ``path``, as Recur runs them: on the CPU,
+    one thread (web and task workers run one request or task each), no memory arena or
+    planned buffers (with them, one batch of long texts, an import, keeps about 200 MB more
+    resident for the life of the process)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
 def load_model(
     model_path: Path | None = None,
     tokenizer_path: Path | None = None,
@@ -146,7 +164,6 @@ def load_model(
     tokenizer_sha256: str = TOKENIZER_SHA256,
 ) -> EmbeddingModel:
     """Verify and load both files (defaults: the installed ones). Raises EmbeddingUnavailable."""
-    import onnxruntime as ort
     from tokenizers import Tokenizer
 
     from retros.matching import onnxgraph
@@ -159,16 +176,6 @@ def load_model(
     # The file pads every text to 128 tokens; pad only to the longest text of a batch.
     tokenizer.enable_padding(pad_id=0)  # pad_token defaults to "[PAD]", id 0 in this vocabulary
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    # No memory arena or planned buffers: with them, one batch of long texts (an import)
-    # keeps about 200 MB more resident for the life of the process.
-    options.enable_cpu_mem_arena = False
-    options.enable_mem_pattern = False
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
     # The int8 weights stay int8 in memory and in the products (see onnxgraph).
     with tempfile.TemporaryDirectory(prefix="recur-model-") as scratch:
         integer_model = Path(scratch) / MODEL_FILE
@@ -178,9 +185,7 @@ def load_model(
             raise EmbeddingUnavailable(
                 f"embedding model {onnx_file} could not be prepared ({error}); {_FIX}"
             ) from error
-        session = ort.InferenceSession(
-            str(integer_model), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        session = cpu_session(integer_model)
     names = frozenset(i.name for i in session.get_inputs())
     heap.release_free_heap()
     return EmbeddingModel(tokenizer=tokenizer, session=session, input_names=names)

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from retros.matching import embedding
+
 if TYPE_CHECKING:
     import onnxruntime
 
@@ -44,23 +46,13 @@ class PackedRows:
     its packed copy)."""
 
     def __init__(self, codes: np.ndarray) -> None:
-        import onnxruntime as ort
-
         if codes.ndim != 2 or codes.dtype != np.int8 or not len(codes):
             raise ValueError("expected a non-empty (rows, dimension) int8 array")
         self.rows, self.dimension = codes.shape
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.enable_cpu_mem_arena = False
-        options.enable_mem_pattern = False
-        options.log_severity_level = 3
         with tempfile.TemporaryDirectory(prefix="recur-rows-") as scratch:
             path = Path(scratch) / "rows.onnx"
             write_model(codes, path)
-            self._session: onnxruntime.InferenceSession = ort.InferenceSession(
-                str(path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            self._session: onnxruntime.InferenceSession = embedding.cpu_session(path)
 
     def dot(self, queries: np.ndarray) -> np.ndarray:
         """``(readings, rows)`` float32 products of each query row with every code row."""
