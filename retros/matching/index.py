@@ -18,6 +18,7 @@ words also feed a :class:`~retros.matching.lexical.Vocabulary` that reads typos 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -108,16 +109,8 @@ class IssueIndex:
     def profile_of(self, issue_id: int) -> np.ndarray:
         """The issue's root-cause profile (occurrence and fix words, weighed as diagnosis
         weighs them)."""
-        slot = self._slots.get(issue_id)
-        if slot is None:
-            return rootcause.EMPTY
-        width = len(rootcause.CATEGORIES)
-        return rootcause.issue_profile(
-            self._sums[slot, :width],
-            int(self._counts[slot, 0]),
-            self._sums[slot, width:],
-            int(self._counts[slot, 1]),
-        )
+        profile = self.candidate(issue_id, (0.0, 0.0)).profile
+        return rootcause.EMPTY if profile is None else profile
 
     def teams_of(self, issue_id: int) -> frozenset[str]:
         mask = self._teams.get(issue_id, 0)
@@ -158,17 +151,8 @@ class IssueIndex:
     def candidate(self, issue_id: int, cosines: tuple[float, float], **fields: Any) -> Candidate:
         """A :class:`Candidate` with what the index knows; ``fields`` add the context
         (title, last_seen, active, flagged, open_fixes, band_aid_fixes, occurrences)."""
-        fields.setdefault("occurrences", self.occurrences_of(issue_id))
-        return Candidate(
-            issue_id=issue_id,
-            semantic=cosines[0],
-            semantic_top2=cosines[1],
-            terms=self.terms.terms_of(issue_id),
-            fix_terms=self.terms.fix_only_terms_of(issue_id),
-            profile=self.profile_of(issue_id),
-            teams=self.teams_of(issue_id),
-            **{"title": "", **fields},
-        )
+        (candidate,) = self.candidates({issue_id: cosines})
+        return dataclasses.replace(candidate, **fields) if fields else candidate
 
     def candidates(self, cosines: dict[int, tuple[float, float]]) -> list[Candidate]:
         """:meth:`candidate` of every issue of a pool (``issue id -> cosines``), with their

@@ -467,6 +467,8 @@ def vector_fields(text: str) -> dict[str, Any]:
 def embed_occurrence(occurrence: Occurrence) -> None:
     """Compute and store the vector of an occurrence whose text changed."""
     fields = vector_fields(occurrence.text)
+    if not fields:  # the model cannot load: left for embed_all or the next index load
+        return
     occurrence.embedding = fields["embedding"]
     occurrence.embedding_model = fields["embedding_model"]
     Occurrence.objects.filter(pk=occurrence.pk).update(**fields)

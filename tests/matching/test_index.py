@@ -62,7 +62,9 @@ def test_candidates_carry_words_profile_and_teams_and_rank_with_the_org_frequenc
     assert index.profile_of(10)[0] > 0  # "staging", "down": execution words
 
 
-def test_a_pools_candidates_are_those_built_one_by_one(index):
+def test_a_pools_candidates_carry_what_the_index_holds_of_each_issue(index):
+    from retros.matching import rootcause
+
     index.add_occurrence(
         occurrence_id=4,
         issue_id=30,
@@ -76,16 +78,17 @@ def test_a_pools_candidates_are_those_built_one_by_one(index):
     together = index.candidates(pool)
 
     assert [c.issue_id for c in together] == [10, 20, 30, 99]
-    for candidate in together:
-        alone = index.candidate(candidate.issue_id, pool[candidate.issue_id])
-        np.testing.assert_array_equal(candidate.profile, alone.profile)
-        assert candidate.profile.dtype == alone.profile.dtype
-        assert _fields(candidate) == _fields(alone)
-    assert together[2].profile.any()  # strategy words, weighed as diagnosis weighs them
-    assert together[3].occurrences == 0 and not together[3].profile.any()
-
-
-def _fields(candidate):
-    import dataclasses
-
-    return {k: v for k, v in dataclasses.asdict(candidate).items() if k != "profile"}
+    assert [(c.semantic, c.semantic_top2) for c in together] == list(pool.values())
+    assert [c.occurrences for c in together] == [2, 1, 1, 0]
+    assert together[0].teams == {"A", "B"} and together[3].teams == frozenset()
+    assert "geocod" in together[1].terms and "cach" in together[1].fix_terms
+    # The root-cause profile, as issue_profile weighs one issue's summed texts.
+    expected = rootcause.issue_profile(
+        rootcause.profile(["Nobody owns the roadmap and priorities keep changing"]),
+        1,
+        rootcause.profile(["Quarterly priorities meeting"]),
+        1,
+    )
+    np.testing.assert_allclose(together[2].profile, expected, rtol=1e-6)
+    assert together[2].profile.any() and together[2].profile.dtype == np.float32
+    assert not together[3].profile.any()

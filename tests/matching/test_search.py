@@ -110,3 +110,20 @@ def test_an_issue_archived_since_the_index_loaded_makes_room_for_the_next_one(or
     assert first not in [s.issue.pk for s in again]
     assert len(again) == 5
     assert [s.issue.pk for s in again][:4] == [s.issue.pk for s in listed][1:]
+
+
+def test_an_edited_text_keeps_its_row_when_the_model_cannot_load(org, monkeypatch):
+    from retros.matching.search import embed_occurrence
+
+    _, _, builds = org
+
+    def unavailable(text):
+        raise embedding.EmbeddingUnavailable("embedding file model.onnx is missing")
+
+    monkeypatch.setattr(embedding, "encode_one", unavailable)
+    builds.text = "Builds keep timing out on the new runners"
+
+    embed_occurrence(builds)  # no error: the vector waits for embed_all
+
+    builds.refresh_from_db()
+    assert builds.embedding_model == embedding.MODEL_ID  # the earlier vector is kept
