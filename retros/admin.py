@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed, QueryDict
 from simple_history.admin import SimpleHistoryAdmin
 
 from diagnosis.fixkinds import FIX_KINDS
+from diagnosis.rules import DEFAULT_RULES
 from retros.models import (
     Fix,
     Issue,
@@ -51,24 +55,73 @@ def is_org_admin(request: HttpRequest) -> bool:
     return membership is not None and membership.role == Role.ADMIN
 
 
+def organization_id_of(obj: Any) -> int | None:
+    """The organisation an admin object belongs to (a person: through their membership)."""
+    if isinstance(obj, Organization):
+        return obj.pk
+    if isinstance(obj, User):
+        membership = Membership.objects.filter(user=obj).only("organization_id").first()
+        return membership.organization_id if membership else None
+    return getattr(obj, "organization_id", None)
+
+
+def in_admin_scope(request: HttpRequest, obj: Any) -> bool:
+    """Whether the admin may see `obj` at all: superusers everything, an organisation admin
+    their own organisation's rows only. `obj=None` asks about the model as a whole."""
+    if obj is None or request.user.is_superuser:
+        return True
+    org = admin_organization(request)
+    return org is not None and organization_id_of(obj) == org.pk
+
+
 class OrgScopedPermissions:
-    """Admin permissions by role instead of per-model permission rows."""
+    """Admin permissions by role instead of per-model permission rows, and never for another
+    organisation's object, whichever view asks (change, history, version, delete)."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_org_admin(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_org_admin(request)
+        return is_org_admin(request) and in_admin_scope(request, obj)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return is_org_admin(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_org_admin(request)
+        return is_org_admin(request) and in_admin_scope(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Nothing a person entered is hard-deleted; superusers may still clean up.
         return request.user.is_superuser
+
+
+def _is_small_int(value: str, limit: int) -> bool:
+    return value.isdigit() and 0 < int(value) <= limit
+
+
+# Date-hierarchy parameters and the largest value each may take.
+_DATE_PARTS = {"__year": 9999, "__month": 12, "__day": 31}
+
+
+def cleaned_changelist_query(query: QueryDict) -> QueryDict | None:
+    """The changelist's query without what the database cannot take (NUL characters) and
+    without date-hierarchy parts out of range; None when nothing needed cleaning."""
+    cleaned = QueryDict(mutable=True)
+    changed = False
+    for key, values in query.lists():
+        kept = []
+        for value in values:
+            if "\x00" in value or "\x00" in key:
+                value = value.replace("\x00", "")
+                changed = True
+            suffix = next((s for s in _DATE_PARTS if key.endswith(s)), None)
+            if suffix and not _is_small_int(value, _DATE_PARTS[suffix]):
+                changed = True
+                continue
+            kept.append(value)
+        if kept:
+            cleaned.setlist(key.replace("\x00", ""), kept)
+    return cleaned if changed else None
 
 
 class OrgScopedAdmin(OrgScopedPermissions, admin.ModelAdmin):
@@ -112,9 +165,36 @@ class OrgScopedAdmin(OrgScopedPermissions, admin.ModelAdmin):
             obj.organization = org
         super().save_model(request, obj, form, change)
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
+        cleaned = cleaned_changelist_query(request.GET)
+        if cleaned is not None:
+            cleaned._mutable = False
+            request.GET = cleaned  # type: ignore[assignment]
+        return super().changelist_view(request, extra_context)
 
-class ReadOnlyHistoryMixin:
-    """Change history is shown but never rewritten from the admin."""
+
+class ScopedHistoryMixin:
+    """Change history is shown for the admin's own organisation's objects only, and never
+    rewritten from the admin: a version page is read-only and refuses every POST.
+
+    django-simple-history looks the object (or its last historical version) up without the
+    admin's queryset, so both views first require the object in `get_queryset(request)`.
+    """
+
+    def _object_in_scope_or_404(self, request: HttpRequest, object_id: str) -> None:
+        queryset = self.get_queryset(request)  # type: ignore[attr-defined]
+        try:
+            found = queryset.filter(pk=unquote(object_id)).exists()
+        except (ValueError, TypeError, ValidationError):
+            found = False
+        if not found:
+            raise Http404("No such object.")
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> Any:
+        self._object_in_scope_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)  # type: ignore[misc]
 
     def history_form_view(
         self,
@@ -123,14 +203,31 @@ class ReadOnlyHistoryMixin:
         version_id: str,
         extra_context: dict | None = None,
     ) -> Any:
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        self._object_in_scope_or_404(request, object_id)
         extra_context = {**(extra_context or {}), "revert_disabled": True}
         return super().history_form_view(  # type: ignore[misc]
             request, object_id, version_id, extra_context
         )
 
+    def has_change_history_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OrganizationForm(forms.ModelForm):
+    def clean_rules_overrides(self) -> Any:
+        overrides = self.cleaned_data.get("rules_overrides") or {}
+        try:
+            DEFAULT_RULES.with_overrides(overrides)
+        except (ValueError, TypeError) as error:
+            raise ValidationError(str(error)) from error
+        return overrides
+
 
 @admin.register(Organization)
 class OrganizationAdmin(OrgScopedAdmin):
+    form = OrganizationForm
     org_field = "pk"
     list_display = ["name", "team_count", "created_at"]
     search_fields = ["name"]
@@ -149,9 +246,6 @@ class OrganizationAdmin(OrgScopedAdmin):
         return obj.teams.count()
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        from diagnosis.rules import DEFAULT_RULES
-
-        DEFAULT_RULES.with_overrides(obj.rules_overrides or {})  # raises on bad overrides
         admin.ModelAdmin.save_model(self, request, obj, form, change)
 
 
@@ -275,7 +369,7 @@ class RetrospectiveAdmin(OrgScopedAdmin):
 
 
 @admin.register(Issue)
-class IssueAdmin(ReadOnlyHistoryMixin, OrgScopedAdmin, SimpleHistoryAdmin):
+class IssueAdmin(ScopedHistoryMixin, OrgScopedAdmin, SimpleHistoryAdmin):
     list_display = [
         "title",
         "occurrence_count",
@@ -297,13 +391,15 @@ class IssueAdmin(ReadOnlyHistoryMixin, OrgScopedAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Occurrence)
-class OccurrenceAdmin(ReadOnlyHistoryMixin, OrgScopedAdmin, SimpleHistoryAdmin):
+class OccurrenceAdmin(ScopedHistoryMixin, OrgScopedAdmin, SimpleHistoryAdmin):
     list_display = ["text", "team", "held_on", "votes", "link_source", "archived_at"]
     list_filter = ["link_source", ("team", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["text", "import_key"]
     date_hierarchy = "held_on"
     list_select_related = ["team"]
-    raw_id_fields = ["issue", "retro"]
+    # Autocomplete reads through IssueAdmin's and RetrospectiveAdmin's scoped querysets; a
+    # raw-id widget would label any organisation's id given in the URL.
+    autocomplete_fields = ["issue", "retro"]
     readonly_fields = [
         "import_key",
         "link_source",
@@ -329,7 +425,7 @@ class FixKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(Fix)
-class FixAdmin(ReadOnlyHistoryMixin, OrgScopedAdmin, SimpleHistoryAdmin):
+class FixAdmin(ScopedHistoryMixin, OrgScopedAdmin, SimpleHistoryAdmin):
     list_display = [
         "text",
         "kind",
@@ -344,7 +440,9 @@ class FixAdmin(ReadOnlyHistoryMixin, OrgScopedAdmin, SimpleHistoryAdmin):
     search_fields = ["text", "owner", "import_key"]
     date_hierarchy = "decided_on"
     list_select_related = ["team"]
-    raw_id_fields = ["issue", "retro"]
+    # Autocomplete reads through IssueAdmin's and RetrospectiveAdmin's scoped querysets; a
+    # raw-id widget would label any organisation's id given in the URL.
+    autocomplete_fields = ["issue", "retro"]
     readonly_fields = ["import_key", "created_at", "created_by"]
 
     @admin.display(description="Nature")
