@@ -10,10 +10,24 @@
     const next = all[Math.min(all.length - 1, Math.max(0, index + step))] || all[0];
     next.focus();
   }
+  // The position of the row being decided: after the queue is swapped, focus stays at that
+  // position, on the row that followed it, never back on the first row.
+  let decidedAt = null;
   function decide(row, decision) {
     const button = row.querySelector('[data-decide="' + decision + '"]');
     if (button) button.click();
   }
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest && event.target.closest("#review-queue button[type=submit]");
+    if (!button) return;
+    const all = rows();
+    const row = button.closest(".review-row");
+    const chosen = row ? [row] : all.filter(function (r) {
+      const box = r.querySelector("input[type=checkbox]");
+      return box && box.checked;
+    });
+    decidedAt = chosen.length ? all.indexOf(chosen[0]) : null;
+  }, true);
   document.addEventListener("keydown", function (event) {
     if (event.target.matches("input[type=text], textarea, select")) return;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
@@ -28,8 +42,12 @@
       event.preventDefault();
     }
   });
-  // Focus the first row after htmx swaps the queue.
+  // After htmx swaps the queue, focus the row now at the decided position (the next one).
   document.body.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "review-queue") move(0);
+    if (!event.detail.target || event.detail.target.id !== "review-queue") return;
+    const all = rows();
+    const at = decidedAt === null ? 0 : decidedAt;
+    decidedAt = null;
+    if (all.length) all[Math.min(at, all.length - 1)].focus();
   });
 })();

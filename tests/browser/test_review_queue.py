@@ -1,0 +1,42 @@
+"""The link review queue from the keyboard: after a decision, focus stays where it was, on
+the pair that followed the decided one, so the next key never decides an unseen pair."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from retros.models import LinkReview
+from tests.browser.conftest import log_in
+from tests.factories import PASSWORD, IssueFactory, OccurrenceFactory, RetrospectiveFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_focus_moves_to_the_next_pair_after_a_decision(cast, page):
+    reviews = []
+    for n, score in enumerate((0.9, 0.8, 0.7, 0.6)):
+        raised = OccurrenceFactory(
+            retro=RetrospectiveFactory(team=cast.team), text=f"Raised again number {n}"
+        )
+        candidate = IssueFactory(organization=cast.org, title=f"Earlier issue {n}")
+        reviews.append(
+            LinkReview.objects.create(
+                organization=cast.org, occurrence=raised, candidate=candidate, score=score
+            )
+        )
+    log_in(page, "fay", PASSWORD)
+    page.goto("/reviews/")
+    page.keyboard.press("j")  # first pair
+    page.keyboard.press("j")  # second pair
+    focused = page.locator(".review-row:focus")
+    expect(focused).to_have_attribute("data-review", str(reviews[1].pk))
+    page.keyboard.press("n")
+    expect(page.locator(".review-row")).to_have_count(3)
+    expect(page.locator(".review-row:focus")).to_have_attribute("data-review", str(reviews[2].pk))
+    page.keyboard.press("y")
+    expect(page.locator(".review-row")).to_have_count(2)
+    expect(page.locator(".review-row:focus")).to_have_attribute("data-review", str(reviews[3].pk))
+    assert LinkReview.objects.get(pk=reviews[1].pk).status == "rejected"
+    assert LinkReview.objects.get(pk=reviews[2].pk).status == "confirmed"
+    assert LinkReview.objects.get(pk=reviews[0].pk).status == "pending"
