@@ -192,6 +192,10 @@ class Issue(models.Model):
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_issues"
     )
+    # The issue a raising was split off from, so that the split can be undone (merged back).
+    split_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     archived_at = models.DateTimeField(null=True, blank=True)
     occurrence_count = models.PositiveIntegerField(default=0)
     team_count = models.PositiveIntegerField(default=0)

@@ -443,3 +443,16 @@ def link_candidates(occurrence: Occurrence, query: str, *, limit: int = 8) -> li
         .exclude(pk=occurrence.issue_id)
         .order_by("-last_seen", "-id")[:limit]
     )
+
+
+def split_origin(issue: Issue) -> Issue | None:
+    """The issue `issue` was split off from, while merging it back can still undo the split:
+    neither was merged or archived since."""
+    if issue.split_from_id is None or issue.merged_into_id is not None or issue.archived_at:
+        return None
+    return (
+        Issue.objects.live()
+        .filter(pk=issue.split_from_id, organization_id=issue.organization_id, merged_into=None)
+        .only("id", "title")
+        .first()
+    )

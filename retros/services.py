@@ -250,7 +250,8 @@ def occurrence_relink(
     link_score: float | None = None,
 ) -> Occurrence:
     """Link an occurrence to another issue, or with `issue=None` split it off into a new
-    issue titled with its text."""
+    issue titled with its text. The raising's own fixes (see `_own_fixes`) go with it; a
+    split records where it came from, so that it can be undone by merging it back."""
     old_issue = occurrence.issue
     with transaction.atomic():
         if issue is None:
@@ -261,7 +262,7 @@ def occurrence_relink(
                     "Rename the issue instead.",
                     code="only_occurrence",
                 )
-            target = Issue(organization_id=occurrence.organization_id)
+            target = Issue(organization_id=occurrence.organization_id, split_from=old_issue)
             target.title = title_from_text(occurrence.text)
             _save(target, user)
             link_source, link_score = LinkSource.NEW, None
@@ -271,10 +272,15 @@ def occurrence_relink(
             target = _live_target(issue)
             if target.pk == old_issue.pk:
                 raise ValidationError("The occurrence is already linked to that issue.")
+        fixes = _own_fixes(occurrence, old_issue)
         occurrence.issue = target
         occurrence.link_source = link_source
         occurrence.link_score = link_score
         _save(occurrence, user, update_fields=["issue", "link_source", "link_score"])
+        if fixes:
+            for fix in fixes:
+                fix.issue = target
+            bulk_update_with_history(fixes, Fix, ["issue"], default_user=user)
         old_issue.refresh_from_db(fields=["archived_at"])
         _archive_if_empty(old_issue, user)
         ids = [old_issue.pk, target.pk]
@@ -282,6 +288,24 @@ def occurrence_relink(
         schedule_recompute(ids)
         _after_commit_invalidate(occurrence.organization_id)
     return occurrence
+
+
+def _own_fixes(occurrence: Occurrence, issue: Issue) -> list[Fix]:
+    """The fixes decided for this raising: the issue's fixes from the raising's retro, unless
+    another live raising of the issue was logged in that retro too (then they stay)."""
+    if occurrence.retro_id is None:
+        return []
+    shared = (
+        Occurrence.objects.live()
+        .filter(issue_id=issue.pk, retro_id=occurrence.retro_id)
+        .exclude(pk=occurrence.pk)
+        .exists()
+    )
+    if shared:
+        return []
+    return list(
+        Fix.objects.select_for_update().filter(issue_id=issue.pk, retro_id=occurrence.retro_id)
+    )
 
 
 def _archive_if_empty(issue: Issue, user: Any) -> None:

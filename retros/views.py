@@ -459,7 +459,9 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
             occurrence.refresh_from_db()
             if target is None:
                 messages.success(
-                    request, f"Split off into a new issue: “{occurrence.issue.title}”."
+                    request,
+                    f"Split off into a new issue: “{occurrence.issue.title}”, with the fixes "
+                    "decided for it. Undo it from the new issue's page if that was wrong.",
                 )
             else:
                 messages.success(request, f"Linked to “{occurrence.issue.title}”.")
@@ -686,6 +688,7 @@ def _issue_page(
         "merge_q": merge_q,
         "candidates": selectors.merge_candidates(issue, merge_q) if can_edit else [],
         "merge_error": merge_error,
+        "split_origin": selectors.split_origin(issue) if can_edit else None,
     }
     if request.htmx and request.htmx.target == "merge-candidates":
         return render(request, "retros/issue_detail.html#merge-candidates", context)

@@ -233,3 +233,45 @@ def test_leaders_get_a_link_to_the_finding_page_and_facilitators_do_not(cast):
     finding_url = reverse("diagnosis:finding", args=[occurrence.issue_id])
     assert finding_url in cast.clients["leader"].get(url).content.decode()
     assert finding_url not in cast.clients["facilitator"].get(url).content.decode()
+
+
+def test_a_split_raising_takes_the_fixes_decided_for_it_and_can_be_undone(cast, thread):
+    occ = Occurrence.objects.get(text="Deploys still slow 0")
+    own_fix = thread.fixes.get(text="Checklist 0")
+    others = set(thread.fixes.exclude(pk=own_fix.pk).values_list("pk", flat=True))
+    assert own_fix.retro_id == occ.retro_id and others
+    client = cast.clients["facilitator"]
+    client.post(reverse("retros:occurrence_link", args=[occ.pk]), {"split": "1"})
+    occ.refresh_from_db()
+    own_fix.refresh_from_db()
+    new_issue = occ.issue
+    assert new_issue.pk != thread.pk and new_issue.split_from_id == thread.pk
+    assert own_fix.issue_id == new_issue.pk
+    assert set(thread.fixes.values_list("pk", flat=True)) == others
+
+    page = client.get(issue_url(new_issue)).content.decode()
+    assert "Undo split" in page and thread.title in page
+    response = client.post(
+        reverse("retros:issue_merge", args=[new_issue.pk]), {"target": str(thread.pk)}
+    )
+    assert response.status_code == 302
+    occ.refresh_from_db()
+    own_fix.refresh_from_db()
+    assert occ.issue_id == thread.pk and own_fix.issue_id == thread.pk
+    assert "Undo split" not in client.get(issue_url(thread)).content.decode()
+
+
+def test_fixes_stay_when_another_raising_of_the_issue_shares_the_retro(cast, thread):
+    occ = Occurrence.objects.get(text="Deploys still slow 0")
+    OccurrenceFactory(retro=occ.retro, issue=thread, text="Deploys slow for us as well")
+    fix = thread.fixes.get(text="Checklist 0")
+    services.occurrence_relink(occurrence=occ, issue=None, user=cast.users["facilitator"])
+    fix.refresh_from_db()
+    assert fix.issue_id == thread.pk
+
+
+def test_the_undo_of_a_split_is_offered_to_facilitators_only(cast, thread):
+    occ = Occurrence.objects.get(text="Deploys still slow 0")
+    services.occurrence_relink(occurrence=occ, issue=None, user=cast.users["facilitator"])
+    occ.refresh_from_db()
+    assert "Undo split" not in cast.clients["member"].get(issue_url(occ.issue)).content.decode()
