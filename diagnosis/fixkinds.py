@@ -108,7 +108,9 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
         (
             "meet*", "sync*", "stand-up*", "standup*", "1:1*", "1-on-1*", "one-on-one*",
             "huddle*", "check-in*", "office hours", "catch-up*", "retro*", "forum*",
-            "council*", "get together", "ceremon*", "call*", "review session*",
+            "council*", "get together", "ceremon*", "review session*",
+            # A call, but not an on-call queue or rotation.
+            r"re:(?<!-)\bcall(?:s|ed|ing)?\b",
         ),
         (
             "weekly", "daily", "monthly", "biweekly", "fortnightly", "session*", "demo*",
@@ -244,6 +246,8 @@ class InferredKind:
     kind: str
     confidence: float
     inferred: bool = True
+    # Confident enough to pre-select; otherwise a person is asked to choose.
+    sure: bool = False
 
 
 def infer_fix_kind(text: str, *, rules: Rules = DEFAULT_RULES) -> InferredKind:
@@ -254,7 +258,8 @@ def infer_fix_kind(text: str, *, rules: Rules = DEFAULT_RULES) -> InferredKind:
     go to the kind listed first in DOMAIN.md. Text matching nothing falls back to
     `workaround` at a low confidence: an action that names no structural change is, until a
     person says otherwise, a one-off, and a band-aid is the conservative reading for the
-    band-aid loop.
+    band-aid loop. `sure` is False below `rules.infer_sure_confidence` (no match, or a tie
+    between kinds): forms then ask the person instead of pre-selecting the kind.
     """
     scores = _kind_scores(text, rules)
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], list(FIX_KINDS).index(kv[0])))
@@ -266,8 +271,10 @@ def infer_fix_kind(text: str, *, rules: Rules = DEFAULT_RULES) -> InferredKind:
         + rules.infer_confidence_per_point * top
         - rules.infer_confidence_tie_penalty * (second / top)
     )
-    confidence = min(rules.infer_confidence_cap, max(rules.infer_confidence_floor, confidence))
-    return InferredKind(kind, round(confidence, 2))
+    confidence = round(
+        min(rules.infer_confidence_cap, max(rules.infer_confidence_floor, confidence)), 2
+    )
+    return InferredKind(kind, confidence, sure=confidence >= rules.infer_sure_confidence)
 
 
 def _kind_scores(text: str, rules: Rules) -> dict[str, float]:

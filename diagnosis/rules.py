@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-RULES_VERSION = "2026.11.1"
+RULES_VERSION = "2026.12.1"
 
 
 def _rule(default: int | float | bool, low: float | None = None, high: float | None = None) -> Any:
@@ -96,6 +96,8 @@ class Rules:
     infer_confidence_floor: float = _rule(0.25, 0.0, 1.0)
     infer_confidence_cap: float = _rule(0.95, 0.0, 1.0)
     infer_fallback_confidence: float = _rule(0.15, 0.0, 1.0)
+    # Below this confidence an inferred kind is not pre-selected: the form asks the person.
+    infer_sure_confidence: float = _rule(0.6, 0.0, 1.0)
 
     def with_overrides(self, overrides: Mapping[str, object], *, allow_all: bool = False) -> Self:
         """A copy with `overrides` applied, validated.

@@ -116,13 +116,17 @@ class MergeForm(forms.Form):
 
 KIND_SOURCE_INFERRED = "inferred"
 KIND_SOURCE_PERSON = "person"
+KIND_UNSURE_ERROR = (
+    "Choose a kind: the text does not make clear what this fix changes. A band-aid treats "
+    "the symptom (a meeting, a step, a reminder); a structural fix changes the cause."
+)
 
 
 class FixForm(forms.Form):
-    """A fix for an issue. An empty kind means "infer it from the text". With JavaScript the
-    kind is pre-selected from the text as the person types (`kind_source=inferred`) until
-    they choose one themselves (`kind_source=person`); a kept inferred kind is recorded as
-    inferred."""
+    """A fix for an issue. An empty kind means "infer it from the text" when the inference is
+    sure, and asks the person otherwise. With JavaScript a sure kind is pre-selected from the
+    text as the person types (`kind_source=inferred`) until they choose one themselves
+    (`kind_source=person`); a kept inferred kind is recorded as inferred."""
 
     text = forms.CharField(
         label="What will be done",
@@ -149,13 +153,17 @@ class FixForm(forms.Form):
         text = data.get("text")
         if not text:
             return data
-        inferred = infer_fix_kind(text).kind
+        inferred = infer_fix_kind(text)
         kind = data.get("kind") or ""
-        if not kind:
-            data["kind"], data["kind_inferred"] = inferred, True
+        if not kind and inferred.sure:
+            data["kind"], data["kind_inferred"] = inferred.kind, True
+        elif not kind:
+            # Not sure from the text: ask rather than count it on a guessed side of the
+            # band-aid line.
+            self.add_error("kind", KIND_UNSURE_ERROR)
         else:
             data["kind_inferred"] = (
-                data.get("kind_source") == KIND_SOURCE_INFERRED and kind == inferred
+                data.get("kind_source") == KIND_SOURCE_INFERRED and kind == inferred.kind
             )
         return data
 

@@ -552,18 +552,21 @@ def fix_kind_field(request: HtmxRequest) -> HttpResponse:
     kind = kind if kind in FIX_KINDS else ""
     source = request.GET.get("kind_source", "")
     trigger = request.htmx.trigger if request.htmx else None
+    inferred = infer_fix_kind(text) if text.strip() else None
     if trigger == f"{prefix}-kind":
         source = KIND_SOURCE_PERSON if kind else ""
     elif source != KIND_SOURCE_PERSON:
-        if text.strip():
-            kind, source = infer_fix_kind(text).kind, KIND_SOURCE_INFERRED
-        else:
-            kind, source = "", ""
+        # A sure inference is pre-selected; an unsure one leaves the choice to the person.
+        sure = inferred is not None and inferred.sure
+        kind = inferred.kind if sure and inferred else ""
+        source = KIND_SOURCE_INFERRED if sure else ""
     context = {
         "prefix": prefix,
         "kinds": kind_explanations(),
         "selected": kind,
         "kind_source": source,
+        "unsure": inferred is not None and not inferred.sure and not kind,
+        "confidence": inferred.confidence if inferred and source == KIND_SOURCE_INFERRED else None,
         "allow_blank": request.GET.get("allow_blank", "1") == "1",
     }
     return render(request, "retros/_fix_kind_field.html", context)

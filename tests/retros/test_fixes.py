@@ -218,3 +218,56 @@ def test_editing_a_fix(cast, board):
     assert response.status_code == 302
     fix.refresh_from_db()
     assert (fix.text, fix.owner) == ("Fortnightly sync", "Kim")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Route chargeback emails into the payments on-call queue automatically",
+        "Set up an on-call rotation so payments issues have an owner",
+    ],
+)
+def test_a_structural_fix_text_is_not_pre_selected_as_a_band_aid(cast, text):
+    html = (
+        cast.clients["facilitator"]
+        .get(
+            reverse("retros:fix_kind_field"),
+            {"text": text, "prefix": "f7"},
+            **htmx(trigger="f7-text"),
+        )
+        .content.decode()
+    )
+    band_aids = ("meeting", "process", "reminder", "workaround", "escalation")
+    assert not any(f'<option value="{kind}" selected>' in html for kind in band_aids)
+
+
+def test_when_the_text_does_not_say_what_the_fix_changes_the_form_asks(cast, board):
+    url = reverse("retros:fix_kind_field")
+    client = cast.clients["facilitator"]
+    html = client.get(
+        url, {"text": "Fix flaky test in CI", "prefix": "f7"}, **htmx(trigger="f7-text")
+    ).content.decode()
+    assert '<option value="" selected>Choose a kind…</option>' in html
+    assert "Not sure from the text" in html
+    assert 'name="kind_source" value=""' in html
+
+    occ = board.occurrences[0]
+    response = client.post(fix_url(occ), {"text": "Fix flaky test in CI", "kind": ""})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Choose a kind: the text does not make clear what this fix changes" in page
+    assert 'value="Fix flaky test in CI"' in page, "the typed text is kept"
+    assert not Fix.objects.filter(text="Fix flaky test in CI").exists()
+
+
+def test_a_pre_selected_kind_says_how_sure_the_inference_is(cast):
+    html = (
+        cast.clients["facilitator"]
+        .get(
+            reverse("retros:fix_kind_field"),
+            {"text": "Weekly sync with Platform", "prefix": "f7"},
+            **htmx(trigger="f7-text"),
+        )
+        .content.decode()
+    )
+    assert "% sure" in html
