@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from diagnosis.fixkinds import FIX_KINDS, infer_fix_kind
+
 
 def true_groups(document: Mapping[str, Any]) -> dict[str, str]:
     """Item key → key of the first item of its true issue (union of `same_as` chains)."""
@@ -113,3 +115,25 @@ def strip_truth(document: Mapping[str, Any]) -> dict[str, Any]:
         for retro in document.get("retrospectives", [])
     ]
     return copy
+
+
+def fix_kind_scores(document: Mapping[str, Any]) -> dict[str, Any]:
+    """How often the kind inferred from an action's text (what an import without kinds
+    records) equals the kind the file gives, and how often it falls on the same side of the
+    band-aid line (`nature`). Only actions with a kind and a text count."""
+    labelled = [
+        action
+        for retro in document.get("retrospectives", [])
+        for action in retro.get("actions", [])
+        if action.get("kind") in FIX_KINDS and action.get("text")
+    ]
+    kinds = natures = 0
+    for action in labelled:
+        inferred = infer_fix_kind(action["text"]).kind
+        kinds += inferred == action["kind"]
+        natures += FIX_KINDS[inferred].nature == FIX_KINDS[action["kind"]].nature
+    return {
+        "fixes_labelled": len(labelled),
+        "kind_accuracy": round(kinds / len(labelled), 4) if labelled else None,
+        "nature_accuracy": round(natures / len(labelled), 4) if labelled else None,
+    }

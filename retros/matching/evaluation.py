@@ -347,3 +347,64 @@ def pair_scores(predicted: dict[str, Any], truth: dict[str, Any]) -> dict[str, A
         "recall": round(recall, 4),
         "f1": round(f1, 4),
     }
+
+
+def evaluate_import(
+    source: Path | str | dict[str, Any],
+    weights: MatchWeights = DEFAULT_WEIGHTS,
+    encoder: Encoder | None = None,
+    query_encoder: QueryEncoder | None = None,
+) -> dict[str, Any]:
+    """Replay an import with every ``same_as`` removed, as ``importing`` decides: an item
+    whose best match scores at or above ``auto_link`` joins it; one in the review band
+    (``review`` up to ``auto_link``) starts a new issue and its pair waits in the queue;
+    the rest start new issues. Measured on the true recurrences (items whose true issue was
+    raised before them):
+
+    - ``queued_or_linked``: the share linked to, or queued with, an issue of their true
+      issue (the rest are lost among new issues until someone notices);
+    - ``queue_precision``: the share of queued pairs whose candidate is the item's true issue;
+    - ``autolink_precision``: the same for automatic links.
+
+    A replay issue stands for the true issue of the first item that started it.
+    """
+    encoder = encoder or embedding.encode
+    reader = _reader(query_encoder)
+    name, retros = load_history(source)
+    truth = true_issues(retros)
+    vectors = _encode_items(retros, encoder)
+    replay = Replay(weights, vectors.shape[1])
+    started_by: dict[int, str] = {}  # replay issue -> the true issue of its first item
+    seen: set[str] = set()
+    recurrences = caught = links = links_right = queued = queued_right = 0
+    for retro in retros:
+        for item in retro.items:
+            true_issue = truth[item.key]
+            recurs = true_issue in seen
+            reading, query_vector = reader(item.text, replay.vocabulary)
+            best = next(iter(replay.suggest(item, query_vector, reading)), None)
+            right = best is not None and started_by.get(best.issue_id) == true_issue
+            if best is not None and best.score >= weights.auto_link:
+                issue_id = best.issue_id
+                links, links_right = links + 1, links_right + right
+            else:
+                issue_id = len(replay.issues) + 1
+                started_by[issue_id] = true_issue
+                if best is not None and best.score >= weights.review:
+                    queued, queued_right = queued + 1, queued_right + right
+                else:
+                    right = False
+            recurrences += recurs
+            caught += recurs and right
+            seen.add(true_issue)
+            replay.add(item, vectors[item.position], issue_id)
+        replay.add_fixes(retro.actions)
+    return {
+        "file": name,
+        "recurrences": recurrences,
+        "queued_or_linked": round(caught / recurrences, 4) if recurrences else 1.0,
+        "links": links,
+        "autolink_precision": round(links_right / links, 4) if links else 1.0,
+        "queued": queued,
+        "queue_precision": round(queued_right / queued, 4) if queued else 1.0,
+    }

@@ -6,7 +6,23 @@ from django.core.management.base import CommandError
 
 from tests.matching.test_evaluation import _history
 
-FIELDS = ["file", "recurrences", "top1", "top3", "mrr", "p95_ms", "lexical_top3"]
+FIELDS = [
+    "file",
+    "recurrences",
+    "top1",
+    "top3",
+    "mrr",
+    "p95_ms",
+    "lexical_top3",
+    "queued_or_linked",
+    "queue_precision",
+    "autolink_precision",
+    "links",
+    "queued",
+    "fixes_labelled",
+    "kind_accuracy",
+    "nature_accuracy",
+]
 
 
 def _write(tmp_path, name, document):
@@ -33,6 +49,8 @@ def test_it_prints_one_json_line_per_file(tmp_path, capsys):
         assert line["top1"] == line["top3"] == line["mrr"] == 1.0
         assert line["p95_ms"] > 0
         assert 0.0 <= line["lexical_top3"] <= 1.0
+        assert line["fixes_labelled"] == 1
+        assert line["kind_accuracy"] in (0.0, 1.0)
 
 
 def test_it_measures_a_held_out_history(capsys):

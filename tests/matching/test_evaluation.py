@@ -6,6 +6,7 @@ import pytest
 from retros.matching import evaluation
 from retros.matching.evaluation import (
     evaluate_autolink,
+    evaluate_import,
     evaluate_suggestions,
     load_history,
     pair_scores,
@@ -110,6 +111,43 @@ def test_autolink_joins_only_what_scores_above_the_threshold():
     assert result["precision"] == 1.0
     assert result["recall"] == 1.0
     assert result["links"] == 2
+
+
+def test_an_import_replay_counts_recurrences_linked_or_queued_with_their_true_issue():
+    result = evaluate_import(_history(), encoder=_fake_encoder, query_encoder=_fake_query_encoder)
+    # Both staging recurrences score 1.0 on meaning: linked, and rightly.
+    assert result["recurrences"] == 2
+    assert (result["links"], result["autolink_precision"]) == (2, 1.0)
+    assert result["queued_or_linked"] == 1.0
+
+
+def test_an_import_replay_loses_a_recurrence_below_the_review_band():
+    weights = evaluation.DEFAULT_WEIGHTS
+    # Meaning alone: with the typed text unrelated to the earlier one, nothing is proposed.
+    result = evaluate_import(
+        _history(),
+        weights=weights,
+        encoder=lambda texts: np.eye(len(texts), 8, dtype=np.float32)[: len(texts)],
+        query_encoder=lambda text, vocabulary: np.full((1, 8), 0.0, dtype=np.float32),
+    )
+    assert result["recurrences"] == 2
+    assert result["queued_or_linked"] < 1.0
+
+
+def test_fix_kinds_are_scored_against_the_files_kinds():
+    from diagnosis.evaluation import fix_kind_scores
+
+    document = _history()
+    actions = document["retrospectives"][1]["actions"]
+    actions.append({"key": "f2", "item": "x1", "text": "Weekly sync with ops", "kind": "meeting"})
+    actions.append({"key": "f3", "item": "x1", "text": "Weekly sync with ops", "kind": "tooling"})
+    actions.append({"key": "f4", "item": "x1", "text": "No kind given"})
+    scores = fix_kind_scores(document)
+    assert scores["fixes_labelled"] == 3, "an action without a kind is not scored"
+    # "Restart it" reads as a workaround (right), the sync as a meeting: right against the
+    # meeting label, and on the wrong side of the band-aid line against the tooling one.
+    assert scores["kind_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
+    assert scores["nature_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
 
 
 @pytest.mark.skipif(not SAMPLES, reason="shared examples not present")

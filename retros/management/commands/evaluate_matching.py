@@ -12,6 +12,8 @@ from retros.history.schema import HistoryValidationError, dump_history, parse_hi
 
 #: What each output line holds, in this order.
 FIELDS = ("file", "recurrences", "top1", "top3", "mrr", "p95_ms", "lexical_top3")
+IMPORT_FIELDS = ("queued_or_linked", "queue_precision", "autolink_precision", "links", "queued")
+KIND_FIELDS = ("fixes_labelled", "kind_accuracy", "nature_accuracy")
 
 
 class Command(BaseCommand):
@@ -24,7 +26,12 @@ class Command(BaseCommand):
         "candidate pool, weights and rank()); only the issue context (teams, dates, fixes) "
         "comes from the file instead of the database. Prints one JSON line per file: "
         "recurrences, top-1 and top-3 rate of the true earlier issue, MRR, p95 latency in ms "
-        "(embedding the text included) and the top-3 rate of trigram similarity alone."
+        "(embedding the text included) and the top-3 rate of trigram similarity alone; then, "
+        "replaying the import with every same_as and kind removed: the share of true "
+        "recurrences linked or queued with their true issue (queued_or_linked), the share of "
+        "queued pairs and of automatic links that are right, and how often the kind inferred "
+        "from each action's text equals the file's kind (kind_accuracy) and falls on the "
+        "same side of the band-aid line (nature_accuracy)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,15 +39,21 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         documents = [(Path(name).name, _validated(name)) for name in options["files"]]
+        from diagnosis.evaluation import fix_kind_scores
         from retros.matching.embedding import EmbeddingUnavailable
-        from retros.matching.evaluation import evaluate_suggestions
+        from retros.matching.evaluation import evaluate_import, evaluate_suggestions
 
         for name, document in documents:
             try:
                 result = evaluate_suggestions(document, name=name)
+                imported = evaluate_import(document)
             except EmbeddingUnavailable as error:
                 raise CommandError(str(error)) from None
-            self.stdout.write(json.dumps({key: result[key] for key in FIELDS}))
+            kinds = fix_kind_scores(document)
+            line = {key: result[key] for key in FIELDS}
+            line.update({key: imported[key] for key in IMPORT_FIELDS})
+            line.update({key: kinds[key] for key in KIND_FIELDS})
+            self.stdout.write(json.dumps(line))
 
 
 def _validated(name: str) -> dict[str, Any]:
