@@ -168,6 +168,13 @@ class FixForm(forms.Form):
         return data
 
 
+class OccurrenceReviewForm(forms.Form):
+    """A decision on the possible recurrence a board row offers."""
+
+    review = forms.IntegerField(min_value=1)
+    decision = forms.ChoiceField(choices=[("confirm", "Link it"), ("reject", "Not the same")])
+
+
 class FixEditForm(forms.Form):
     text = forms.CharField(label="What will be done", required=False, strip=False)
     kind = forms.ChoiceField(label="Kind", choices=KIND_CHOICES)

@@ -408,6 +408,11 @@ class ReviewStatus(models.TextChoices):
     REJECTED = "rejected", "Not the same issue"
 
 
+class ReviewSource(models.TextChoices):
+    IMPORT = "import", "An import"
+    BOARD = "board", "Logged as new on a retro board"
+
+
 class LinkReview(models.Model):
     """A possible recurrence waiting for a person: an occurrence that may belong to an earlier
     issue. A rejected pair is never suggested again."""
@@ -417,6 +422,9 @@ class LinkReview(models.Model):
     candidate = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
     score = models.FloatField()
     reasons = models.JSONField(default=list)
+    source = models.CharField(
+        max_length=10, choices=ReviewSource.choices, default=ReviewSource.IMPORT
+    )
     status = models.CharField(
         max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
     )

@@ -1,12 +1,15 @@
 """The link review queue: possible recurrences that a person confirms or rejects.
 
 Imports link automatically only above a high-precision threshold; every other likely
-recurrence waits here. Confirming relinks the occurrence to the candidate issue; rejecting
+recurrence waits here, and so does a raising logged as new on a retro board while a
+plausible earlier issue exists (`review_queue_from_board`): nothing is silently lost.
+Confirming relinks the occurrence to the candidate issue; rejecting
 records the pair so it is never suggested again. Every decision is in the history.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,8 +18,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from retros.access import Access
-from retros.models import LinkReview, LinkSource, ReviewStatus
+from retros.matching.embedding import EmbeddingUnavailable
+from retros.matching.search import suggest
+from retros.matching.weights import DEFAULT_WEIGHTS
+from retros.models import LinkReview, LinkSource, Occurrence, ReviewSource, ReviewStatus
 from retros.services import occurrence_relink
+
+logger = logging.getLogger(__name__)
 
 
 def pending_reviews(access: Access) -> QuerySet[LinkReview]:
@@ -77,4 +85,51 @@ def rejected_issue_ids(occurrence_id: int) -> set[int]:
         LinkReview.objects.filter(
             occurrence_id=occurrence_id, status=ReviewStatus.REJECTED
         ).values_list("candidate_id", flat=True)
+    )
+
+
+def review_queue_from_board(*, occurrence: Occurrence) -> LinkReview | None:
+    """A raising just logged as a new issue, while an earlier issue scores in the review band
+    or above: the pair waits in the review queue, as an import's likely recurrences do, and
+    the board offers the link on the row. None when nothing plausible exists (or the matcher
+    cannot run: the raising stays logged either way)."""
+    if occurrence.link_source != LinkSource.NEW:
+        return None
+    retro = occurrence.retro
+    try:
+        found = suggest(
+            organization=retro.organization,
+            text=occurrence.text,
+            team=retro.team,
+            limit=1,
+            exclude_issue_ids={occurrence.issue_id} | rejected_issue_ids(occurrence.pk),
+            on=occurrence.held_on,
+            min_score=DEFAULT_WEIGHTS.review,
+        )
+    except EmbeddingUnavailable:
+        logger.warning("No review queued for occurrence %s: no model.", occurrence.pk)
+        return None
+    if not found:
+        return None
+    best = found[0]
+    review, _ = LinkReview.objects.get_or_create(
+        occurrence=occurrence,
+        candidate_id=best.issue.pk,
+        defaults={
+            "organization_id": occurrence.organization_id,
+            "score": round(best.score, 4),
+            "reasons": list(best.reasons),
+            "source": ReviewSource.BOARD,
+        },
+    )
+    return review
+
+
+def pending_review_for(occurrence: Occurrence) -> LinkReview | None:
+    """The best pending pair of one raising, for its board row."""
+    return (
+        LinkReview.objects.filter(occurrence=occurrence, status=ReviewStatus.PENDING)
+        .select_related("candidate")
+        .order_by("-score", "pk")
+        .first()
     )

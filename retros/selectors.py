@@ -21,8 +21,10 @@ from retros.models import (
     FixStatus,
     Issue,
     IssueMerge,
+    LinkReview,
     Occurrence,
     Retrospective,
+    ReviewStatus,
     Team,
 )
 
@@ -109,6 +111,8 @@ class BoardRow:
     fixes_here: list[Fix] = field(default_factory=list)
     band_aids: BandAidHistory = field(default_factory=BandAidHistory)
     fixes_before: int = 0
+    # An earlier issue this raising may be, waiting in the review queue.
+    pending_review: LinkReview | None = None
 
     @property
     def is_recurrence(self) -> bool:
@@ -136,8 +140,8 @@ def retro_occurrences(retro: Retrospective) -> QuerySet[Occurrence]:
 
 
 def board_rows(retro: Retrospective, occurrences: list[Occurrence]) -> list[BoardRow]:
-    """Rows for these occurrences of the retro: two queries whatever their number (earlier
-    raisings of their issues; the issues' fixes)."""
+    """Rows for these occurrences of the retro: three queries whatever their number (earlier
+    raisings of their issues; the issues' fixes; pending possible recurrences)."""
     rows = [BoardRow(occurrence=o) for o in occurrences]
     issue_ids = {o.issue_id for o in occurrences}
     if not issue_ids:
@@ -152,11 +156,21 @@ def board_rows(retro: Retrospective, occurrences: list[Occurrence]) -> list[Boar
         .annotate(n=Count("id"), last=Max("held_on"))
     )
     earlier_by_issue = {row["issue_id"]: row for row in earlier}
+    pending: dict[int, LinkReview] = {}
+    for review in (
+        LinkReview.objects.filter(
+            occurrence_id__in=[o.pk for o in occurrences], status=ReviewStatus.PENDING
+        )
+        .select_related("candidate")
+        .order_by("score", "pk")  # the best pair of each raising is written last
+    ):
+        pending[review.occurrence_id] = review
     fixes_by_issue: dict[int, list[Fix]] = defaultdict(list)
     for fix in Fix.objects.live().filter(issue_id__in=issue_ids).order_by("decided_on", "id"):
         fixes_by_issue[fix.issue_id].append(fix)
     for row in rows:
         occ = row.occurrence
+        row.pending_review = pending.get(occ.pk)
         found = earlier_by_issue.get(occ.issue_id)
         if found:
             row.earlier_raisings, row.earlier_last_seen = found["n"], found["last"]

@@ -26,6 +26,11 @@ urlpatterns = [
         name="occurrence_restore",
     ),
     path("occurrences/<int:occurrence_id>/link/", views.occurrence_link, name="occurrence_link"),
+    path(
+        "occurrences/<int:occurrence_id>/review/",
+        views.occurrence_review,
+        name="occurrence_review",
+    ),
     path("occurrences/<int:occurrence_id>/fixes/", views.fix_create, name="fix_create"),
     path("fixes/kind/", views.fix_kind_field, name="fix_kind_field"),
     path("fixes/<int:fix_id>/edit/", views.fix_edit, name="fix_edit"),

@@ -24,7 +24,7 @@ from django_htmx.middleware import HtmxDetails
 
 from diagnosis.fixkinds import FIX_KINDS, infer_fix_kind
 from retros import access as acl
-from retros import selectors, services
+from retros import review, selectors, services
 from retros.forms import (
     KIND_SOURCE_INFERRED,
     KIND_SOURCE_PERSON,
@@ -35,6 +35,7 @@ from retros.forms import (
     IssueRenameForm,
     MergeForm,
     OccurrenceForm,
+    OccurrenceReviewForm,
     OccurrenceTextForm,
     RelinkForm,
     RetroStartForm,
@@ -290,7 +291,13 @@ def occurrence_create(request: HtmxRequest, retro_id: int) -> HttpResponse:
             return render(request, "retros/retro_board.html#entry", context, status=INVALID)
         return _board_page(request, retro, status=INVALID, entry_form=form, focus_entry=True)
     if occurrence.link_source == LinkSource.NEW:
+        queued = review.review_queue_from_board(occurrence=occurrence)
         status = f"Added “{occurrence.text}” as a new issue."
+        if queued is not None:
+            status += (
+                f" It looks like “{queued.candidate.title}”: link it from its row, or it waits "
+                "in the review queue."
+            )
     else:
         status = f"Added “{occurrence.text}”, raised again: linked to “{occurrence.issue.title}”."
     if not request.htmx:
@@ -491,6 +498,29 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
     return render(
         request, "retros/occurrence_link.html", context, status=INVALID if form.errors else 200
     )
+
+
+@require_POST
+def occurrence_review(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
+    """Decide, from the board row, the possible recurrence the board queued for a raising:
+    link it to the earlier issue, or keep it apart (never suggested again)."""
+    access = acl.access_for(request)
+    occurrence = acl.occurrence_for(access, occurrence_id, write=True)
+    form = OccurrenceReviewForm(request.POST)
+    pending = review.pending_review_for(occurrence)
+    if not form.is_valid() or pending is None or pending.pk != form.cleaned_data["review"]:
+        error = "That possible recurrence was already decided; the row shows what is left."
+        return _row_response(request, occurrence, status=INVALID, error=error)
+    if form.cleaned_data["decision"] == "confirm":
+        review.review_confirm(review=pending, user=request.user)
+        occurrence.refresh_from_db()
+        if not request.htmx:
+            messages.success(request, f"Linked to “{pending.candidate.title}”.")
+        return _row_response(request, occurrence, focus="fix", with_count=True)
+    review.review_reject(review=pending, user=request.user)
+    if not request.htmx:
+        messages.success(request, "Kept apart: it will not be suggested again.")
+    return _row_response(request, occurrence, focus="fix")
 
 
 # --- Fixes -------------------------------------------------------------------------------------

@@ -51,6 +51,16 @@
       return;
     }
 
+    // Alt+L links the newest row that looks like an earlier issue ("Link it" on the row).
+    if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyL") {
+      const offers = document.querySelectorAll('.possible-link button[aria-keyshortcuts="Alt+L"]');
+      if (offers.length) {
+        event.preventDefault();
+        offers[offers.length - 1].click();
+      }
+      return;
+    }
+
     // In the new-issue field: arrow down into the suggestions, Escape clears the field.
     if (target && target.id === "entry-text") {
       if (event.key === "ArrowDown") {

@@ -37,8 +37,9 @@ def test_the_board_query_count_does_not_grow_with_the_data(cast, django_assert_n
     for board in (small, large):
         # session, user, membership with its teams, retro with team and facilitator,
         # live occurrences with issues, earlier raisings of those issues, their fixes,
-        # fixes to review with issues, recently archived occurrences
-        with django_assert_num_queries(9):
+        # fixes to review with issues, recently archived occurrences, pending possible
+        # recurrences of the raisings
+        with django_assert_num_queries(10):
             response = client.get(board_url(board))
         assert response.status_code == 200
 
@@ -340,6 +341,8 @@ def test_a_raising_is_logged_even_when_the_model_cannot_load(
         raise embedding.EmbeddingUnavailable("embedding file model.onnx is missing")
 
     monkeypatch.setattr(embedding, "encode_one", unavailable)
+    monkeypatch.setattr(embedding, "encode", unavailable)
+    monkeypatch.setattr(embedding, "read_query", lambda text, vocabulary: unavailable(text))
 
     response = cast.clients["facilitator"].post(
         reverse("retros:occurrence_create", args=[board.retro.pk]),

@@ -1,0 +1,106 @@
+"""No silent loss: a raising logged as new while a plausible earlier issue exists waits in the
+review queue, and its board row offers the link."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from retros.models import LinkReview, LinkSource, Occurrence, ReviewSource, ReviewStatus
+from tests.factories import IssueFactory, OccurrenceFactory, RetrospectiveFactory
+from tests.retros.conftest import EARLIER, htmx
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def earlier_issue(cast, real_matcher):
+    retro = RetrospectiveFactory(team=cast.other_team, held_on=EARLIER)
+    issue = IssueFactory(organization=cast.org, title="Staging environment broken for days")
+    for text in ("Staging environment broken for days", "Staging was down most of the week"):
+        OccurrenceFactory(retro=retro, issue=issue, text=text)
+    from retros import services
+
+    services.issue_refresh_stats(issue_ids=[issue.pk])
+    return issue
+
+
+def log(client, retro, text):
+    return client.post(
+        reverse("retros:occurrence_create", args=[retro.pk]), {"text": text}, **htmx()
+    )
+
+
+def test_a_reworded_recurrence_logged_as_new_is_queued_and_offered_on_its_row(
+    cast, board, earlier_issue
+):
+    client = cast.clients["facilitator"]
+    response = log(client, board.retro, "Staging env was broken for a couple of days again")
+    assert response.status_code == 200
+    logged = Occurrence.objects.get(text="Staging env was broken for a couple of days again")
+    assert logged.link_source == LinkSource.NEW
+    review = LinkReview.objects.get(occurrence=logged)
+    assert review.candidate_id == earlier_issue.pk
+    assert (review.source, review.status) == (ReviewSource.BOARD, ReviewStatus.PENDING)
+    html = response.content.decode()
+    assert "It looks like “Staging environment broken for days”" in html
+    row = client.get(reverse("retros:retro_board", args=[board.retro.pk])).content.decode()
+    assert "Looks like" in row and f'id="link-it-{logged.pk}"' in row
+    assert "raised 2 times" in row
+    # The link review queue holds the pair too.
+    queue = client.get(reverse("review:queue")).content.decode()
+    assert "Staging env was broken for a couple of days again" in queue
+
+
+def test_link_it_from_the_row_links_the_raising_to_the_earlier_issue(cast, board, earlier_issue):
+    client = cast.clients["facilitator"]
+    log(client, board.retro, "Staging env was broken for a couple of days again")
+    logged = Occurrence.objects.get(text="Staging env was broken for a couple of days again")
+    review = LinkReview.objects.get(occurrence=logged)
+    response = client.post(
+        reverse("retros:occurrence_review", args=[logged.pk]),
+        {"review": review.pk, "decision": "confirm"},
+        **htmx(),
+    )
+    assert response.status_code == 200
+    logged.refresh_from_db()
+    assert logged.issue_id == earlier_issue.pk and logged.link_source == LinkSource.REVIEW
+    assert LinkReview.objects.get(pk=review.pk).status == ReviewStatus.CONFIRMED
+    assert "Raised again" in response.content.decode()
+    assert "Looks like" not in response.content.decode()
+
+
+def test_not_the_same_keeps_it_apart_for_good(cast, board, earlier_issue):
+    client = cast.clients["facilitator"]
+    log(client, board.retro, "Staging env was broken for a couple of days again")
+    logged = Occurrence.objects.get(text="Staging env was broken for a couple of days again")
+    review = LinkReview.objects.get(occurrence=logged)
+    response = client.post(
+        reverse("retros:occurrence_review", args=[logged.pk]),
+        {"review": review.pk, "decision": "reject"},
+        **htmx(),
+    )
+    assert response.status_code == 200
+    assert "Looks like" not in response.content.decode()
+    logged.refresh_from_db()
+    assert logged.issue_id != earlier_issue.pk
+    assert LinkReview.objects.get(pk=review.pk).status == ReviewStatus.REJECTED
+
+
+def test_a_decision_on_a_pair_already_decided_says_so(cast, board, earlier_issue):
+    client = cast.clients["facilitator"]
+    log(client, board.retro, "Staging env was broken for a couple of days again")
+    logged = Occurrence.objects.get(text="Staging env was broken for a couple of days again")
+    review = LinkReview.objects.get(occurrence=logged)
+    url = reverse("retros:occurrence_review", args=[logged.pk])
+    client.post(url, {"review": review.pk, "decision": "reject"}, **htmx())
+    again = client.post(url, {"review": review.pk, "decision": "confirm"}, **htmx())
+    assert again.status_code == 422
+    assert "already decided" in again.content.decode()
+    assert Occurrence.objects.get(pk=logged.pk).issue_id != earlier_issue.pk
+
+
+def test_an_unrelated_new_item_is_not_queued(cast, board, earlier_issue):
+    log(cast.clients["facilitator"], board.retro, "The coffee machine on floor 3 leaks")
+    logged = Occurrence.objects.get(text="The coffee machine on floor 3 leaks")
+    assert not LinkReview.objects.filter(occurrence=logged).exists()
