@@ -357,7 +357,7 @@ def _earlier_raising() -> Exists:
 
 
 def _occurrences(organization: Organization, filters: Filters, start: date | None) -> QuerySet:
-    qs = Occurrence.objects.live().filter(organization=organization)
+    qs = Occurrence.objects.live().problems().filter(organization=organization)
     if start is not None:
         qs = qs.filter(held_on__gte=start)
     if filters.team_id is not None:

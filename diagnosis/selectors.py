@@ -31,6 +31,7 @@ def issue_histories(issue_ids: Iterable[int]) -> dict[int, IssueHistory]:
     team_names: dict[int, str] = {}
     for occ in (
         Occurrence.objects.live()
+        .problems()  # appreciation is never diagnosed: an issue of praise has no history
         .filter(issue_id__in=ids)
         .select_related("team")
         .only("id", "issue_id", "held_on", "text", "team_id", "team__name")

@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from diagnosis.fixkinds import FIX_KINDS, KIND_CHOICES, infer_fix_kind
-from retros.models import FixOutcome, FixStatus, RetroFormat
+from retros.models import FixOutcome, FixStatus, ItemType, RetroFormat
 from retros.services import OWNER_MAX, TEXT_MAX, TITLE_MAX
 
 
@@ -50,6 +50,10 @@ class OccurrenceForm(forms.Form):
     # long it is, and the field keeps what was typed.
     text = forms.CharField(label="Issue", required=False, strip=False)
     link_to = forms.CharField(required=False)
+    # Empty: decided from the wording (retros.itemtype); a recurrence is always a problem.
+    item_type = forms.ChoiceField(
+        required=False, choices=[("", "From the wording"), *ItemType.choices]
+    )
 
     def clean_text(self) -> str:
         return _stripped_text(self.cleaned_data.get("text"), what="The issue")

@@ -29,10 +29,12 @@ from retros.history.schema import (
     parse_history,
     retrospectives_in_date_order,
 )
+from retros.itemtype import infer_item_type
 from retros.matching import embedding
 from retros.models import (
     Fix,
     Issue,
+    ItemType,
     LinkReview,
     LinkSource,
     Occurrence,
@@ -70,6 +72,7 @@ class ImportReport:
     linked_by_file: int = 0
     auto_links: list[AutoLink] = field(default_factory=list)
     queued_for_review: int = 0
+    appreciations: int = 0
     new_issues: int = 0
     kinds_inferred: int = 0
 
@@ -85,6 +88,7 @@ class ImportReport:
             "linked_by_file": self.linked_by_file,
             "linked_automatically": len(self.auto_links),
             "queued_for_review": self.queued_for_review,
+            "appreciations": self.appreciations,
             "new_issues": self.new_issues,
             "kinds_inferred": self.kinds_inferred,
             "auto_links": [
@@ -113,6 +117,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         f"Recurrences linked automatically: {report['linked_automatically']}",
         f"Possible recurrences waiting for review: {report['queued_for_review']}",
         f"New issues: {report['new_issues']}",
+        f"Things that went well (kept, never matched or diagnosed): "
+        f"{report.get('appreciations', 0)}",
     ]
     for link in report["auto_links"]:
         lines.append(
@@ -153,6 +159,7 @@ class _Importer:
         self.touched_issue_ids: set[int] = set()
         self.teams: dict[str, Team] = {}
         self.item_issue: dict[str, int] = {}  # item key -> issue id
+        self.issue_types: dict[int, str | None] = {}  # issue id -> its raisings' type
 
     def run(self) -> ImportReport:
         self._teams()
@@ -224,13 +231,27 @@ class _Importer:
             import_key=record.key,
         )
 
+    def _issue_type(self, issue_id: int) -> str | None:
+        if issue_id not in self.issue_types:
+            self.issue_types[issue_id] = (
+                Occurrence.objects.filter(issue_id=issue_id)
+                .values_list("item_type", flat=True)
+                .first()
+            )
+        return self.issue_types[issue_id]
+
     def _item(self, retro: Retrospective, item: ItemRecord) -> None:
         link_source, score, issue_id = LinkSource.NEW, None, None
         review: tuple[int, float, list[str]] | None = None
+        item_type = item.type or infer_item_type(item.text, item.column)
         if item.same_as:
             issue_id = self.item_issue[item.same_as]
+            # The file says it is the same issue: an inferred type follows the issue's.
+            item_type = item.type or self._issue_type(issue_id) or item_type
             link_source = LinkSource.SAME_AS
             self.report.linked_by_file += 1
+        elif item_type == ItemType.APPRECIATION:
+            self.report.appreciations += 1  # kept, never linked to a problem
         elif self.linker is not None:
             decision = self.linker.decide(item.text, team=retro.team.name, on=retro.held_on)
             if decision.link_to is not None:
@@ -252,12 +273,14 @@ class _Importer:
             team=retro.team,
             held_on=retro.held_on,
             text=item.text,
+            item_type=item_type,
             votes=item.votes,
             import_key=item.key,
             link_source=link_source,
             link_score=score,
         )
-        if self.linker is not None:
+        self.issue_types.setdefault(issue_id, item_type)
+        if self.linker is not None and item_type == ItemType.PROBLEM:
             self.linker.add(occurrence, team=retro.team.name)
         if link_source == LinkSource.AUTO:
             self.report.auto_links.append(
@@ -339,7 +362,14 @@ def history_export(organization: Organization) -> dict[str, Any]:
         first = first_of_issue.setdefault(occ.issue_id, occ)
         same_as = item_keys[first.pk] if first.pk != occ.pk else None
         by_retro[occ.retro_id].append(
-            ItemRecord(key=item_keys[occ.pk], text=occ.text, votes=occ.votes, same_as=same_as)
+            ItemRecord(
+                key=item_keys[occ.pk],
+                text=occ.text,
+                votes=occ.votes,
+                same_as=same_as,
+                # Written when reading the text again would not give the stored type.
+                type=occ.item_type if occ.item_type != infer_item_type(occ.text) else None,
+            )
         )
         issue_raisings.setdefault(occ.issue_id, []).append(occ)
     actions: dict[int, list[ActionRecord]] = {r.pk: [] for r in retros}

@@ -34,6 +34,11 @@ class ArchivableQuerySet[M: models.Model](models.QuerySet[M]):
         """Rows nobody archived: what pages show."""
         return self.filter(archived_at__isnull=True)
 
+    def problems(self) -> ArchivableQuerySet[M]:
+        """Occurrences that raise a problem: what is matched, counted and diagnosed
+        (appreciation is kept and shown, never counted as a raising of a problem)."""
+        return self.filter(item_type="problem")
+
 
 ArchivableManager = models.Manager.from_queryset(ArchivableQuerySet)
 
@@ -221,6 +226,11 @@ class Issue(models.Model):
         return self.title
 
 
+class ItemType(models.TextChoices):
+    PROBLEM = "problem", "Problem"
+    APPRECIATION = "appreciation", "Went well"
+
+
 class LinkSource(models.TextChoices):
     NEW = "new", "Started a new issue"
     SUGGESTION = "suggestion", "Linked from a suggestion"
@@ -242,6 +252,10 @@ class Occurrence(models.Model):
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="occurrences")
     held_on = models.DateField()
     text = models.CharField(max_length=2000)
+    # Problem or appreciation (retros.itemtype). An issue's raisings are all of one type.
+    item_type = models.CharField(
+        max_length=12, choices=ItemType.choices, default=ItemType.PROBLEM, db_default="problem"
+    )
     votes = models.IntegerField(default=0)
     import_key = models.CharField(max_length=100, blank=True, default="")
     link_source = models.CharField(
@@ -263,6 +277,10 @@ class Occurrence(models.Model):
         ordering = ["held_on", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(votes__gte=0), name="occurrence_votes_not_negative"),
+            models.CheckConstraint(
+                condition=Q(item_type__in=["problem", "appreciation"]),
+                name="occurrence_item_type_valid",
+            ),
             models.UniqueConstraint(
                 fields=["organization", "import_key"],
                 condition=~Q(import_key=""),

@@ -21,7 +21,14 @@ from retros.access import Access
 from retros.matching.embedding import EmbeddingUnavailable
 from retros.matching.search import suggest
 from retros.matching.weights import DEFAULT_WEIGHTS
-from retros.models import LinkReview, LinkSource, Occurrence, ReviewSource, ReviewStatus
+from retros.models import (
+    ItemType,
+    LinkReview,
+    LinkSource,
+    Occurrence,
+    ReviewSource,
+    ReviewStatus,
+)
 from retros.services import occurrence_relink
 
 logger = logging.getLogger(__name__)
@@ -93,7 +100,7 @@ def review_queue_from_board(*, occurrence: Occurrence) -> LinkReview | None:
     or above: the pair waits in the review queue, as an import's likely recurrences do, and
     the board offers the link on the row. None when nothing plausible exists (or the matcher
     cannot run: the raising stays logged either way)."""
-    if occurrence.link_source != LinkSource.NEW:
+    if occurrence.link_source != LinkSource.NEW or occurrence.item_type != ItemType.PROBLEM:
         return None
     retro = occurrence.retro
     try:

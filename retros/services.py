@@ -28,6 +28,7 @@ from retros.models import (
     FixStatus,
     Issue,
     IssueMerge,
+    ItemType,
     LinkSource,
     Occurrence,
     RetroFormat,
@@ -127,6 +128,31 @@ def _live_target(issue: Issue) -> Issue:
     return issue
 
 
+def issue_item_type(issue: Issue, *, besides: Occurrence | None = None) -> str | None:
+    """The type of an issue's raisings (they are all of one type); None when it has no
+    other live raising than `besides`."""
+    raisings = Occurrence.objects.live().filter(issue_id=issue.pk)
+    if besides is not None:
+        raisings = raisings.exclude(pk=besides.pk)
+    return raisings.values_list("item_type", flat=True).first()
+
+
+def _require_same_type(item_type: str, issue: Issue) -> None:
+    other = issue_item_type(issue)
+    if other is None or other == item_type:
+        return
+    if item_type == ItemType.APPRECIATION:
+        raise ValidationError(
+            "This went well: praise is never a raising of a problem. Mark it as a problem "
+            "first if it is one.",
+            code="type_mismatch",
+        )
+    raise ValidationError(
+        "That issue collects things that went well, not problems; choose another issue.",
+        code="type_mismatch",
+    )
+
+
 def occurrence_record(
     *,
     retro: Retrospective,
@@ -136,10 +162,13 @@ def occurrence_record(
     link_source: str = LinkSource.NEW,
     link_score: float | None = None,
     votes: int = 0,
+    item_type: str = ItemType.PROBLEM,
 ) -> Occurrence:
     """Log one raising of an issue on a retro: a recurrence of `link_to_issue`, or else a new
-    issue titled with the text."""
+    issue titled with the text. An appreciation joins only an issue of appreciations."""
     text = clean_text(text, what="The issue")
+    if item_type not in ItemType.values:
+        raise ValidationError("An item is a problem or an appreciation.", code="item_type")
     if not retro.is_open:
         raise ValidationError("This retro is closed; reopen it to add issues.", code="closed")
     if votes < 0:
@@ -152,6 +181,7 @@ def occurrence_record(
             if link_to_issue.organization_id != retro.organization_id:
                 raise ValidationError("That issue belongs to another organisation.")
             issue = _live_target(link_to_issue)
+            _require_same_type(item_type, issue)
             if link_source == LinkSource.NEW:
                 link_source = LinkSource.MANUAL
         else:
@@ -165,6 +195,7 @@ def occurrence_record(
             team_id=retro.team_id,
             held_on=retro.held_on,
             text=text,
+            item_type=item_type,
             votes=votes,
             link_source=link_source,
             link_score=link_score,
@@ -241,6 +272,26 @@ def occurrence_restore(*, occurrence: Occurrence, user: Any) -> Occurrence:
     return occurrence
 
 
+def occurrence_set_type(*, occurrence: Occurrence, item_type: str, user: Any) -> Occurrence:
+    """Mark a raising as a problem or as an appreciation. A raising that shares its issue
+    with others of the old type is split off into an issue of its own (praise is never a
+    raising of a problem), with the fixes decided for it."""
+    if item_type not in ItemType.values:
+        raise ValidationError("An item is a problem or an appreciation.", code="item_type")
+    if item_type == occurrence.item_type:
+        return occurrence
+    with transaction.atomic():
+        shared = issue_item_type(occurrence.issue, besides=occurrence) is not None
+        occurrence.item_type = item_type
+        _save(occurrence, user, update_fields=["item_type"])
+        if shared:
+            occurrence_relink(occurrence=occurrence, issue=None, user=user)
+        else:
+            schedule_recompute([occurrence.issue_id])
+            _after_commit_invalidate(occurrence.organization_id)
+    return occurrence
+
+
 def occurrence_relink(
     *,
     occurrence: Occurrence,
@@ -272,6 +323,7 @@ def occurrence_relink(
             target = _live_target(issue)
             if target.pk == old_issue.pk:
                 raise ValidationError("The occurrence is already linked to that issue.")
+            _require_same_type(occurrence.item_type, target)
         fixes = _own_fixes(occurrence, old_issue)
         occurrence.issue = target
         occurrence.link_source = link_source
@@ -344,6 +396,9 @@ def issue_merge(*, source: Issue, target: Issue, user: Any) -> IssueMerge:
         )
     if target.archived_at is not None:
         raise ValidationError("That issue is archived; choose another one.", code="archived")
+    source_type = issue_item_type(source)
+    if source_type is not None:
+        _require_same_type(source_type, target)
     with transaction.atomic():
         occurrences = list(Occurrence.objects.select_for_update().filter(issue=source))
         fixes = list(Fix.objects.select_for_update().filter(issue=source))

@@ -26,6 +26,7 @@ urlpatterns = [
         name="occurrence_restore",
     ),
     path("occurrences/<int:occurrence_id>/link/", views.occurrence_link, name="occurrence_link"),
+    path("occurrences/<int:occurrence_id>/type/", views.occurrence_type, name="occurrence_type"),
     path(
         "occurrences/<int:occurrence_id>/review/",
         views.occurrence_review,

@@ -42,11 +42,13 @@ from retros.forms import (
     VoteForm,
     kind_explanations,
 )
+from retros.itemtype import infer_item_type
 from retros.matching.search import suggest
 from retros.models import (
     Fix,
     FixOutcome,
     Issue,
+    ItemType,
     LinkSource,
     Occurrence,
     Retrospective,
@@ -241,7 +243,8 @@ def retro_suggestions(request: HtmxRequest, retro_id: int) -> HttpResponse:
     if not request.htmx:
         return redirect(_board_url(retro.pk, "entry-form"))
     groups = _suggestion_groups(retro, text) if len(text.strip()) >= 3 else []
-    context = _board_context(request, retro, suggestion_groups=groups)
+    praise = len(text.strip()) >= 3 and infer_item_type(text) == ItemType.APPRECIATION
+    context = _board_context(request, retro, suggestion_groups=groups, reads_as_praise=praise)
     return render(request, "retros/retro_board.html#suggestion-list", context)
 
 
@@ -273,6 +276,9 @@ def occurrence_create(request: HtmxRequest, retro_id: int) -> HttpResponse:
     occurrence = None
     if form.is_valid():
         link = form.cleaned_data["link_to"]
+        item_type = form.cleaned_data["item_type"] or (
+            ItemType.PROBLEM if link else infer_item_type(form.cleaned_data["text"])
+        )
         try:
             target = acl.issue_for(access, link[0]) if link else None
             occurrence = services.occurrence_record(
@@ -282,6 +288,7 @@ def occurrence_create(request: HtmxRequest, retro_id: int) -> HttpResponse:
                 link_to_issue=target,
                 link_source=LinkSource.SUGGESTION if link else LinkSource.NEW,
                 link_score=link[1] if link else None,
+                item_type=item_type,
             )
         except ValidationError as error:
             form.add_error("text", error)
@@ -290,7 +297,12 @@ def occurrence_create(request: HtmxRequest, retro_id: int) -> HttpResponse:
             context = _board_context(request, retro, entry_form=form, focus_entry=True)
             return render(request, "retros/retro_board.html#entry", context, status=INVALID)
         return _board_page(request, retro, status=INVALID, entry_form=form, focus_entry=True)
-    if occurrence.link_source == LinkSource.NEW:
+    if occurrence.item_type == ItemType.APPRECIATION:
+        status = (
+            f"Added “{occurrence.text}” as something that went well: kept, never matched or "
+            "diagnosed as a problem. Alt+W on the board marks it as a problem if it is one."
+        )
+    elif occurrence.link_source == LinkSource.NEW:
         queued = review.review_queue_from_board(occurrence=occurrence)
         status = f"Added “{occurrence.text}” as a new issue."
         if queued is not None:
@@ -498,6 +510,22 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
     return render(
         request, "retros/occurrence_link.html", context, status=INVALID if form.errors else 200
     )
+
+
+@require_POST
+def occurrence_type(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
+    """Mark a raising as a problem or as something that went well (one key on the board)."""
+    access = acl.access_for(request)
+    occurrence = acl.occurrence_for(access, occurrence_id, write=True)
+    item_type = request.POST.get("item_type", "")
+    try:
+        services.occurrence_set_type(occurrence=occurrence, item_type=item_type, user=request.user)
+    except ValidationError as error:
+        return _row_response(request, occurrence, status=INVALID, error=_messages_of(error))
+    occurrence.refresh_from_db()
+    if not request.htmx:
+        messages.success(request, f"Marked as {occurrence.get_item_type_display().lower()}.")
+    return _row_response(request, occurrence, focus="type")
 
 
 @require_POST

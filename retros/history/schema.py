@@ -24,7 +24,11 @@ Decisions this module makes where the written contract is silent:
   different shape, and listing its fields as errors would only bury the real message.
 - Canonical form written by `dump_history`: keys in the order of HISTORY_FORMAT.md; `teams`,
   `retrospectives`, `items`, `actions`, `votes` and `status` always written; `title`,
-  `same_as`, `kind`, `owner`, `due_on` and `completed_on` omitted when empty. For every
+  `same_as`, `type`, `column`, `kind`, `owner`, `due_on` and `completed_on` omitted when
+  empty.
+- An item's optional `type` ("problem" or "appreciation") and `column` (the retro format's
+  column it was written in) are backward compatible: files without them still load, and
+  import decides a missing type from the column and the text (retros.itemtype). For every
   document `parse_history` returns, `parse_history(json.dumps(dump_history(doc))) == doc`.
 """
 
@@ -59,6 +63,8 @@ FIX_KIND_SLUGS: Final = (
     "reorg",
 )
 ACTION_STATUSES: Final = ("open", "done", "dropped")
+# Must match retros.itemtype.ITEM_TYPES; a test asserts they match.
+ITEM_TYPES: Final = ("problem", "appreciation")
 DEFAULT_ACTION_STATUS: Final = "open"
 
 MAX_DOCUMENT_BYTES: Final = 50 * 1024 * 1024
@@ -68,6 +74,7 @@ MAX_ORGANIZATION_LENGTH: Final = 200
 MAX_TEAM_NAME_LENGTH: Final = 100
 MAX_TITLE_LENGTH: Final = 200
 MAX_OWNER_LENGTH: Final = 100
+MAX_COLUMN_LENGTH: Final = 100
 MAX_TEXT_LENGTH: Final = 2000
 MAX_VOTES: Final = 2_147_483_647  # the largest value a database integer column holds
 
@@ -103,6 +110,10 @@ class ItemRecord:
     text: str
     votes: int = 0
     same_as: str | None = None
+    # Optional: "problem" or "appreciation"; when absent, import decides from the column
+    # (the retro format's, e.g. "Glad", "Went well") and the text.
+    type: str | None = None
+    column: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +259,8 @@ def _dump_retro(retro: RetroRecord) -> dict[str, Any]:
 def _dump_item(item: ItemRecord) -> dict[str, Any]:
     data: dict[str, Any] = {"key": item.key, "text": item.text, "votes": item.votes}
     _put(data, "same_as", item.same_as)
+    _put(data, "type", item.type)
+    _put(data, "column", item.column)
     return data
 
 
@@ -483,6 +496,7 @@ class _Reader:
         self._team_names: dict[str, str] = {}  # name -> team key
         self._item_places: dict[str, _Place] = {}
         self._same_as: list[_Ref] = []
+        self._item_types: dict[str, str] = {}  # item key -> its explicit type
         self._action_items: list[_Ref] = []
         self._teams_known = True  # False when the team list itself is broken
 
@@ -559,7 +573,11 @@ class _Reader:
         same_as = fields.string("same_as")
         if same_as is not None:
             self._same_as.append(_Ref(fields.at("same_as"), key, same_as, place))
-        return ItemRecord(key or "", text or "", votes, same_as)
+        item_type = fields.choice("type", ITEM_TYPES, what="item type")
+        if key is not None and item_type is not None:
+            self._item_types[key] = item_type
+        column = fields.string("column", max_length=MAX_COLUMN_LENGTH) or ""
+        return ItemRecord(key or "", text or "", votes, same_as, item_type, column)
 
     def _action(self, obj: Mapping[str, Any], path: str, place: _Place) -> ActionRecord:
         fields = _Fields(self._errors, obj, path)
@@ -623,6 +641,13 @@ class _Reader:
         for ref in self._same_as:
             if ref.source not in on_cycle:
                 self._check_order(ref, same_retro_ok=False, rule=_SAME_AS_RULE)
+            types = {self._item_types.get(k) for k in (ref.source or "", ref.target)}
+            if {"problem", "appreciation"} <= types:
+                self._errors.add(
+                    ref.path,
+                    "same_as links a problem and an appreciation; praise is never a raising "
+                    "of a problem",
+                )
         for ref in self._action_items:
             self._check_order(ref, same_retro_ok=True, rule=_ACTION_ITEM_RULE)
 

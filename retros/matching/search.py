@@ -166,10 +166,15 @@ class OrgIndex(IssueIndex):
 
 
 def _live_occurrences(organization_id: int):
-    return Occurrence.objects.live().filter(
-        organization_id=organization_id,
-        issue__archived_at=None,
-        issue__merged_into=None,
+    # Appreciation is never a candidate recurrence of a problem: only problems are matched.
+    return (
+        Occurrence.objects.live()
+        .problems()
+        .filter(
+            organization_id=organization_id,
+            issue__archived_at=None,
+            issue__merged_into=None,
+        )
     )
 
 

@@ -61,6 +61,16 @@
       return;
     }
 
+    // Alt+W switches the newest row between "went well" and a problem.
+    if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyW") {
+      const toggles = document.querySelectorAll("#occurrence-list button[data-item-type]");
+      if (toggles.length) {
+        event.preventDefault();
+        toggles[toggles.length - 1].click();
+      }
+      return;
+    }
+
     // In the new-issue field: arrow down into the suggestions, Escape clears the field.
     if (target && target.id === "entry-text") {
       if (event.key === "ArrowDown") {

@@ -55,6 +55,7 @@ POLICIES: dict[str, Policy] = {
     "retros:occurrence_restore": Policy(read=None, write=TEAM_WRITE),
     "retros:occurrence_link": Policy(read=TEAM_WRITE, write=TEAM_WRITE),
     "retros:occurrence_review": Policy(read=None, write=TEAM_WRITE),
+    "retros:occurrence_type": Policy(read=None, write=TEAM_WRITE),
     "retros:fix_create": Policy(read=None, write=TEAM_WRITE),
     "retros:fix_kind_field": Policy(read=FACILITATING, write=None, headers=HTMX),
     "retros:fix_edit": Policy(read=TEAM_WRITE, write=TEAM_WRITE),

@@ -1,0 +1,81 @@
+"""Whether a retro item is a problem or an appreciation (praise), from its column and text.
+
+Retro formats carry praise: "went well", *glad*, *liked*, *continue*. Appreciation is kept
+and shown, but never diagnosed, never suggested as a recurrence of a problem and never
+counted as a raising of one. Problems are the default: praise is read only from a column
+that names it or from clear wording without a complaint in it, because a problem taken for
+praise would vanish from the dashboard, while praise taken for a problem is one key away
+from being corrected on the board. Pure, no Django.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal
+
+ItemType = Literal["problem", "appreciation"]
+PROBLEM: Final = "problem"
+APPRECIATION: Final = "appreciation"
+ITEM_TYPES: Final = (PROBLEM, APPRECIATION)
+
+# Column names of common retro formats (lower case, words only).
+_PRAISE_COLUMNS: Final = re.compile(
+    r"\b(?:went well|what went well|well|glad|liked?|likes|continue|keep|keep doing|kudos|"
+    r"appreciations?|thanks|shout ?outs?|wins?|positives?|good|strengths?|celebrat\w*|"
+    r"happy|proud|loved?|successes)\b"
+)
+_PROBLEM_COLUMNS: Final = re.compile(
+    r"\b(?:mad|sad|stop|lacked|lack|longed for|went wrong|wrong|improve|to improve|"
+    r"problems?|issues?|bad|less well|didn'?t go well|could be better|challenges?|"
+    r"frustrat\w*|risks?|blockers?|puzzles?|concerns?)\b"
+)
+
+# Wording that praises: a thank-you, a win, something that worked.
+_PRAISE: Final = re.compile(
+    r"^\s*(?:kudos|thanks|thank you|shout[- ]?out|props|celebrat\w*|congrat\w*|hooray|yay)\b"
+    r"|\b(?:worked (?:really |very |so |quite )?well|went (?:really |very |so |quite )?"
+    r"(?:well|smoothly)|great (?:job|work|collaboration|teamwork)|well done|nice work|"
+    r"good job|thanks to|thank you|kudos|shout[- ]?out|big win|was (?:a )?(?:huge |big )?"
+    r"success|successful(?:ly)?|smooth(?:ly)?|on time|zero (?:\w+ )?(?:incidents?|bugs?|"
+    r"defects?|outages?)|no (?:\w+ )?(?:incidents?|outages?|regressions?)|proud of|"
+    r"(?:really |very )?(?:helpful|appreciated)|loved|enjoyed|nailed)\b",
+    re.IGNORECASE,
+)
+# Wording that complains, which praise does not contain.
+_COMPLAINT: Final = re.compile(
+    r"\b(?:not|no longer|never|didn'?t|doesn'?t|don'?t|isn'?t|wasn'?t|weren'?t|won'?t|"
+    r"can'?t|cannot|couldn'?t|still|again|broken?|breaks|slow|late|delay\w*|fail\w*|"
+    r"flaky|block\w*|stuck|lack\w*|missing|problem\w*|issues?|bugs?|pain\w*|hard|"
+    r"difficult|confus\w*|unclear|too (?:many|much|long)|nobody|no one|worse|outage\w*|"
+    r"incidents?|but|however|although|except|unless|without)\b",
+    re.IGNORECASE,
+)
+_ZERO_COUNT: Final = re.compile(
+    r"\b(?:zero|no) (?:\w+ )?(?:incidents?|bugs?|defects?|outages?|regressions?)\b",
+    re.IGNORECASE,
+)
+
+
+def column_type(column: str | None) -> ItemType | None:
+    """The type a column name says, or None when it says neither (or both)."""
+    if not column:
+        return None
+    name = " ".join(re.findall(r"[a-z']+", column.lower()))
+    praise, problem = bool(_PRAISE_COLUMNS.search(name)), bool(_PROBLEM_COLUMNS.search(name))
+    if praise and not problem:
+        return APPRECIATION
+    if problem and not praise:
+        return PROBLEM
+    return None
+
+
+def infer_item_type(text: str, column: str | None = None) -> ItemType:
+    """The item's type: its column's when the column says one, else its wording's."""
+    from_column = column_type(column)
+    if from_column is not None:
+        return from_column
+    if not _PRAISE.search(text):
+        return PROBLEM
+    # "zero incidents" praises; other complaint words ("still slow", "but") make it a problem.
+    remaining = _ZERO_COUNT.sub(" ", text)
+    return PROBLEM if _COMPLAINT.search(remaining) else APPRECIATION

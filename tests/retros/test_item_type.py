@@ -1,0 +1,139 @@
+"""Praise is kept and shown, never diagnosed, suggested or counted as a raising of a problem."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from diagnosis.models import Finding
+from diagnosis.services import finding_recompute_many
+from retros.importing import history_import
+from retros.itemtype import infer_item_type
+from retros.matching.search import suggest
+from retros.models import ItemType, Occurrence
+from tests.retros.conftest import htmx
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "expected"),
+    [
+        ("Celebrate: zero payment incidents", None, "appreciation"),
+        ("Onboarding buddy system worked well", None, "appreciation"),
+        ("The new CI worked well but is still slow", None, "problem"),
+        ("Releases are not on time", None, "problem"),
+        ("Staging was down again", None, "problem"),
+        ("Tests are slow", "Glad", "appreciation"),
+        ("Great teamwork", "Mad", "problem"),
+        ("Pairing sessions", "Went well", "appreciation"),
+        ("Pairing sessions", "Stop", "problem"),
+    ],
+)
+def test_the_type_comes_from_the_column_then_the_wording(text, column, expected):
+    assert infer_item_type(text, column) == expected
+
+
+def _glad_history():
+    def retro(key, day, items, actions=()):
+        return {
+            "key": key,
+            "team": "p",
+            "held_on": f"2026-0{day}-01",
+            "items": items,
+            "actions": list(actions),
+        }
+
+    praise = "Pairing with support went really well"
+    return {
+        "format": "recur-history/1",
+        "organization": "Gladco",
+        "teams": [{"key": "p", "name": "Payments"}],
+        "retrospectives": [
+            retro(
+                "r1",
+                1,
+                [{"key": "g1", "text": praise, "column": "Glad"}],
+                [
+                    {
+                        "key": "a1",
+                        "item": "g1",
+                        "text": "Weekly sync with support",
+                        "kind": "meeting",
+                    }
+                ],
+            ),
+            retro(
+                "r2",
+                2,
+                [{"key": "g2", "text": praise, "column": "Glad", "same_as": "g1"}],
+                [{"key": "a2", "item": "g2", "text": "Add a checklist", "kind": "process"}],
+            ),
+            retro("r3", 3, [{"key": "g3", "text": praise, "column": "Glad", "same_as": "g2"}]),
+            retro("r4", 4, [{"key": "g4", "text": praise, "column": "Glad", "same_as": "g3"}]),
+        ],
+    }
+
+
+@pytest.mark.django_db
+def test_an_appreciation_in_a_glad_column_is_never_flagged(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        history_import(_glad_history())
+    occurrences = Occurrence.objects.filter(organization__name="Gladco")
+    assert {o.item_type for o in occurrences} == {ItemType.APPRECIATION}
+    issue_ids = {o.issue_id for o in occurrences}
+    assert len(issue_ids) == 1
+    finding_recompute_many(issue_ids)
+    assert not Finding.objects.filter(issue_id__in=issue_ids, is_current=True).exists()
+
+
+@pytest.mark.django_db
+def test_praise_is_never_suggested_as_a_recurrence_of_a_problem(cast, board, real_matcher):
+    client = cast.clients["facilitator"]
+    url = reverse("retros:occurrence_create", args=[board.retro.pk])
+    client.post(url, {"text": "Celebrate: zero payment incidents this sprint"}, **htmx())
+    praise = Occurrence.objects.get(text="Celebrate: zero payment incidents this sprint")
+    assert praise.item_type == ItemType.APPRECIATION
+    found = suggest(organization=cast.org, text="Celebrate zero payment incidents", team=cast.team)
+    assert praise.issue_id not in {s.issue.pk for s in found}
+
+
+@pytest.mark.django_db
+def test_one_key_marks_a_row_as_a_problem_and_back(cast, board, real_matcher):
+    client = cast.clients["facilitator"]
+    client.post(
+        reverse("retros:occurrence_create", args=[board.retro.pk]),
+        {"text": "Onboarding buddy system worked well"},
+        **htmx(),
+    )
+    occ = Occurrence.objects.get(text="Onboarding buddy system worked well")
+    assert occ.item_type == ItemType.APPRECIATION
+    row = client.get(reverse("retros:retro_board", args=[board.retro.pk])).content.decode()
+    assert 'aria-keyshortcuts="Alt+W"' in row and "Went well</span>" in row
+    response = client.post(
+        reverse("retros:occurrence_type", args=[occ.pk]), {"item_type": "problem"}, **htmx()
+    )
+    assert response.status_code == 200
+    occ.refresh_from_db()
+    assert occ.item_type == ItemType.PROBLEM
+    bad = client.post(
+        reverse("retros:occurrence_type", args=[occ.pk]), {"item_type": "maybe"}, **htmx()
+    )
+    assert bad.status_code == 422
+
+
+@pytest.mark.django_db
+def test_praise_cannot_be_linked_to_a_problem(cast, board):
+    client = cast.clients["facilitator"]
+    problem = board.issues[0]
+    client.post(
+        reverse("retros:occurrence_create", args=[board.retro.pk]),
+        {"text": "Great job on the deploy tooling", "item_type": "appreciation"},
+        **htmx(),
+    )
+    occ = Occurrence.objects.get(text="Great job on the deploy tooling")
+    response = client.post(
+        reverse("retros:occurrence_link", args=[occ.pk]), {"issue": str(problem.pk)}
+    )
+    assert response.status_code == 422
+    assert "praise is never a raising of a problem" in response.content.decode()
+    occ.refresh_from_db()
+    assert occ.issue_id != problem.pk
