@@ -271,10 +271,19 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A finding whose recompute was lost with its worker is recomputed by the sweep below, at
+# most RECUR_STALE_AFTER_SECONDS + RECUR_STALE_SWEEP_SECONDS after the change; the visibility
+# timeout stays long, since a shorter one would hand still-running long imports to a second
+# worker.
+RECUR_STALE_AFTER_SECONDS = env_int("RECUR_STALE_AFTER_SECONDS", 120, minimum=10)
 CELERY_BEAT_SCHEDULE = {
     "recompute-all-findings-nightly": {
         "task": "diagnosis.tasks.recompute_all_organizations",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "recompute-stale-findings": {
+        "task": "diagnosis.tasks.recompute_stale_findings",
+        "schedule": timedelta(seconds=env_int("RECUR_STALE_SWEEP_SECONDS", 300, minimum=30)),
     },
     "send-weekly-digests": {
         "task": "diagnosis.tasks.send_weekly_digests",
