@@ -146,11 +146,22 @@ SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_AGE", 60 * 60 * 12, minimum=300)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 ADMIN_PATH = env_path_prefix("DJANGO_ADMIN_PATH", "admin")
 
-# Login rate limiting (django-axes): lock a username+address after repeated failures.
-AXES_FAILURE_LIMIT = env_int("RECUR_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+# Login rate limiting (django-axes, config/login.py): an address is locked for 15 minutes
+# after RECUR_LOGIN_FAILURE_LIMIT failures over any user names (stops spraying); a user name
+# with more than RECUR_LOGIN_ACCOUNT_FAILURE_LIMIT failures from anywhere makes each further
+# attempt wait 1 s, 2 s, 4 s ... at most RECUR_LOGIN_ACCOUNT_MAX_WAIT seconds (slows guessing
+# one account from many addresses, but a stranger cannot lock its owner out).
+AXES_HANDLER = "config.login.LoginAttemptsHandler"
+AXES_FAILURE_LIMIT = env_int("RECUR_LOGIN_FAILURE_LIMIT", 20, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # refused attempts do not extend a lock
+AXES_CLIENT_IP_CALLABLE = "config.login.client_address"
+RECUR_LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("RECUR_LOGIN_ACCOUNT_FAILURE_LIMIT", 5, minimum=1)
+RECUR_LOGIN_ACCOUNT_MAX_WAIT = env_int("RECUR_LOGIN_ACCOUNT_MAX_WAIT", 60, minimum=1)
+# Proxies in front of Recur that append to X-Forwarded-For (0: use the connection's address).
+RECUR_TRUSTED_PROXIES = env_int("RECUR_TRUSTED_PROXIES", 0, minimum=0, maximum=5)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 AXES_ENABLED = env_bool("RECUR_LOGIN_RATE_LIMIT", True)
@@ -260,10 +271,19 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A finding whose recompute was lost with its worker is recomputed by the sweep below, at
+# most RECUR_STALE_AFTER_SECONDS + RECUR_STALE_SWEEP_SECONDS after the change; the visibility
+# timeout stays long, since a shorter one would hand still-running long imports to a second
+# worker.
+RECUR_STALE_AFTER_SECONDS = env_int("RECUR_STALE_AFTER_SECONDS", 120, minimum=10)
 CELERY_BEAT_SCHEDULE = {
     "recompute-all-findings-nightly": {
         "task": "diagnosis.tasks.recompute_all_organizations",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "recompute-stale-findings": {
+        "task": "diagnosis.tasks.recompute_stale_findings",
+        "schedule": timedelta(seconds=env_int("RECUR_STALE_SWEEP_SECONDS", 300, minimum=30)),
     },
     "send-weekly-digests": {
         "task": "diagnosis.tasks.send_weekly_digests",

@@ -192,3 +192,18 @@ class DigestDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.week}"
+
+
+class PendingRecompute(models.Model):
+    """An issue changed and its finding has not been recomputed since.
+
+    Written in the same transaction as the change (diagnosis.tasks.schedule_recompute) and
+    deleted in the same transaction as the recompute that saw it, so it survives a queued
+    task lost with its worker: the periodic sweep (recompute_stale_findings) recomputes every
+    issue whose marker is older than a few minutes."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"issue {self.issue_id} changed at {self.requested_at:%Y-%m-%d %H:%M:%S}"

@@ -13,7 +13,7 @@ from django.utils import timezone
 from diagnosis import engine
 from diagnosis.dashboard import dashboard_invalidate
 from diagnosis.fixkinds import FIX_KINDS
-from diagnosis.models import Finding
+from diagnosis.models import Finding, PendingRecompute
 from diagnosis.rules import DEFAULT_RULES, Rules
 from diagnosis.selectors import issue_histories
 from retros.models import Issue, Organization
@@ -69,7 +69,8 @@ def _row_values(result: engine.Finding, history: engine.IssueHistory) -> dict[st
 def finding_recompute_many(issue_ids: Iterable[int], *, today: date | None = None) -> int:
     """Recompute the findings of these issues; returns how many changed. Idempotent: running
     it twice writes nothing the second time. The issues are locked for the duration, so two
-    recomputes of one issue at once (a worker and a request) run one after the other."""
+    recomputes of one issue at once (a worker and a request) run one after the other.
+    Clears the issues' stale markers it saw before reading them, in the same transaction."""
     ids = sorted(set(issue_ids))
     today = today or timezone.localdate()
     changed = 0
@@ -82,6 +83,7 @@ def finding_recompute_many(issue_ids: Iterable[int], *, today: date | None = Non
             .order_by("pk")
             .select_related("organization")
         }
+        seen = list(PendingRecompute.objects.filter(issue_id__in=ids).values_list("pk", flat=True))
         histories = issue_histories(issues)
         current = {f.issue_id: f for f in Finding.objects.filter(issue_id__in=ids, is_current=True)}
         rules_cache: dict[int, Rules] = {}
@@ -94,6 +96,7 @@ def finding_recompute_many(issue_ids: Iterable[int], *, today: date | None = Non
             changed += outcome == CHANGED
             if outcome:
                 written.add(org.pk)
+        PendingRecompute.objects.filter(pk__in=seen).delete()
         # The dashboard's cached pages show these findings and their counts.
         for organization_id in written:
             transaction.on_commit(functools.partial(dashboard_invalidate, organization_id))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 # Changes to one issue within this many seconds share one recompute: the first change queues
 # a task that runs after the window, so it sees every change made inside it.
@@ -37,15 +39,41 @@ def recompute_all_organizations() -> int:
     return sum(finding_recompute_organization(org) for org in Organization.objects.all())
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def recompute_stale_findings(batch_size: int = 500) -> int:
+    """Every few minutes (beat): recompute the findings of issues changed more than
+    STALE_AFTER_SECONDS ago and not recomputed since, e.g. because the worker that held
+    their task died (the broker gives it back only after its visibility timeout)."""
+    from diagnosis.models import PendingRecompute
+    from diagnosis.services import finding_recompute_many
+
+    cutoff = timezone.now() - timedelta(seconds=settings.RECUR_STALE_AFTER_SECONDS)
+    ids = sorted(
+        set(
+            PendingRecompute.objects.filter(requested_at__lte=cutoff).values_list(
+                "issue_id", flat=True
+            )
+        )
+    )
+    for start in range(0, len(ids), batch_size):
+        finding_recompute_many(ids[start : start + batch_size])
+    return len(ids)
+
+
 def schedule_recompute(issue_ids: Iterable[int]) -> None:
     """Recompute these issues' findings once the current transaction commits.
 
-    With a broker, an issue that already has a recompute queued within the debounce window
-    is skipped (deduplication when many changes arrive at once). In-process (no broker) the
-    work runs right after the commit."""
+    Each issue gets a stale marker in the current transaction, which the recompute clears;
+    one whose task is lost is picked up by recompute_stale_findings. With a broker, an issue
+    that already has a recompute queued within the debounce window is skipped (deduplication
+    when many changes arrive at once). In-process (no broker) the work runs right after the
+    commit."""
+    from diagnosis.models import PendingRecompute
+
     ids = sorted({int(i) for i in issue_ids})
     if not ids:
         return
+    PendingRecompute.objects.bulk_create([PendingRecompute(issue_id=i) for i in ids])
     if settings.CELERY_TASK_ALWAYS_EAGER:
         transaction.on_commit(lambda: recompute_issue_findings.apply(args=(ids,)))
         return
