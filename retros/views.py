@@ -689,13 +689,13 @@ def _issue_page(
     }
     if request.htmx and request.htmx.target == "merge-candidates":
         return render(request, "retros/issue_detail.html#merge-candidates", context)
-    page = selectors.issue_page(issue, access=access)
+    page = selectors.issue_page(issue, access=access, timeline_page=request.GET.get("page"))
     context.update(
         page=page,
         timeline=page.timeline,
         finding=page.finding,
         rename_form=rename_form or IssueRenameForm(initial={"title": issue.title}),
-        here=request.path,
+        here=request.get_full_path(),
     )
     return render(request, "retros/issue_detail.html", context, status=status)
 
