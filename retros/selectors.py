@@ -317,6 +317,33 @@ def _ordinal(n: int) -> str:
     return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
+# --- Editing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Archived:
+    """When a row was archived and by whom (a name, or "" when no person did it)."""
+
+    at: dt.datetime
+    by: str
+
+
+def archived_record(row: Occurrence | Fix) -> Archived | None:
+    """Who archived `row`, from its history: the earliest version that carries its current
+    archived_at. None when the row is live."""
+    if row.archived_at is None:
+        return None
+    version = (
+        row.history.filter(archived_at=row.archived_at)  # type: ignore[attr-defined]
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+        .first()
+    )
+    person = version.history_user if version is not None else None
+    name = (person.get_full_name() or person.get_username()) if person is not None else ""
+    return Archived(at=row.archived_at, by=name)
+
+
 # --- Issues ----------------------------------------------------------------------------------
 
 
