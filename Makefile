@@ -24,6 +24,10 @@ $(STAMP): $(PY) requirements/base.txt requirements/dev.txt requirements/tokenize
 
 install: $(STAMP)
 
+# DEBUG is off unless asked for; these development targets ask for it (an environment that
+# sets DJANGO_DEBUG keeps its value). The test run asks in tests/settings.py.
+run eval worker beat lint: export DJANGO_DEBUG ?= True
+
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

@@ -19,13 +19,19 @@ from config.env import env_bool, env_int, env_list, env_path_prefix, env_str, en
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless a developer asks for it (`make run` sets DJANGO_DEBUG=True, and so does the test
+# run, tests/settings.py): a deployment that forgets the variable shows no technical pages
+# and does not start without a secret key of its own.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 
 _DEV_SECRET = "django-insecure-recur-development-only-key-change-me-0123456789"  # noqa: S105 (development only; production requires DJANGO_SECRET_KEY)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false. In development, set "
+            "DJANGO_DEBUG=True (make run does)."
+        )
     SECRET_KEY = _DEV_SECRET
 elif len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long.")

@@ -17,3 +17,7 @@ urlpatterns = [
     path("", retros_home, name="home"),
     path("", include("diagnosis.urls")),
 ]
+
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"

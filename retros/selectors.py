@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -330,6 +331,33 @@ def _ordinal(n: int) -> str:
     return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
+# --- Editing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Archived:
+    """When a row was archived and by whom (a name, or "" when no person did it)."""
+
+    at: dt.datetime
+    by: str
+
+
+def archived_record(row: Occurrence | Fix) -> Archived | None:
+    """Who archived `row`, from its history: the earliest version that carries its current
+    archived_at. None when the row is live."""
+    if row.archived_at is None:
+        return None
+    version = (
+        row.history.filter(archived_at=row.archived_at)  # type: ignore[attr-defined]
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+        .first()
+    )
+    person = version.history_user if version is not None else None
+    name = (person.get_full_name() or person.get_username()) if person is not None else ""
+    return Archived(at=row.archived_at, by=name)
+
+
 # --- Issues ----------------------------------------------------------------------------------
 
 
@@ -360,6 +388,8 @@ class TimelineEntry:
     # What the viewer may do with the entry's retro and occurrence.
     can_open: bool = True
     can_edit: bool = False
+    # The issue's first live raising.
+    is_first: bool = False
 
     @property
     def team_id(self) -> int | None:
@@ -393,12 +423,82 @@ def issue_timeline_entries(issue: Issue, *, access: Access | None = None) -> lis
             band_aids_so_far += entry.fix.kind in BAND_AID_KINDS
         else:
             entry.after_fixes, entry.after_band_aids = fixes_so_far, band_aids_so_far
-        if access is not None and entry.team_id is not None:
-            entry.can_open = access.sees_team(entry.team_id)
-            entry.can_edit = entry.is_occurrence and access.facilitates_team(entry.team_id)
-        elif access is not None:
-            entry.can_open = access.is_leader
+        _grant(entry, access)
+    first = next((e for e in entries if e.is_occurrence), None)
+    if first is not None:
+        first.is_first = True
     return entries
+
+
+def _grant(entry: TimelineEntry, access: Access | None) -> None:
+    """What the viewer may do with the entry (without `access`: open it, change nothing)."""
+    if access is not None and entry.team_id is not None:
+        entry.can_open = access.sees_team(entry.team_id)
+        entry.can_edit = entry.is_occurrence and access.facilitates_team(entry.team_id)
+    elif access is not None:
+        entry.can_open = access.is_leader
+
+
+TIMELINE_PAGE_SIZE = 50
+
+
+def issue_timeline_page(
+    issue: Issue, *, access: Access, number: str | int | None, per_page: int = TIMELINE_PAGE_SIZE
+) -> Page:
+    """One page of the issue's timeline, newest first, as TimelineEntry objects: an issue
+    raised 10,000 times renders one page, not 10,000 entries. Four queries whatever the
+    size: the ids, dates and fix kinds of every live raising and fix (for the order and the
+    fixes decided before each raising), then the page's raisings and fixes in full."""
+    keys: list[tuple[dt.date, int, int, str]] = [
+        (on, 0, pk, "") for pk, on in issue.occurrences.live().values_list("pk", "held_on")
+    ]
+    keys += [
+        (on, 1, pk, kind)
+        for pk, on, kind in issue.fixes.live().values_list("pk", "decided_on", "kind")
+    ]
+    keys.sort()  # date order, a raising before the fixes decided on the same day
+    stubs: list[TimelineEntry] = []
+    fixes_so_far = band_aids_so_far = raisings_so_far = 0
+    for on, is_fix, pk, kind in keys:
+        if is_fix:
+            fixes_so_far += 1
+            band_aids_so_far += kind in BAND_AID_KINDS
+            stubs.append(TimelineEntry(on=on, kind="fix", fix=Fix(pk=pk)))
+        else:
+            stubs.append(
+                TimelineEntry(
+                    on=on,
+                    kind="occurrence",
+                    occurrence=Occurrence(pk=pk),
+                    after_fixes=fixes_so_far,
+                    after_band_aids=band_aids_so_far,
+                    is_first=raisings_so_far == 0,
+                )
+            )
+            raisings_so_far += 1
+    stubs.reverse()
+    page = Paginator(stubs, per_page).get_page(number)
+    entries: list[TimelineEntry] = list(page.object_list)
+    wanted_occurrences = [e.occurrence.pk for e in entries if e.occurrence is not None]
+    wanted_fixes = [e.fix.pk for e in entries if e.fix is not None]
+    occurrences = Occurrence.objects.select_related("team").annotate(retro_title=F("retro__title"))
+    loaded_occurrences = occurrences.in_bulk(wanted_occurrences)
+    loaded_fixes = Fix.objects.select_related("team").in_bulk(wanted_fixes)
+    loaded: list[TimelineEntry] = []
+    for entry in entries:
+        # A row deleted between the two reads is left out rather than failing the page.
+        if entry.occurrence is not None:
+            if (occurrence := loaded_occurrences.get(entry.occurrence.pk)) is None:
+                continue
+            entry.occurrence = occurrence
+        elif entry.fix is not None:
+            if (fix := loaded_fixes.get(entry.fix.pk)) is None:
+                continue
+            entry.fix = fix
+        _grant(entry, access)
+        loaded.append(entry)
+    page.object_list = loaded
+    return page
 
 
 @dataclass
@@ -408,12 +508,14 @@ class IssuePage:
     finding: Finding | None
     merged_in: list[IssueMerge]
     merged_out: IssueMerge | None
+    timeline_page: Page
 
 
-def issue_page(issue: Issue, *, access: Access) -> IssuePage:
-    """The issue page in five queries whatever the amount of data: occurrences, fixes, the
-    current finding, merges into the issue and the merge out of it."""
-    timeline = issue_timeline_entries(issue, access=access)
+def issue_page(issue: Issue, *, access: Access, timeline_page: str | int | None = 1) -> IssuePage:
+    """The issue page in seven queries whatever the amount of data: a page of the timeline
+    (issue_timeline_page: four), the current finding, merges into the issue and the merge
+    out of it."""
+    page = issue_timeline_page(issue, access=access, number=timeline_page)
     finding = Finding.objects.filter(issue=issue, is_current=True).first()
     merged_in = list(
         IssueMerge.objects.filter(target=issue, undone_at=None)
@@ -426,7 +528,7 @@ def issue_page(issue: Issue, *, access: Access) -> IssuePage:
         .order_by("-merged_at")
         .first()
     )
-    return IssuePage(issue, timeline, finding, merged_in, merged_out)
+    return IssuePage(issue, list(page.object_list), finding, merged_in, merged_out, page)
 
 
 def merge_candidates(issue: Issue, query: str, *, limit: int = 8) -> list[Issue]:

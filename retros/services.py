@@ -10,6 +10,7 @@ issues are archived and restored.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -64,6 +65,35 @@ def title_from_text(text: str) -> str:
     if len(one_line) <= TITLE_MAX:
         return one_line
     return one_line[: TITLE_MAX - 1].rstrip() + "…"
+
+
+class EditConflict(ValidationError):
+    """An edit of a row that changed after the person opened the form: archived meanwhile
+    (`archived`), or changed in another tab or by someone else. Nothing was saved; the view
+    shows what is saved now next to what the person typed."""
+
+    def __init__(self, message: str, *, archived: bool) -> None:
+        super().__init__(message, code="archived" if archived else "changed")
+        self.archived = archived
+
+
+def edit_version(*values: object) -> str:
+    """A fingerprint of what an edit form showed. The form sends it back; a different one on
+    save means the row changed in between (optimistic concurrency, no column needed)."""
+    return hashlib.sha256(repr(values).encode()).hexdigest()[:16]
+
+
+def occurrence_version(occurrence: Occurrence) -> str:
+    return edit_version(occurrence.text)
+
+
+def fix_values(fix: Fix) -> tuple[str, str, str, dt.date | None]:
+    """What the fix edit form changes."""
+    return (fix.text, fix.kind, fix.owner, fix.due_on)
+
+
+def fix_version(fix: Fix) -> str:
+    return edit_version(*fix_values(fix))
 
 
 def _save(instance: Any, user: Any, **kwargs: Any) -> None:
@@ -208,12 +238,38 @@ def occurrence_record(
     return occurrence
 
 
-def occurrence_update_text(*, occurrence: Occurrence, text: str, user: Any) -> Occurrence:
-    """Correct what was written. A new issue's title follows its only raising's text."""
+def occurrence_update_text(
+    *,
+    occurrence: Occurrence,
+    text: str,
+    user: Any,
+    version: str | None = None,
+    restore: bool = False,
+) -> Occurrence:
+    """Correct what was written. A new issue's title follows its only raising's text.
+
+    Never saves into an archived occurrence: EditConflict, unless `restore` asks to restore
+    it first. With `version` (occurrence_version of what the form showed), a text changed
+    since is an EditConflict too. `occurrence` then holds what is saved now."""
     text = clean_text(text, what="The issue")
-    if text == occurrence.text:
-        return occurrence
     with transaction.atomic():
+        current = Occurrence.objects.select_for_update().get(pk=occurrence.pk)
+        occurrence.text, occurrence.archived_at = current.text, current.archived_at
+        if occurrence.archived_at is not None:
+            if not restore:
+                raise EditConflict(
+                    "This item was archived while you were editing it; your text is not saved.",
+                    archived=True,
+                )
+            occurrence_restore(occurrence=occurrence, user=user)
+        if text == occurrence.text:
+            return occurrence
+        if version is not None and version != occurrence_version(occurrence):
+            raise EditConflict(
+                "This item was changed elsewhere while you were editing it; your text is not "
+                "saved.",
+                archived=False,
+            )
         issue = occurrence.issue
         alone = not Occurrence.objects.filter(issue_id=issue.pk).exclude(pk=occurrence.pk).exists()
         if alone and issue.title == title_from_text(occurrence.text):
@@ -557,15 +613,34 @@ def fix_update(
     owner: str = "",
     due_on: dt.date | None = None,
     kind_inferred: bool | None = None,
+    version: str | None = None,
 ) -> Fix:
+    """Change what a fix says. Never saves into an archived fix (EditConflict); with `version`
+    (fix_version of what the form showed), a fix changed since is an EditConflict too, and
+    `fix` then holds what is saved now."""
     text, kind, owner = _clean_fix_fields(text=text, kind=kind, owner=owner)
     if due_on is not None and due_on < fix.decided_on:
         raise ValidationError("The due date is before the fix was decided.", code="due_on")
-    if kind_inferred is None:
-        kind_inferred = fix.kind_inferred and kind == fix.kind
-    fix.text, fix.kind, fix.owner, fix.due_on = text, kind, owner, due_on
-    fix.kind_inferred = kind_inferred
     with transaction.atomic():
+        current = Fix.objects.select_for_update().get(pk=fix.pk)
+        for name in ("text", "kind", "owner", "due_on", "kind_inferred", "archived_at"):
+            setattr(fix, name, getattr(current, name))
+        if fix.archived_at is not None:
+            raise EditConflict(
+                "This fix was archived while you were editing it; your changes are not saved.",
+                archived=True,
+            )
+        wanted = (text, kind, owner, due_on)
+        if version is not None and version != fix_version(fix) and wanted != fix_values(fix):
+            raise EditConflict(
+                "This fix was changed elsewhere while you were editing it; your changes are "
+                "not saved.",
+                archived=False,
+            )
+        if kind_inferred is None:
+            kind_inferred = fix.kind_inferred and kind == fix.kind
+        fix.text, fix.kind, fix.owner, fix.due_on = text, kind, owner, due_on
+        fix.kind_inferred = kind_inferred
         _save(fix, user, update_fields=["text", "kind", "owner", "due_on", "kind_inferred"])
         schedule_recompute([fix.issue_id])
     return fix

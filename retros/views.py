@@ -373,22 +373,58 @@ def occurrence_edit(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
     occurrence = acl.occurrence_for(access, occurrence_id, write=True)
     retro = occurrence.retro
     form = OccurrenceTextForm(_posted(request), initial={"text": occurrence.text})
+    conflict: services.EditConflict | None = None
     if request.method == "POST":
         if form.is_valid():
             try:
                 _require_open(retro)
                 services.occurrence_update_text(
-                    occurrence=occurrence, text=form.cleaned_data["text"], user=request.user
+                    occurrence=occurrence,
+                    text=form.cleaned_data["text"],
+                    user=request.user,
+                    version=request.POST.get("version") or None,
+                    restore=request.POST.get("restore") == "1",
                 )
+            except services.EditConflict as error:
+                conflict = error
             except ValidationError as error:
                 form.add_error("text", error)
             else:
                 return _row_response(request, occurrence, focus="edit")
     status = INVALID if form.is_bound else 200
-    context = _board_context(request, retro, occ=occurrence, edit_form=form)
+    version = services.occurrence_version(occurrence)
+    context = _board_context(
+        request,
+        retro,
+        occ=occurrence,
+        edit_form=form,
+        **_edit_state(request, occurrence, form, conflict, version, saved_text=occurrence.text),
+    )
     if request.htmx:
         return render(request, "retros/retro_board.html#occ-edit", context, status=status)
     return render(request, "retros/occurrence_edit.html", context, status=status)
+
+
+def _edit_state(
+    request: HttpRequest,
+    row: Occurrence | Fix,
+    form: Any,
+    conflict: services.EditConflict | None,
+    version: str,
+    *,
+    saved_text: str,
+) -> dict[str, Any]:
+    """What an edit form shows besides the fields: the version it was opened at (what is
+    saved now, after a conflict, so that saving again is a deliberate overwrite), and, when
+    the row was archived or changed meanwhile, who archived it or what is saved now."""
+    if form.is_bound and conflict is None and request.POST.get("version"):
+        version = request.POST["version"]
+    return {
+        "edit_version": version,
+        "edit_conflict": conflict,
+        "archived": selectors.archived_record(row),
+        "saved_text": saved_text if conflict is not None and not conflict.archived else "",
+    }
 
 
 def _require_open(retro: Retrospective) -> None:
@@ -691,6 +727,7 @@ def fix_edit(request: HtmxRequest, fix_id: int) -> HttpResponse:
     back = _next_url(request, reverse("retros:issue_detail", args=[fix.issue_id]))
     initial = {"text": fix.text, "kind": fix.kind, "owner": fix.owner, "due_on": fix.due_on}
     form = FixEditForm(_posted(request), initial=initial)
+    conflict: services.EditConflict | None = None
     if request.method == "POST" and form.is_valid():
         try:
             services.fix_update(
@@ -700,7 +737,10 @@ def fix_edit(request: HtmxRequest, fix_id: int) -> HttpResponse:
                 owner=form.cleaned_data["owner"],
                 due_on=form.cleaned_data["due_on"],
                 user=request.user,
+                version=request.POST.get("version") or None,
             )
+        except services.EditConflict as error:
+            conflict = error
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -716,6 +756,7 @@ def fix_edit(request: HtmxRequest, fix_id: int) -> HttpResponse:
         "kind_source": "",
         "prefix": "fix",
         "allow_blank": False,
+        **_edit_state(request, fix, form, conflict, services.fix_version(fix), saved_text=fix.text),
     }
     return render(
         request, "retros/fix_edit.html", context, status=INVALID if form.is_bound else 200
@@ -753,13 +794,13 @@ def _issue_page(
     }
     if request.htmx and request.htmx.target == "merge-candidates":
         return render(request, "retros/issue_detail.html#merge-candidates", context)
-    page = selectors.issue_page(issue, access=access)
+    page = selectors.issue_page(issue, access=access, timeline_page=request.GET.get("page"))
     context.update(
         page=page,
         timeline=page.timeline,
         finding=page.finding,
         rename_form=rename_form or IssueRenameForm(initial={"title": issue.title}),
-        here=request.path,
+        here=request.get_full_path(),
     )
     return render(request, "retros/issue_detail.html", context, status=status)
 

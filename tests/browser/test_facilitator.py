@@ -150,17 +150,18 @@ def test_a_facilitator_runs_a_retro_from_the_keyboard(page, cast, history):
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "board-closed")
 
-    # The issue page shows the thread: both raisings and both fixes, in date order.
+    # The issue page shows the thread: both raisings and both fixes, newest first.
     row.locator(".issue-link").click()
     expect(page.get_by_role("heading", name="Staging deploys take forever")).to_be_visible()
     entries = page.locator(".timeline > li")
     expect(entries).to_have_count(4)
-    expect(entries.nth(0)).to_contain_text("Staging deploys take forever")
-    expect(entries.nth(1)).to_contain_text("Weekly sync with Platform about deploys")
-    expect(entries.nth(1)).to_contain_text("Did not work")
-    expect(entries.nth(2)).to_contain_text("Deploys to staging are slow again")
-    expect(entries.nth(2)).to_contain_text("Came back after 1 fix")
-    expect(entries.nth(3)).to_contain_text("Add a deploy checklist")
+    expect(entries.nth(0)).to_contain_text("Add a deploy checklist")
+    expect(entries.nth(1)).to_contain_text("Deploys to staging are slow again")
+    expect(entries.nth(1)).to_contain_text("Came back after 1 fix")
+    expect(entries.nth(2)).to_contain_text("Weekly sync with Platform about deploys")
+    expect(entries.nth(2)).to_contain_text("Did not work")
+    expect(entries.nth(3)).to_contain_text("Staging deploys take forever")
+    expect(entries.nth(3)).to_contain_text("First raised")
     screenshot(page, "issue-page")
 
     assert page.console_errors == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,11 +54,17 @@ def test_env_path_prefix_normalises_slashes():
         env_path_prefix("P", "admin", environ={"P": "a b"})
 
 
-def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+def _load_settings(
+    code: str = "import config.settings", *, development: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Load config.settings in a fresh process with `env` and nothing else of Django's: as
+    `make run` does (DJANGO_DEBUG=True) unless `development` is false."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    if development:
+        environ["DJANGO_DEBUG"] = "True"
     environ.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import config.settings"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=environ,
         capture_output=True,
@@ -83,6 +90,44 @@ def test_bad_environment_fails_at_start_with_a_clear_message(env, message):
     result = _load_settings(**env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    bare = _load_settings(development=False)
+    assert bare.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false" in bare.stderr
+    assert "set DJANGO_DEBUG=True" in bare.stderr
+    code = "import config.settings as s; print(s.DEBUG, getattr(s, 'SESSION_COOKIE_SECURE', False))"
+    keyed = _load_settings(code, development=False, DJANGO_SECRET_KEY="x" * 60)
+    assert keyed.returncode == 0, keyed.stderr
+    assert keyed.stdout.split() == ["False", "True"]
+    asked = _load_settings(code, development=False, DJANGO_DEBUG="True")
+    assert asked.stdout.split() == ["True", "False"]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_run_asks_for_debug_and_starts_with_no_environment(tmp_path):
+    """`make run`'s commands get DJANGO_DEBUG=True from the Makefile; an explicit value wins.
+    A stand-in interpreter prints what each command would see."""
+    probe = tmp_path / "python"
+    probe.write_text(f"#!{sys.executable}\nimport os\nprint(os.environ.get('DJANGO_DEBUG'))\n")
+    probe.chmod(0o755)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+
+    def make_run(**extra: str) -> list[str]:
+        result = subprocess.run(
+            ["make", "-s", "-o", "install", "run", f"PY={probe}"],
+            cwd=ROOT,
+            env={**environ, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return [line for line in result.stdout.splitlines() if not line.startswith("Recur")]
+
+    assert make_run() == ["True", "True", "True"]  # migrate, seed_demo, runserver
+    assert make_run(DJANGO_DEBUG="False") == ["False", "False", "False"]
 
 
 def test_production_settings_load_and_harden(tmp_path):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from retros.models import LinkSource, Occurrence, RetroStatus
 from tests.retros.conftest import build_board, htmx
@@ -353,3 +356,61 @@ def test_a_raising_is_logged_even_when_the_model_cannot_load(
     assert response.status_code == 200
     logged = Occurrence.objects.get(retro=board.retro, text="Nobody reviews the design docs")
     assert logged.embedding is None and logged.embedding_model == ""
+
+
+VERSION = re.compile(r'name="version" value="([0-9a-f]+)"')
+
+
+def _opened_at(response) -> str:
+    """The version an edit form was opened at (its hidden field)."""
+    match = VERSION.search(response.content.decode())
+    assert match, "the edit form carries the version it shows"
+    return match.group(1)
+
+
+def test_editing_an_item_archived_in_another_tab_keeps_the_text_and_can_restore(cast, board):
+    occ = board.occurrences[1]
+    url = reverse("retros:occurrence_edit", args=[occ.pk])
+    tab = cast.clients["facilitator"]
+    assert tab.get(url, **htmx()).status_code == 200  # the form is open in this tab
+    archive = reverse("retros:occurrence_archive", args=[occ.pk])
+    assert cast.clients["leader"].post(archive, **htmx()).status_code == 200
+
+    typed = "Flaky tests on Fridays, every Friday"
+    response = tab.post(url, {"text": typed}, **htmx())
+    html = response.content.decode()
+    occ.refresh_from_db()
+    assert response.status_code == 422
+    assert occ.text == "Flaky test 0" and occ.archived_at is not None, "nothing saved"
+    at = timezone.localtime(occ.archived_at)
+    by = cast.users["leader"].get_full_name()
+    assert f"This item was archived at {at:%H:%M} on {at.day} {at:%b %Y} by {by}" in html
+    assert "Your text was not saved" in html and f'value="{typed}"' in html
+    assert 'name="restore" value="1"' in html
+
+    response = tab.post(url, {"text": typed, "version": _opened_at(response), "restore": "1"})
+    occ.refresh_from_db()
+    assert response.status_code == 302
+    assert (occ.text, occ.archived_at) == (typed, None)
+
+
+def test_editing_an_item_changed_in_another_tab_shows_both_texts(cast, board):
+    occ = board.occurrences[1]
+    url = reverse("retros:occurrence_edit", args=[occ.pk])
+    mine, theirs = cast.clients["facilitator"], cast.clients["leader"]
+    version = _opened_at(mine.get(url, **htmx()))
+    other = theirs.post(url, {"text": "Flaky UI tests", "version": _opened_at(theirs.get(url))})
+    assert other.status_code == 302
+
+    response = mine.post(url, {"text": "Flaky API tests", "version": version}, **htmx())
+    html = response.content.decode()
+    occ.refresh_from_db()
+    assert response.status_code == 422 and occ.text == "Flaky UI tests"
+    assert "changed elsewhere while you were editing it" in html
+    assert "Saved now: <q" in html and "Flaky UI tests" in html
+    assert 'value="Flaky API tests"' in html
+
+    # Saving again, having seen the other text, replaces it.
+    response = mine.post(url, {"text": "Flaky API tests", "version": _opened_at(response)})
+    occ.refresh_from_db()
+    assert response.status_code == 302 and occ.text == "Flaky API tests"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from retros.models import Fix, FixOutcome, FixStatus
 from tests.factories import FixFactory
@@ -271,3 +273,53 @@ def test_a_pre_selected_kind_says_how_sure_the_inference_is(cast):
         .content.decode()
     )
     assert "% sure" in html
+
+
+def _opened_at(response) -> str:
+    match = re.search(r'name="version" value="([0-9a-f]+)"', response.content.decode())
+    assert match, "the edit form carries the version it shows"
+    return match.group(1)
+
+
+def test_editing_a_fix_archived_meanwhile_keeps_the_text_and_says_who(cast, board):
+    fix = board.review_fixes[0]
+    url = reverse("retros:fix_edit", args=[fix.pk])
+    client = cast.clients["facilitator"]
+    assert client.get(url).status_code == 200  # the form is open in this tab
+    # An admin archives it meanwhile (the admin's change form saves the row like this).
+    fix.archived_at = timezone.now()
+    fix._history_user = cast.users["admin"]
+    fix.save()
+
+    typed = {"text": "Sync every other week", "kind": "meeting", "owner": "Kim"}
+    response = client.post(url, typed)
+    html = response.content.decode()
+    fix.refresh_from_db()
+    assert response.status_code == 422
+    assert (fix.text, fix.owner) == ("Weekly sync 0", ""), "nothing saved into the archived fix"
+    at = timezone.localtime(fix.archived_at)
+    by = cast.users["admin"].get_full_name()
+    assert f"This fix was archived at {at:%H:%M} on {at.day} {at:%b %Y} by {by}" in html
+    assert 'value="Sync every other week"' in html and 'value="Kim"' in html
+    assert "Copy your text to keep it" in html
+
+
+def test_editing_a_fix_changed_meanwhile_shows_both_versions(cast, board):
+    fix = board.review_fixes[0]
+    url = reverse("retros:fix_edit", args=[fix.pk])
+    mine, theirs = cast.clients["facilitator"], cast.clients["leader"]
+    version = _opened_at(mine.get(url))
+    other = {"text": "Daily sync", "kind": "meeting", "owner": "Lee"}
+    assert theirs.post(url, {**other, "version": _opened_at(theirs.get(url))}).status_code == 302
+
+    response = mine.post(url, {"text": "Async updates", "kind": "process", "version": version})
+    html = response.content.decode()
+    fix.refresh_from_db()
+    assert response.status_code == 422 and (fix.text, fix.owner) == ("Daily sync", "Lee")
+    assert "changed elsewhere while you were editing it" in html
+    assert "Daily sync" in html and "owner Lee" in html and 'value="Async updates"' in html
+
+    again = {"text": "Async updates", "kind": "process", "version": _opened_at(response)}
+    response = mine.post(url, again)
+    fix.refresh_from_db()
+    assert response.status_code == 302 and fix.text == "Async updates"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -10,7 +11,7 @@ from django.urls import reverse
 from diagnosis.models import Finding
 from retros import services
 from retros.models import Issue, IssueMerge, LinkSource, Occurrence
-from retros.selectors import issue_timeline_entries
+from retros.selectors import TIMELINE_PAGE_SIZE, issue_timeline_entries
 from tests.factories import FixFactory, IssueFactory, OccurrenceFactory, RetrospectiveFactory
 from tests.retros.conftest import build_board, htmx
 
@@ -63,8 +64,9 @@ def test_the_timeline_lists_raisings_and_fixes_in_date_order(cast, thread):
 def test_the_issue_page_shows_the_thread_and_the_finding(cast, thread):
     html = cast.clients["leader"].get(issue_url(thread)).content.decode()
     assert "Raised 3 times in 2 teams" in html
-    assert html.index("Deploys are slow 0") < html.index("Checkout deploys are slow too")
-    assert html.index("Checkout deploys are slow too") < html.index("Deploys still slow 0")
+    # Newest first (the quotes set raisings apart from the title, the first one's text).
+    assert html.index("“Deploys still slow 0”") < html.index("“Checkout deploys are slow too”")
+    assert html.index("“Checkout deploys are slow too”") < html.index("“Deploys are slow 0”")
     assert "Came back after 2 fixes, 1 of them band-aid." in html
     assert "Culture" in html and "72% confidence" in html and "Band-aid loop" in html
     assert "Came back after two band-aid fixes." in html
@@ -103,10 +105,11 @@ def test_the_issue_page_query_count_does_not_grow_with_the_data(cast, django_ass
         for n in range(size):
             OccurrenceFactory(retro=board.earlier, issue=issue, text=f"More {n}")
             FixFactory(issue=issue, team=cast.team, text=f"More fixes {n}")
-        # session, user, membership with its teams, issue, occurrences with teams and
-        # retros, fixes with teams and retros, current finding, merges into it with sources
-        # and people, the merge out of it with its target
-        with django_assert_num_queries(9):
+        # session, user, membership with its teams, issue, the timeline's raisings and
+        # fixes (ids and dates), the page's occurrences with teams and retros, the page's
+        # fixes with teams, current finding, merges into it with sources and people, the
+        # merge out of it with its target
+        with django_assert_num_queries(11):
             response = client.get(issue_url(issue))
         assert response.status_code == 200
 
@@ -275,3 +278,36 @@ def test_the_undo_of_a_split_is_offered_to_facilitators_only(cast, thread):
     services.occurrence_relink(occurrence=occ, issue=None, user=cast.users["facilitator"])
     occ.refresh_from_db()
     assert "Undo split" not in cast.clients["member"].get(issue_url(occ.issue)).content.decode()
+
+
+PAGE_ENTRY = re.compile(r'class="tl-text">“Builds are flaky, day (\d{3})')
+
+
+def test_a_long_timeline_is_paginated_newest_first(cast):
+    """An issue raised a few hundred times renders a page of its timeline, not all of it;
+    the next page holds the older entries and the last one the first raising."""
+    issue = IssueFactory(organization=cast.org, title="Builds are flaky")
+    start = dt.date(2025, 1, 6)
+    raisings = TIMELINE_PAGE_SIZE * 2 + 30
+    for n in range(raisings):
+        retro = RetrospectiveFactory(team=cast.team, held_on=start + dt.timedelta(days=n))
+        OccurrenceFactory(retro=retro, issue=issue, text=f"Builds are flaky, day {n:03}")
+    FixFactory(issue=issue, team=cast.team, decided_on=start, text="Retry it", kind="meeting")
+    services.issue_refresh_stats(issue_ids=[issue.pk])
+    client = cast.clients["facilitator"]
+
+    def days_on(page: int) -> list[int]:
+        response = client.get(issue_url(issue), {"page": page})
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert html.count('class="tl-entry tl-occurrence"') <= TIMELINE_PAGE_SIZE
+        return [int(day) for day in PAGE_ENTRY.findall(html)]
+
+    first, second, last = days_on(1), days_on(2), days_on(3)
+    assert len(first) == len(second) == TIMELINE_PAGE_SIZE
+    assert first == sorted(first, reverse=True) and first[0] == raisings - 1
+    assert max(second) < min(first), "page 2 holds the older entries"
+    assert max(last) < min(second) and min(last) == 0
+    html = client.get(issue_url(issue), {"page": 3}).content.decode()
+    assert html.count("First raised") == 1 and "Came back after 1 fix" in html
+    assert "Page 3 of 3" in html and 'rel="prev"' in html

@@ -1,0 +1,46 @@
+"""Error pages with a way back: the page the person came from (when it is on this site) and
+their start page. They render without the request's context processors, so none of them reads
+the database; the 500 page is Django's own handler with templates/500.html, rendered the same
+way."""
+
+from __future__ import annotations
+
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def _back(request: HttpRequest) -> str:
+    """The referring page when it is on this site and not this very page, else ""."""
+    referer = request.headers.get("referer", "")
+    try:
+        host = request.get_host()
+    except DisallowedHost:  # no way back to offer
+        return ""
+    if not referer or referer == request.build_absolute_uri():
+        return ""
+    safe = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={host}, require_https=request.is_secure()
+    )
+    return referer if safe else ""
+
+
+def _page(template: str, status: int, **context: str) -> HttpResponse:
+    return HttpResponse(render_to_string(template, context), status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # The request may be what is wrong (its host, its headers): offer no referer.
+    return _page("400.html", 400, back="")
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # The views' messages say what the role allows ("You can read this team's retros but
+    # not change them."); other denials get the template's general sentence.
+    reason = str(exception) if exception.args else ""
+    return _page("403.html", 403, back=_back(request), reason=reason)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _page("404.html", 404, back=_back(request))

@@ -1,0 +1,15 @@
+"""The test run's settings: config.settings with the development defaults `make run` uses.
+
+DEBUG is off unless the environment asks for it, and then a secret key is required. The
+test run (and the type checker, which loads settings to read the models) asks for it here,
+before the settings load; pytest-django still turns DEBUG off while each test runs. An
+environment that sets DJANGO_DEBUG keeps its value.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "True")
+
+from config.settings import *  # noqa: F403
