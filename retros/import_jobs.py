@@ -274,11 +274,11 @@ def import_job_undo(*, job: ImportJob, user: Any) -> None:
     later work with it."""
     with transaction.atomic():
         row = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if row.status != Status.DONE:
+        if row.status != Status.DONE or row.organization_id is None:
             raise ImportUndoRefused("Only a finished import can be undone.")
+        org_id: int = row.organization_id
         created = {kind: [int(i) for i in row.created.get(kind, [])] for kind in LEDGER_KINDS}
-        _check_undo(row.organization_id, created)
-        org_id = row.organization_id
+        _check_undo(org_id, created)
         occurrences = Occurrence.objects.filter(
             organization_id=org_id, pk__in=created["occurrences"]
         )
@@ -322,14 +322,13 @@ def import_job_undo(*, job: ImportJob, user: Any) -> None:
         )
 
 
-def _invalidate_matcher(organization_id: int | None) -> None:
+def _invalidate_matcher(organization_id: int) -> None:
     from retros.matching.search import invalidate
 
-    if organization_id is not None:
-        invalidate(organization_id)
+    invalidate(organization_id)
 
 
-def _check_undo(org_id: int | None, created: dict[str, list[int]]) -> None:
+def _check_undo(org_id: int, created: dict[str, list[int]]) -> None:
     from diagnosis.models import Assessment, Hypothesis, LeaderAction
 
     issues, retros, teams = created["issues"], created["retros"], created["teams"]
