@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 import json
 import threading
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -255,3 +257,16 @@ def test_a_leader_undoes_an_import_from_its_page(cast):
     assert response.status_code == 302
     assert _snapshot() == before
     assert cast.clients["outsider"].post(reverse("imports:undo", args=[job.pk])).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_line_background_import_binds_the_named_organisation_by_id(tmp_path):
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps(DOC))
+    call_command(
+        "import_history", str(path), "--background", stdout=io.StringIO(), stderr=io.StringIO()
+    )
+    job = ImportJob.objects.get()
+    org = Organization.objects.get(name="Northwind")
+    assert (job.status, job.organization_id) == ("done", org.pk)
+    assert Occurrence.objects.filter(organization=org).count() == 3
