@@ -111,11 +111,13 @@ def import_job_start(job_id: int) -> None:
     thread.start()
 
 
-def import_job_wait(job_id: int, *, timeout: float | None = None) -> None:
-    """Wait for a job running in a thread of this process (nothing to wait for otherwise)."""
+def import_job_wait(job_id: int, *, timeout: float | None = None) -> bool:
+    """Wait for a job running in a thread of this process; True while it still runs there."""
     thread = _threads.get(job_id)
-    if thread is not None:
-        thread.join(timeout)
+    if thread is None:
+        return False
+    thread.join(timeout)
+    return thread.is_alive()
 
 
 def _run_in_thread(job_id: int) -> None:
@@ -215,10 +217,16 @@ def _fail(job_id: int, started_at: dt.datetime, errors: list[str]) -> str:
 def import_job_progress(job: ImportJob) -> tuple[int, int]:
     """(processed, total) of a job; a running import reports through the cache."""
     if job.status == Status.RUNNING:
-        live = cache.get(_PROGRESS_KEY.format(job.pk))
+        live = import_job_live_progress(job.pk)
         if live:
-            return live[0], live[1]
+            return live
     return job.processed, job.total
+
+
+def import_job_live_progress(job_id: int) -> tuple[int, int] | None:
+    """(processed, total) reported by a running import, None before its first report."""
+    live = cache.get(_PROGRESS_KEY.format(job_id))
+    return (live[0], live[1]) if live else None
 
 
 def import_job_fail_if_stale(*, job: ImportJob) -> ImportJob:

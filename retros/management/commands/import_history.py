@@ -74,7 +74,12 @@ class Command(BaseCommand):
     def _run_in_background(self, doc: Any, name: str, items: int) -> dict[str, Any]:
         from django.db import transaction
 
-        from retros.import_jobs import import_job_create, import_job_progress, import_job_wait
+        from retros.import_jobs import (
+            import_job_create,
+            import_job_live_progress,
+            import_job_progress,
+            import_job_wait,
+        )
         from retros.models import ImportJob, Organization
 
         with transaction.atomic():
@@ -89,13 +94,15 @@ class Command(BaseCommand):
             )
         self.stderr.write(f"Import {job.pk} queued ({items} items).")
         while True:
+            # Without a broker the import runs in a thread of this process: follow it there.
+            if import_job_wait(job.pk, timeout=1):
+                self._progress(*(import_job_live_progress(job.pk) or (0, items)))
+                continue
             job = ImportJob.objects.get(pk=job.pk)
             self._progress(*import_job_progress(job))
             if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
                 break
-            import_job_wait(job.pk, timeout=1)  # a thread of this process, without a broker
-            if not settings.CELERY_TASK_ALWAYS_EAGER:
-                time.sleep(1)
+            time.sleep(1)
         self.stderr.write("")
         if job.status == ImportJob.Status.FAILED:
             raise CommandError("\n".join(job.errors) or "The import failed.")
