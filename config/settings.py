@@ -273,6 +273,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
 }
+# History imports: the largest upload accepted in the browser, and how long a running import
+# may stay silent before it is marked failed.
+RECUR_IMPORT_MAX_BYTES = env_int("RECUR_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+RECUR_IMPORT_STALE_SECONDS = env_int("RECUR_IMPORT_STALE_SECONDS", 600, minimum=30)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest
 from retros.models import (
     ArchivableQuerySet,
     Fix,
+    ImportJob,
     Issue,
     IssueMerge,
     Membership,
@@ -190,3 +191,14 @@ def merge_for(access: Access, merge_id: int, *, write: bool = False) -> IssueMer
     if write and not access.can_facilitate:
         raise PermissionDenied("Only facilitators and leaders can change issues.")
     return merge
+
+
+def import_job_for(access: Access, job_id: int) -> ImportJob:
+    """An import job of the person's organisation (bound by id when the job was created,
+    whatever the document names); leaders and admins only."""
+    if not access.is_leader:
+        raise PermissionDenied("Only leaders and admins can import history.")
+    job = ImportJob.objects.filter(organization=access.organization, pk=job_id).first()
+    if job is None:
+        raise Http404
+    return job

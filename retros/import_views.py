@@ -1,23 +1,30 @@
-"""Uploading a history file in the browser: validated at once, imported in the background
-with visible progress. Leaders and admins import into their own organisation only."""
+"""Uploading a history file in the browser: validated at once, previewed, imported in the
+background with visible progress once confirmed, undoable as a whole. Leaders and admins
+import into their own organisation only: the job is bound to it by id when it is created."""
 
 from __future__ import annotations
 
-import json
-
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from retros import access as acl
 from retros.history.schema import HistoryValidationError, parse_history
-from retros.importing import report_lines
+from retros.import_jobs import (
+    ImportUndoRefused,
+    import_job_confirm,
+    import_job_create,
+    import_job_fail_if_stale,
+    import_job_progress,
+    import_job_undo,
+    import_jobs_fail_stale,
+)
+from retros.importing import import_plan, report_lines
 from retros.models import ImportJob
-from retros.tasks import import_job_enqueue, import_job_progress
-
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 def _importer(request: HttpRequest) -> acl.Access:
@@ -31,64 +38,113 @@ def _importer(request: HttpRequest) -> acl.Access:
 def import_start(request: HttpRequest) -> HttpResponse:
     access = _importer(request)
     errors: list[str] = []
+    limit = settings.RECUR_IMPORT_MAX_BYTES
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
             errors.append("Choose a recur-history/1 JSON file to import.")
-        elif upload.size and upload.size > MAX_UPLOAD_BYTES:
-            errors.append("The file is larger than 50 MB; import it with the command line.")
+        elif upload.size and upload.size > limit:
+            errors.append(
+                f"The file is {filesizeformat(upload.size)} and the limit is "
+                f"{filesizeformat(limit)}: split it into smaller files, or import it with "
+                "manage.py import_history."
+            )
         else:
-            raw = upload.read()
             try:
-                parse_history(raw)
+                doc = parse_history(upload.read(), max_bytes=limit)
             except HistoryValidationError as error:
                 errors = [str(e) for e in error.errors]
                 if error.omitted:
                     errors.append(f"… and {error.omitted} more")
             else:
-                document = json.loads(raw)
-                # Always into the importer's own organisation, whatever the file says.
-                document["organization"] = access.organization.name
-                job = import_job_enqueue(
-                    document=document, filename=upload.name or "", user=request.user
+                job = import_job_create(
+                    organization=access.organization,
+                    doc=doc,
+                    filename=upload.name or "",
+                    user=request.user,
                 )
-                messages.success(request, "The file is valid; the import has started.")
                 return redirect("imports:detail", job_id=job.pk)
+    import_jobs_fail_stale(organization=access.organization)
     recent = ImportJob.objects.filter(organization=access.organization).only(
         "id", "filename", "status", "created_at", "total", "processed"
     )[:10]
     return render(
         request,
         "retros/import_start.html",
-        {"errors": errors, "recent": recent},
+        {"errors": errors, "recent": recent, "limit": limit},
         status=400 if errors else 200,
     )
+
+
+def _names_another_organization(job: ImportJob, access: acl.Access) -> bool:
+    named = str(job.document.get("organization", ""))
+    return named.strip().casefold() != access.organization.name.strip().casefold()
+
+
+def _detail(
+    request: HttpRequest, access: acl.Access, job: ImportJob, *, error: str = ""
+) -> HttpResponse:
+    job = import_job_fail_if_stale(job=job)
+    processed, total = import_job_progress(job)
+    percent = int(100 * processed / total) if total else 0
+    plan = None
+    if job.status == ImportJob.Status.PREVIEW:
+        plan = import_plan(organization=access.organization, doc=parse_history(job.document))
+    context = {
+        "job": job,
+        "plan": plan,
+        "other_organization": _names_another_organization(job, access),
+        "confirm_error": error,
+        "processed": processed,
+        "total": total,
+        "percent": percent,
+        "report": report_lines(job.report) if job.report else [],
+        "finished": job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING),
+    }
+    template = "retros/import_detail.html"
+    if getattr(request, "htmx", False) and not error:
+        template += "#progress"
+    return render(request, template, context, status=400 if error else 200)
 
 
 @require_GET
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     access = _importer(request)
-    job = ImportJob.objects.filter(pk=job_id).first()
-    mine = job is not None and (
-        job.organization_id == access.organization.pk
-        or (
-            job.organization_id is None
-            and job.document.get("organization") == access.organization.name
+    return _detail(request, access, acl.import_job_for(access, job_id))
+
+
+@require_POST
+def import_confirm(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Start a previewed import. A file that names another organisation is imported here
+    only when the person says so."""
+    access = _importer(request)
+    job = acl.import_job_for(access, job_id)
+    if job.status != ImportJob.Status.PREVIEW:
+        return _detail(request, access, job, error="This import is not waiting to be started.")
+    if _names_another_organization(job, access) and not request.POST.get("anyway"):
+        return _detail(
+            request,
+            access,
+            job,
+            error=(
+                f"This file is the history of “{job.document.get('organization', '')}”. "
+                f"Tick “Import into {access.organization.name} anyway” to import it here, "
+                "or upload your own organisation's file."
+            ),
         )
-    )
-    if job is None or not mine:
-        raise Http404
-    processed, total = import_job_progress(job)
-    percent = int(100 * processed / total) if total else 0
-    context = {
-        "job": job,
-        "processed": processed,
-        "total": total,
-        "percent": percent,
-        "report": report_lines(job.report) if job.report else [],
-        "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
-    }
-    template = "retros/import_detail.html"
-    if getattr(request, "htmx", False):
-        template += "#progress"
-    return render(request, template, context)
+    import_job_confirm(job=job)
+    messages.success(request, "The import has started.")
+    return redirect("imports:detail", job_id=job.pk)
+
+
+@require_POST
+def import_undo(request: HttpRequest, job_id: int) -> HttpResponse:
+    access = _importer(request)
+    job = acl.import_job_for(access, job_id)
+    try:
+        import_job_undo(job=job, user=request.user)
+    except ImportUndoRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "The import was undone: everything it created is removed.")
+    return redirect("imports:detail", job_id=job.pk)

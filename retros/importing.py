@@ -7,6 +7,10 @@ changes nothing and a longer version of a file adds only what is new. Items with
 `same_as` are matched against the organisation's earlier issues by the same matcher that
 facilitators see as suggestions: above the auto-link threshold they join the best match,
 in the review band they start a new issue and wait in the link review queue.
+
+Every import records what it created (`ImportReport.created`): the rows it added, the team
+keys it set and the earlier issues it linked to, so that an import job can be undone exactly
+(retros.import_jobs.import_job_undo). Rows an import only reuses are never in that record.
 """
 
 from __future__ import annotations
@@ -49,6 +53,19 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
+# What an import records of its own writes: rows it created, teams it gave an import key,
+# and the earlier issues it linked new raisings or fixes to.
+LEDGER_KINDS = (
+    "teams",
+    "keyed_teams",
+    "retros",
+    "issues",
+    "occurrences",
+    "fixes",
+    "reviews",
+    "linked_issues",
+)
+
 
 @dataclass
 class AutoLink:
@@ -75,6 +92,7 @@ class ImportReport:
     appreciations: int = 0
     new_issues: int = 0
     kinds_inferred: int = 0
+    created: dict[str, list[int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -131,14 +149,21 @@ def report_lines(report: dict[str, Any]) -> list[str]:
 def history_import(
     data: bytes | str | dict[str, Any] | HistoryDocument,
     *,
+    organization: Organization | None = None,
     progress: Progress | None = None,
     link_automatically: bool = True,
 ) -> ImportReport:
     """Validate and import a history document. Raises HistoryValidationError (nothing
-    written) when the document is invalid."""
+    written) when the document is invalid.
+
+    With `organization` the rows go there, whatever organisation the document names (an
+    import job's organisation, chosen by id when the job was created); without it, into the
+    organisation the document names, created when missing (the command line)."""
     doc = data if isinstance(data, HistoryDocument) else parse_history(data)
     with transaction.atomic():
-        importer = _Importer(doc, progress=progress, link_automatically=link_automatically)
+        importer = _Importer(
+            doc, organization=organization, progress=progress, link_automatically=link_automatically
+        )
         report = importer.run()
         schedule_recompute(importer.touched_issue_ids)
     return report
@@ -146,15 +171,23 @@ def history_import(
 
 class _Importer:
     def __init__(
-        self, doc: HistoryDocument, *, progress: Progress | None, link_automatically: bool
+        self,
+        doc: HistoryDocument,
+        *,
+        organization: Organization | None,
+        progress: Progress | None,
+        link_automatically: bool,
     ) -> None:
         from retros.matching.search import ImportLinker
 
         self.doc = doc
         self.progress = progress
-        self.report = ImportReport(organization=doc.organization)
-        self.org, _ = Organization.objects.get_or_create(name=doc.organization)
-        self.report.organization_id = self.org.pk
+        if organization is None:
+            organization, _ = Organization.objects.get_or_create(name=doc.organization)
+        self.org = organization
+        self.report = ImportReport(organization=self.org.name, organization_id=self.org.pk)
+        self.created: dict[str, list[int]] = {name: [] for name in LEDGER_KINDS}
+        self.report.created = self.created
         self.linker = ImportLinker(self.org) if link_automatically else None
         self.touched_issue_ids: set[int] = set()
         self.teams: dict[str, Team] = {}
@@ -188,6 +221,8 @@ class _Importer:
         if self.linker is not None:
             self.linker.prepare([item.text for _, item in new_items])
         done = 0
+        if self.progress:
+            self.progress(0, total)
         for retro_record in retros:
             retro = existing_retros.get(retro_record.key) or self._retro(retro_record)
             for item in retro_record.items:
@@ -204,6 +239,8 @@ class _Importer:
                     continue
                 self._action(retro, action)
         issue_refresh_stats(issue_ids=self.touched_issue_ids)
+        new_issues = set(self.created["issues"])
+        self.created["linked_issues"] = sorted(self.touched_issue_ids - new_issues)
         return self.report
 
     def _teams(self) -> None:
@@ -215,14 +252,16 @@ class _Importer:
                     organization=self.org, name=record.name, import_key=record.key
                 )
                 self.report.teams_created += 1
+                self.created["teams"].append(team.pk)
             elif not team.import_key:
                 team.import_key = record.key
                 team.save(update_fields=["import_key"])
+                self.created["keyed_teams"].append(team.pk)
             self.teams[record.key] = team
 
     def _retro(self, record: RetroRecord) -> Retrospective:
         self.report.retros_created += 1
-        return Retrospective.objects.create(
+        retro = Retrospective.objects.create(
             organization=self.org,
             team=self.teams[record.team],
             held_on=record.held_on,
@@ -230,6 +269,8 @@ class _Importer:
             status=RetroStatus.CLOSED,
             import_key=record.key,
         )
+        self.created["retros"].append(retro.pk)
+        return retro
 
     def _issue_type(self, issue_id: int) -> str | None:
         if issue_id not in self.issue_types:
@@ -262,6 +303,7 @@ class _Importer:
         if issue_id is None:
             issue = Issue.objects.create(organization=self.org, title=title_from_text(item.text))
             issue_id = issue.pk
+            self.created["issues"].append(issue_id)
             self.report.new_issues += 1
         vector = self.linker.vector(item.text) if self.linker is not None else None
         occurrence = Occurrence.objects.create(
@@ -279,6 +321,7 @@ class _Importer:
             link_source=link_source,
             link_score=score,
         )
+        self.created["occurrences"].append(occurrence.pk)
         self.issue_types.setdefault(issue_id, item_type)
         if self.linker is not None and item_type == ItemType.PROBLEM:
             self.linker.add(occurrence, team=retro.team.name)
@@ -293,13 +336,14 @@ class _Importer:
                 )
             )
         if review is not None:
-            LinkReview.objects.create(
+            link_review = LinkReview.objects.create(
                 organization=self.org,
                 occurrence=occurrence,
                 candidate_id=review[0],
                 score=review[1],
                 reasons=review[2],
             )
+            self.created["reviews"].append(link_review.pk)
             self.report.queued_for_review += 1
         self.item_issue[item.key] = issue_id
         self.touched_issue_ids.add(issue_id)
@@ -311,7 +355,7 @@ class _Importer:
             kind, inferred = infer_fix_kind(action.text).kind, True
             self.report.kinds_inferred += 1
         issue_id = self.item_issue[action.item]
-        Fix.objects.create(
+        fix = Fix.objects.create(
             organization=self.org,
             issue_id=issue_id,
             retro=retro,
@@ -326,6 +370,7 @@ class _Importer:
             completed_on=action.completed_on,
             import_key=action.key,
         )
+        self.created["fixes"].append(fix.pk)
         self.touched_issue_ids.add(issue_id)
         self.report.actions_created += 1
 
@@ -441,3 +486,59 @@ def _unique_keys(keys: dict[int, str]) -> dict[int, str]:
         seen.add(candidate)
         result[pk] = candidate
     return result
+
+
+# --- preview ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What importing a document into an organisation would create, read before any write."""
+
+    file_organization: str
+    new_team_names: tuple[str, ...]
+    teams_reused: int
+    retros_new: int
+    retros_present: int
+    items_new: int
+    items_present: int
+    actions_new: int
+    actions_present: int
+    links_by_file: int
+    items_to_match: int
+
+
+def import_plan(*, organization: Organization, doc: HistoryDocument) -> ImportPlan:
+    """The preview of `doc` imported into `organization` (reads only)."""
+    team_names = set(Team.objects.filter(organization=organization).values_list("name", flat=True))
+    retro_keys = _import_keys(Retrospective, organization)
+    item_keys = _import_keys(Occurrence, organization)
+    fix_keys = _import_keys(Fix, organization)
+    new_teams = tuple(t.name for t in doc.teams if t.name not in team_names)
+    items = [item for retro in doc.retrospectives for item in retro.items]
+    new_items = [item for item in items if item.key not in item_keys]
+    actions = [action for retro in doc.retrospectives for action in retro.actions]
+    new_actions = sum(1 for action in actions if action.key not in fix_keys)
+    new_retros = sum(1 for retro in doc.retrospectives if retro.key not in retro_keys)
+    linked = sum(1 for item in new_items if item.same_as)
+    return ImportPlan(
+        file_organization=doc.organization,
+        new_team_names=new_teams,
+        teams_reused=len(doc.teams) - len(new_teams),
+        retros_new=new_retros,
+        retros_present=len(doc.retrospectives) - new_retros,
+        items_new=len(new_items),
+        items_present=len(items) - len(new_items),
+        actions_new=new_actions,
+        actions_present=len(actions) - new_actions,
+        links_by_file=linked,
+        items_to_match=len(new_items) - linked,
+    )
+
+
+def _import_keys(model: Any, organization: Organization) -> set[str]:
+    return set(
+        model.objects.filter(organization=organization)
+        .exclude(import_key="")
+        .values_list("import_key", flat=True)
+    )

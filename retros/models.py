@@ -479,13 +479,22 @@ class LinkReview(models.Model):
 
 
 class ImportJob(models.Model):
-    """A history import running in the background, with its progress and report."""
+    """A history import: previewed, confirmed, run in the background with its progress and
+    report, and undoable as a whole.
+
+    `organization` is the one chosen when the job was created (the importer's own): the
+    import writes there, by id, whatever the document names. `document` holds the parsed,
+    validated content in canonical form (retros.history.schema.dump_history), never the
+    uploaded bytes. `created` lists what the import created and changed, so that an undo
+    removes exactly that (retros.import_jobs.import_job_undo)."""
 
     class Status(models.TextChoices):
+        PREVIEW = "preview", "Waiting for confirmation"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        UNDONE = "undone", "Undone"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
@@ -497,6 +506,7 @@ class ImportJob(models.Model):
     processed = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
     errors = models.JSONField(default=list, blank=True)
+    created = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -505,7 +515,19 @@ class ImportJob(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Last sign of life of a running import; a job silent for RECUR_IMPORT_STALE_SECONDS
+    # is marked failed (retros.import_jobs.import_job_fail_if_stale).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at"]

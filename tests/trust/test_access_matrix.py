@@ -72,6 +72,8 @@ POLICIES: dict[str, Policy] = {
     # --- history import in the browser: leaders and admins, into their own organisation -----
     "imports:start": Policy(read=LEADERS, write=LEADERS),
     "imports:detail": Policy(read=LEADERS, write=None),
+    "imports:confirm": Policy(read=None, write=LEADERS),
+    "imports:undo": Policy(read=None, write=LEADERS),
     # --- the leader dashboard (diagnosis): leaders and admins only --------------------------
     "diagnosis:overview": Policy(read=LEADERS, write=None),
     "diagnosis:export_csv": Policy(read=LEADERS, write=None),

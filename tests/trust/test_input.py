@@ -419,6 +419,8 @@ POST_FIELDS: dict[str, list[str]] = {
     "retros:merge_undo": [],
     "review:decide": ["decision", "review", "single"],
     "imports:start": [],  # a file upload: see the history_import tests
+    "imports:confirm": ["anyway"],
+    "imports:undo": [],
     "diagnosis:digest_toggle": ["enabled"],
     "diagnosis:finding_acknowledge": [],
     "diagnosis:finding_confirm": ["confirm-category"],

@@ -69,7 +69,10 @@ def _output(worker) -> str:
 def test_an_import_killed_with_its_worker_completes_exactly_once_on_a_new_worker():
     queue = f"test-crash-{uuid.uuid4().hex[:8]}"
     name = f"Crash Test {queue}"
-    job = ImportJob.objects.create(document=_document(name), filename="big.json", total=600)
+    org = Organization.objects.create(name=name)
+    job = ImportJob.objects.create(
+        organization=org, document=_document(name), filename="big.json", total=600
+    )
     env = {"CELERY_VISIBILITY_TIMEOUT": "3"}
 
     with running_worker(queue=queue, extra_env=env) as worker:
@@ -87,7 +90,7 @@ def test_an_import_killed_with_its_worker_completes_exactly_once_on_a_new_worker
     job.refresh_from_db()
     assert job.status == ImportJob.Status.RUNNING, "the import finished before the kill"
     # The killed run's transaction never committed: nothing of it is visible.
-    assert not Organization.objects.filter(name=name).exists()
+    assert not Occurrence.objects.filter(organization=org).exists()
 
     with running_worker(queue=queue, extra_env=env) as worker:
         finished = wait_until(
@@ -101,7 +104,6 @@ def test_an_import_killed_with_its_worker_completes_exactly_once_on_a_new_worker
 
     job.refresh_from_db()
     assert job.status == ImportJob.Status.DONE, job.errors
-    org = Organization.objects.get(name=name)
     assert Occurrence.objects.filter(organization=org).count() == RETROS * ITEMS_PER_RETRO
     assert Retrospective.objects.filter(organization=org).count() == RETROS
     keys = list(Occurrence.objects.filter(organization=org).values_list("import_key", flat=True))

@@ -42,7 +42,7 @@ class Command(BaseCommand):
             items >= BACKGROUND_AT and bool(settings.CELERY_BROKER_URL)
         )
         if background:
-            report = self._run_in_background(raw, options["file"], items)
+            report = self._run_in_background(doc, options["file"], items)
         else:
             from retros.importing import history_import
 
@@ -71,13 +71,33 @@ class Command(BaseCommand):
         self.stderr.write(f"\rImported {done}/{total} items", ending="")
         self.stderr.flush()
 
-    def _run_in_background(self, raw: bytes, name: str, items: int) -> dict[str, Any]:
-        from retros.models import ImportJob
-        from retros.tasks import import_job_enqueue, import_job_progress
+    def _run_in_background(self, doc: Any, name: str, items: int) -> dict[str, Any]:
+        from django.db import transaction
 
-        job = import_job_enqueue(document=json.loads(raw), filename=Path(name).name, user=None)
+        from retros.import_jobs import (
+            import_job_create,
+            import_job_live_progress,
+            import_job_progress,
+            import_job_wait,
+        )
+        from retros.models import ImportJob, Organization
+
+        with transaction.atomic():
+            # The organisation the file names, bound to the job by id from here on.
+            organization, _ = Organization.objects.get_or_create(name=doc.organization)
+            job = import_job_create(
+                organization=organization,
+                doc=doc,
+                filename=Path(name).name,
+                user=None,
+                confirmed=True,
+            )
         self.stderr.write(f"Import {job.pk} queued ({items} items).")
         while True:
+            # Without a broker the import runs in a thread of this process: follow it there.
+            if import_job_wait(job.pk, timeout=1):
+                self._progress(*(import_job_live_progress(job.pk) or (0, items)))
+                continue
             job = ImportJob.objects.get(pk=job.pk)
             self._progress(*import_job_progress(job))
             if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
