@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from diagnosis.fixkinds import FIX_KINDS
 from diagnosis.models import Finding
+from retros import visibility
 from retros.access import Access, issues_visible, teams_visible
 from retros.models import (
     Fix,
@@ -194,10 +195,12 @@ def review_fixes(retro: Retrospective) -> QuerySet[Fix]:
     )
 
 
-def retro_board(retro: Retrospective) -> Board:
+def retro_board(retro: Retrospective, *, access: Access | None = None) -> Board:
     """Everything the retro board shows, in five queries whatever the amount of data:
     live occurrences with their issues, earlier raisings, the issues' fixes, the fixes to
-    review, and the recently archived occurrences (for undo)."""
+    review, and the recently archived occurrences (for undo); and one or two for the issue
+    titles the person may read (retros.visibility: an issue this team raised may carry
+    another team's words). Without `access` (the summary) issues get no display title."""
     occurrences = list(retro_occurrences(retro))
     rows = board_rows(retro, occurrences)
     review = list(review_fixes(retro))
@@ -206,11 +209,15 @@ def retro_board(retro: Retrospective) -> Board:
         .select_related("issue")
         .order_by("-archived_at")[:10]
     )
+    if access is not None:
+        issues = [o.issue for o in occurrences + archived] + [f.issue for f in review]
+        visibility.show_titles(access, issues)
     return Board(retro=retro, rows=rows, review=review, archived=archived)
 
 
-def board_row(occurrence: Occurrence) -> BoardRow:
-    """One row of the board, after a change to it."""
+def board_row(occurrence: Occurrence, *, access: Access) -> BoardRow:
+    """One row of the board, after a change to it, its issue with its display title."""
+    visibility.show_title(access, occurrence.issue)
     return board_rows(occurrence.retro, [occurrence])[0]
 
 
@@ -379,11 +386,14 @@ def issue_timeline_entries(issue: Issue, *, access: Access | None = None) -> lis
             band_aids_so_far += entry.fix.kind in BAND_AID_KINDS
         else:
             entry.after_fixes, entry.after_band_aids = fixes_so_far, band_aids_so_far
-        if access is not None and entry.team_id is not None:
-            entry.can_open = access.sees_team(entry.team_id)
-            entry.can_edit = entry.is_occurrence and access.facilitates_team(entry.team_id)
-        elif access is not None:
-            entry.can_open = access.is_leader
+        if access is not None:
+            # Whose words the entry's text is (retros.visibility): its team's.
+            entry.can_open = visibility.sees_words(access, entry.team_id)
+            entry.can_edit = (
+                entry.is_occurrence
+                and entry.team_id is not None
+                and access.facilitates_team(entry.team_id)
+            )
     return entries
 
 
@@ -397,8 +407,10 @@ class IssuePage:
 
 
 def issue_page(issue: Issue, *, access: Access) -> IssuePage:
-    """The issue page in five queries whatever the amount of data: occurrences, fixes, the
-    current finding, merges into the issue and the merge out of it."""
+    """The issue page in five queries whatever the amount of data (occurrences, fixes, the
+    current finding, merges into the issue and the merge out of it), and for people who do
+    not read every team's words one or two for the titles they may read (retros.visibility):
+    `issue`, the merge target and the merged issues get their ``display_title``."""
     timeline = issue_timeline_entries(issue, access=access)
     finding = Finding.objects.filter(issue=issue, is_current=True).first()
     merged_in = list(
@@ -412,34 +424,43 @@ def issue_page(issue: Issue, *, access: Access) -> IssuePage:
         .order_by("-merged_at")
         .first()
     )
+    visibility.show_titles(access, [issue, merged_out.target if merged_out else None])
+    for merge in merged_in:
+        merge.display_title = visibility.merge_source_title(access, merge, target=issue)  # type: ignore[attr-defined]
     return IssuePage(issue, timeline, finding, merged_in, merged_out)
 
 
-def merge_candidates(issue: Issue, query: str, *, limit: int = 8) -> list[Issue]:
-    """Live issues of the organisation whose title contains `query`, for the merge form."""
+def merge_candidates(
+    issue: Issue, query: str, *, access: Access, limit: int = 8
+) -> list[Issue]:
+    """Live issues of the organisation whose words the person may read contain `query`
+    (retros.visibility.matching_words), for the merge form, with their display titles."""
     query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if not query:
         return []
-    return list(
+    found = (
         Issue.objects.live()
-        .filter(organization_id=issue.organization_id, merged_into=None, title__icontains=query)
+        .filter(visibility.matching_words(access, query))
+        .filter(organization_id=issue.organization_id, merged_into=None)
         .exclude(pk=issue.pk)
         .order_by("-last_seen", "-id")[:limit]
     )
+    return visibility.show_titles(access, found)
 
 
-def link_candidates(occurrence: Occurrence, query: str, *, limit: int = 8) -> list[Issue]:
-    """Live issues whose title contains `query`, for linking an occurrence by hand."""
+def link_candidates(
+    occurrence: Occurrence, query: str, *, access: Access, limit: int = 8
+) -> list[Issue]:
+    """Live issues whose words the person may read contain `query`, for linking an
+    occurrence by hand, with their display titles."""
     query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if not query:
         return []
-    return list(
+    found = (
         Issue.objects.live()
-        .filter(
-            organization_id=occurrence.organization_id,
-            merged_into=None,
-            title__icontains=query,
-        )
+        .filter(visibility.matching_words(access, query))
+        .filter(organization_id=occurrence.organization_id, merged_into=None)
         .exclude(pk=occurrence.issue_id)
         .order_by("-last_seen", "-id")[:limit]
     )
+    return visibility.show_titles(access, found)
