@@ -293,6 +293,8 @@ class IssueAdmin(ReadOnlyHistoryMixin, OrgScopedAdmin, SimpleHistoryAdmin):
         "last_seen",
         "created_at",
         "merged_into",
+        "title_team",
+        "title_renamed",
     ]
 
 

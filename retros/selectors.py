@@ -424,15 +424,13 @@ def issue_page(issue: Issue, *, access: Access) -> IssuePage:
         .order_by("-merged_at")
         .first()
     )
-    visibility.show_titles(access, [issue, merged_out.target if merged_out else None])
+    visibility.show_titles(access, [issue, *([merged_out.target] if merged_out else [])])
     for merge in merged_in:
         merge.display_title = visibility.merge_source_title(access, merge, target=issue)  # type: ignore[attr-defined]
     return IssuePage(issue, timeline, finding, merged_in, merged_out)
 
 
-def merge_candidates(
-    issue: Issue, query: str, *, access: Access, limit: int = 8
-) -> list[Issue]:
+def merge_candidates(issue: Issue, query: str, *, access: Access, limit: int = 8) -> list[Issue]:
     """Live issues of the organisation whose words the person may read contain `query`
     (retros.visibility.matching_words), for the merge form, with their display titles."""
     query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL

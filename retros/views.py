@@ -755,9 +755,7 @@ def issue_merge(request: HtmxRequest, issue_id: int) -> HttpResponse:
         services.issue_merge(source=source, target=target, user=request.user)
     except ValidationError as error:
         return _issue_page(request, source, status=INVALID, merge_error=_messages_of(error))
-    messages.success(
-        request, f"Merged “{title}” into this issue. Undo it below if that was wrong."
-    )
+    messages.success(request, f"Merged “{title}” into this issue. Undo it below if that was wrong.")
     return redirect("retros:issue_detail", issue_id=target.pk)
 
 

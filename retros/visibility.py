@@ -51,6 +51,8 @@ def sees_words(access: Access, team_id: int | None) -> bool:
 def neutral_title(occurrences: int, team_names: Iterable[str]) -> str:
     """An issue's title for someone who may read none of its raisings: counts and teams."""
     names = sorted(set(team_names))
+    if occurrences == 0:
+        return "Issue with no raisings left"
     times = "once" if occurrences == 1 else f"{occurrences} times"
     if not names:
         return f"Issue raised {times}"
@@ -72,7 +74,7 @@ def show_titles[I: Issue](access: Access, issues: Iterable[I]) -> list[I]:
     docstring): no query for leaders; otherwise one for the issues' provenance and the
     first raising the person may see, and one more for the team names of the issues they
     may see no raising of, when there are some."""
-    issues = [issue for issue in issues if issue is not None]
+    issues = list(issues)
     if sees_every_team(access):
         for issue in issues:
             setattr(issue, DISPLAY, issue.title)
