@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diagnosis.models import DigestDelivery, Finding, FindingStatus
+from retros.access import ORG_WIDE_ROLES
 from retros.models import Fix, FixStatus, Membership, Organization, Role
 
 logger = logging.getLogger(__name__)
@@ -161,10 +162,15 @@ def digest_message(digest: Digest, *, to: str, name: str) -> EmailMultiAlternati
     return message
 
 
+# The digest is built once per organisation and names every team's issues by their stored
+# titles: only roles that read every team's words (retros.visibility) receive it.
+DIGEST_ROLES = frozenset({Role.LEADER}) & ORG_WIDE_ROLES
+
+
 def _recipients() -> dict[int, list[Membership]]:
     by_organization: dict[int, list[Membership]] = defaultdict(list)
     for membership in (
-        Membership.objects.filter(role=Role.LEADER, digest_enabled=True, user__is_active=True)
+        Membership.objects.filter(role__in=DIGEST_ROLES, digest_enabled=True, user__is_active=True)
         .exclude(user__email="")
         .select_related("user", "organization")
         .order_by("organization_id", "user_id")

@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms as django_forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -40,6 +40,7 @@ from diagnosis.forms import (
 )
 from diagnosis.models import Hypothesis
 from retros import access as acl
+from retros import visibility
 from retros.models import Issue, Membership, Organization, Role, Team
 
 
@@ -51,8 +52,12 @@ class HtmxRequest(HttpRequest):
 
 
 def _leader(request: HttpRequest) -> acl.Access:
+    """These pages, exports and the cached dashboard body show every team's words as stored
+    (titles, raisings, reasons): only for people who read every team's words."""
     access = acl.access_for(request)
     acl.require_leader(access)
+    if not visibility.sees_every_team(access):
+        raise PermissionDenied("Only leaders and admins read every team's words.")
     return access
 
 

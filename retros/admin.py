@@ -387,6 +387,8 @@ class IssueAdmin(ScopedHistoryMixin, OrgScopedAdmin, SimpleHistoryAdmin):
         "last_seen",
         "created_at",
         "merged_into",
+        "title_team",
+        "title_renamed",
     ]
 
 

@@ -194,6 +194,13 @@ class Issue(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="issues")
     title = models.CharField(max_length=200)
+    # Whose words the title is (retros.visibility): the team of the raising it was taken
+    # from; or a name a person chose for the whole organisation (a rename). Neither known:
+    # only leaders read the stored title, everyone else the text of a raising they may see.
+    title_team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    title_renamed = models.BooleanField(default=False)
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_issues"
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from retros import access as acl
-from retros import review
+from retros import review, visibility
 
 PAGE_SIZE = 25
 
@@ -26,6 +26,7 @@ def _reviewer(request: HttpRequest) -> acl.Access:
 def review_queue(request: HttpRequest) -> HttpResponse:
     access = _reviewer(request)
     page = Paginator(review.pending_reviews(access), PAGE_SIZE).get_page(request.GET.get("page"))
+    _show_titles(access, page)
     template = "retros/review_queue.html"
     if getattr(request, "htmx", False):
         template += "#queue"
@@ -72,4 +73,12 @@ def _back(request: HttpRequest) -> HttpResponse:
 def review_queue_fragment(request: HttpRequest) -> HttpResponse:
     access = _reviewer(request)
     page = Paginator(review.pending_reviews(access), PAGE_SIZE).get_page(1)
+    _show_titles(access, page)
     return render(request, "retros/review_queue.html#queue", {"reviews": page})
+
+
+def _show_titles(access: acl.Access, page: Page) -> None:
+    """Candidates with the titles the reviewer may read (retros.visibility): a facilitator
+    reviews their team's raisings against issues of any team."""
+    page.object_list = list(page.object_list)
+    visibility.show_titles(access, [item.candidate for item in page.object_list])

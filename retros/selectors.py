@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from diagnosis.fixkinds import FIX_KINDS
 from diagnosis.models import Finding
+from retros import visibility
 from retros.access import Access, issues_visible, teams_visible
 from retros.models import (
     Fix,
@@ -209,10 +210,12 @@ def review_fixes(retro: Retrospective) -> QuerySet[Fix]:
     )
 
 
-def retro_board(retro: Retrospective) -> Board:
+def retro_board(retro: Retrospective, *, access: Access | None = None) -> Board:
     """Everything the retro board shows, in five queries whatever the amount of data:
     live occurrences with their issues, earlier raisings, the issues' fixes, the fixes to
-    review, and the recently archived occurrences (for undo)."""
+    review, and the recently archived occurrences (for undo); and one or two for the issue
+    titles the person may read (retros.visibility: an issue this team raised may carry
+    another team's words). Without `access` (the summary) issues get no display title."""
     occurrences = list(retro_occurrences(retro))
     rows = board_rows(retro, occurrences)
     review = list(review_fixes(retro))
@@ -221,12 +224,19 @@ def retro_board(retro: Retrospective) -> Board:
         .select_related("issue")
         .order_by("-archived_at")[:10]
     )
+    if access is not None:
+        issues = [o.issue for o in occurrences + archived] + [f.issue for f in review]
+        issues += [r.pending_review.candidate for r in rows if r.pending_review]
+        visibility.show_titles(access, issues)
     return Board(retro=retro, rows=rows, review=review, archived=archived)
 
 
-def board_row(occurrence: Occurrence) -> BoardRow:
-    """One row of the board, after a change to it."""
-    return board_rows(occurrence.retro, [occurrence])[0]
+def board_row(occurrence: Occurrence, *, access: Access) -> BoardRow:
+    """One row of the board, after a change to it, its issue with its display title."""
+    row = board_rows(occurrence.retro, [occurrence])[0]
+    issues = [occurrence.issue] + ([row.pending_review.candidate] if row.pending_review else [])
+    visibility.show_titles(access, issues)
+    return row
 
 
 # --- Retro summary ---------------------------------------------------------------------------
@@ -432,11 +442,13 @@ def issue_timeline_entries(issue: Issue, *, access: Access | None = None) -> lis
 
 def _grant(entry: TimelineEntry, access: Access | None) -> None:
     """What the viewer may do with the entry (without `access`: open it, change nothing)."""
-    if access is not None and entry.team_id is not None:
-        entry.can_open = access.sees_team(entry.team_id)
-        entry.can_edit = entry.is_occurrence and access.facilitates_team(entry.team_id)
-    elif access is not None:
-        entry.can_open = access.is_leader
+    if access is None:
+        return
+    # Whose words the entry's text is (retros.visibility): its team's.
+    entry.can_open = visibility.sees_words(access, entry.team_id)
+    entry.can_edit = (
+        entry.is_occurrence and entry.team_id is not None and access.facilitates_team(entry.team_id)
+    )
 
 
 TIMELINE_PAGE_SIZE = 50
@@ -514,7 +526,9 @@ class IssuePage:
 def issue_page(issue: Issue, *, access: Access, timeline_page: str | int | None = 1) -> IssuePage:
     """The issue page in seven queries whatever the amount of data: a page of the timeline
     (issue_timeline_page: four), the current finding, merges into the issue and the merge
-    out of it."""
+    out of it; and for people who do not read every team's words one or two for the titles
+    they may read (retros.visibility): `issue`, the merge target and the merged issues get
+    their ``display_title``."""
     page = issue_timeline_page(issue, access=access, number=timeline_page)
     finding = Finding.objects.filter(issue=issue, is_current=True).first()
     merged_in = list(
@@ -528,37 +542,44 @@ def issue_page(issue: Issue, *, access: Access, timeline_page: str | int | None 
         .order_by("-merged_at")
         .first()
     )
+    visibility.show_titles(access, [issue, *([merged_out.target] if merged_out else [])])
+    for merge in merged_in:
+        merge.display_title = visibility.merge_source_title(access, merge, target=issue)  # type: ignore[attr-defined]
     return IssuePage(issue, list(page.object_list), finding, merged_in, merged_out, page)
 
 
-def merge_candidates(issue: Issue, query: str, *, limit: int = 8) -> list[Issue]:
-    """Live issues of the organisation whose title contains `query`, for the merge form."""
+def merge_candidates(issue: Issue, query: str, *, access: Access, limit: int = 8) -> list[Issue]:
+    """Live issues of the organisation whose words the person may read contain `query`
+    (retros.visibility.matching_words), for the merge form, with their display titles."""
     query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if not query:
         return []
-    return list(
+    found = (
         Issue.objects.live()
-        .filter(organization_id=issue.organization_id, merged_into=None, title__icontains=query)
+        .filter(visibility.matching_words(access, query))
+        .filter(organization_id=issue.organization_id, merged_into=None)
         .exclude(pk=issue.pk)
         .order_by("-last_seen", "-id")[:limit]
     )
+    return visibility.show_titles(access, found)
 
 
-def link_candidates(occurrence: Occurrence, query: str, *, limit: int = 8) -> list[Issue]:
-    """Live issues whose title contains `query`, for linking an occurrence by hand."""
+def link_candidates(
+    occurrence: Occurrence, query: str, *, access: Access, limit: int = 8
+) -> list[Issue]:
+    """Live issues whose words the person may read contain `query`, for linking an
+    occurrence by hand, with their display titles."""
     query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if not query:
         return []
-    return list(
+    found = (
         Issue.objects.live()
-        .filter(
-            organization_id=occurrence.organization_id,
-            merged_into=None,
-            title__icontains=query,
-        )
+        .filter(visibility.matching_words(access, query))
+        .filter(organization_id=occurrence.organization_id, merged_into=None)
         .exclude(pk=occurrence.issue_id)
         .order_by("-last_seen", "-id")[:limit]
     )
+    return visibility.show_titles(access, found)
 
 
 def split_origin(issue: Issue) -> Issue | None:

@@ -215,7 +215,11 @@ def occurrence_record(
             if link_source == LinkSource.NEW:
                 link_source = LinkSource.MANUAL
         else:
-            issue = Issue(organization_id=retro.organization_id, title=title_from_text(text))
+            issue = Issue(
+                organization_id=retro.organization_id,
+                title=title_from_text(text),
+                title_team_id=retro.team_id,
+            )
             _save(issue, user)
             link_source, link_score = LinkSource.NEW, None
         occurrence = Occurrence(
@@ -274,7 +278,8 @@ def occurrence_update_text(
         alone = not Occurrence.objects.filter(issue_id=issue.pk).exclude(pk=occurrence.pk).exists()
         if alone and issue.title == title_from_text(occurrence.text):
             issue.title = title_from_text(text)
-            _save(issue, user, update_fields=["title"])
+            issue.title_team_id, issue.title_renamed = occurrence.team_id, False
+            _save(issue, user, update_fields=["title", "title_team", "title_renamed"])
         occurrence.text = text
         _save(occurrence, user, update_fields=["text"])
         schedule_recompute([occurrence.issue_id])
@@ -371,6 +376,7 @@ def occurrence_relink(
                 )
             target = Issue(organization_id=occurrence.organization_id, split_from=old_issue)
             target.title = title_from_text(occurrence.text)
+            target.title_team_id = occurrence.team_id
             _save(target, user)
             link_source, link_score = LinkSource.NEW, None
         else:
@@ -429,10 +435,12 @@ def _archive_if_empty(issue: Issue, user: Any) -> None:
 
 
 def issue_rename(*, issue: Issue, title: str, user: Any) -> Issue:
+    """A name a person chose for the issue: shown to everyone who may see one of its raisings
+    (retros.visibility), whichever team's words it was before."""
     title = " ".join(clean_text(title, what="The title", max_length=TITLE_MAX).split())
-    if title != issue.title:
-        issue.title = title
-        _save(issue, user, update_fields=["title"])
+    if title != issue.title or not issue.title_renamed:
+        issue.title, issue.title_team, issue.title_renamed = title, None, True
+        _save(issue, user, update_fields=["title", "title_team", "title_renamed"])
     return issue
 
 

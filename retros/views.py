@@ -24,7 +24,7 @@ from django_htmx.middleware import HtmxDetails
 
 from diagnosis.fixkinds import FIX_KINDS, infer_fix_kind
 from retros import access as acl
-from retros import review, selectors, services
+from retros import review, selectors, services, visibility
 from retros.forms import (
     KIND_SOURCE_INFERRED,
     KIND_SOURCE_PERSON,
@@ -115,12 +115,15 @@ def _team_home_response(
     team = acl.team_for(access, team_id)
     retros = Paginator(selectors.team_retros(team), 15).get_page(request.GET.get("page"))
     issues = page_with_total(selectors.team_issues(team), 15, request.GET.get("issues_page"))
+    open_fixes = list(selectors.team_open_fixes(team))
+    # An issue this team raised may carry another team's words (retros.visibility).
+    visibility.show_titles(access, [*issues.object_list, *(fix.issue for fix in open_fixes)])
     can_facilitate = access.facilitates_team(team.pk)
     context = {
         "team": team,
         "retros": retros,
         "issues": issues,
-        "open_fixes": list(selectors.team_open_fixes(team)),
+        "open_fixes": open_fixes,
         "can_facilitate": can_facilitate,
         "start_form": form or (RetroStartForm() if can_facilitate else None),
         "retros_query": f"issues_page={issues.number}" if issues.number > 1 else "",
@@ -167,8 +170,11 @@ class SuggestionItem:
     same_team: bool
 
 
-def _suggestion_groups(retro: Retrospective, text: str) -> list[tuple[str, list[SuggestionItem]]]:
-    """Earlier issues like `text`: this team's first, then other teams', numbered 1..5."""
+def _suggestion_groups(
+    access: acl.Access, retro: Retrospective, text: str
+) -> list[tuple[str, list[SuggestionItem]]]:
+    """Earlier issues like `text`: this team's first, then other teams', numbered 1..5.
+    Every team's issues are suggested, with the titles the person may read."""
     found = suggest(
         organization=retro.organization,
         text=text,
@@ -176,6 +182,7 @@ def _suggestion_groups(retro: Retrospective, text: str) -> list[tuple[str, list[
         limit=SUGGESTION_LIMIT,
         on=retro.held_on,
     )
+    visibility.show_titles(access, [s.issue for s in found])
     mine = [s for s in found if retro.team.name in s.teams]
     others = [s for s in found if retro.team.name not in s.teams]
     groups: list[tuple[str, list[SuggestionItem]]] = []
@@ -218,7 +225,7 @@ REVIEW_SHOWN = 10
 def _board_page(
     request: HtmxRequest, retro: Retrospective, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
-    board = selectors.retro_board(retro)
+    board = selectors.retro_board(retro, access=acl.access_for(request))
     extra.setdefault("focus_entry", request.GET.get("focus") == "entry")
     review_all = request.GET.get("review") == "all"
     context = _board_context(
@@ -242,7 +249,7 @@ def retro_suggestions(request: HtmxRequest, retro_id: int) -> HttpResponse:
     text = request.GET.get("text", "")
     if not request.htmx:
         return redirect(_board_url(retro.pk, "entry-form"))
-    groups = _suggestion_groups(retro, text) if len(text.strip()) >= 3 else []
+    groups = _suggestion_groups(access, retro, text) if len(text.strip()) >= 3 else []
     praise = len(text.strip()) >= 3 and infer_item_type(text) == ItemType.APPRECIATION
     context = _board_context(request, retro, suggestion_groups=groups, reads_as_praise=praise)
     return render(request, "retros/retro_board.html#suggestion-list", context)
@@ -307,15 +314,17 @@ def occurrence_create(request: HtmxRequest, retro_id: int) -> HttpResponse:
         status = f"Added “{occurrence.text}” as a new issue."
         if queued is not None:
             status += (
-                f" It looks like “{queued.candidate.title}”: link it from its row, or it waits "
+                f" It looks like “{visibility.display_title(access, queued.candidate)}”: link it "
+                "from its row, or it waits "
                 "in the review queue."
             )
     else:
-        status = f"Added “{occurrence.text}”, raised again: linked to “{occurrence.issue.title}”."
+        title = visibility.display_title(access, occurrence.issue)
+        status = f"Added “{occurrence.text}”, raised again: linked to “{title}”."
     if not request.htmx:
         messages.success(request, status)
         return redirect(_board_url(retro.pk) + f"?focus=entry#occ-{occurrence.pk}")
-    row = selectors.board_row(occurrence)
+    row = selectors.board_row(occurrence, access=access)
     context = _board_context(
         request,
         retro,
@@ -349,7 +358,7 @@ def _row_response(
     context = _board_context(
         request,
         retro,
-        row=selectors.board_row(occurrence),
+        row=selectors.board_row(occurrence, access=acl.access_for(request)),
         row_error=error,
         focus=focus,
         **extra,
@@ -512,16 +521,18 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             occurrence.refresh_from_db()
+            title = visibility.display_title(access, occurrence.issue)
             if target is None:
                 messages.success(
                     request,
-                    f"Split off into a new issue: “{occurrence.issue.title}”, with the fixes "
-                    "decided for it. Undo it from the new issue's page if that was wrong.",
+                    f"Split off into a new issue: “{title}”, with the fixes decided for it. "
+                    "Undo it from the new issue's page if that was wrong.",
                 )
             else:
-                messages.success(request, f"Linked to “{occurrence.issue.title}”.")
+                messages.success(request, f"Linked to “{title}”.")
             return HttpResponseRedirect(back)
     query = request.GET.get("q", "")
+    visibility.show_title(access, occurrence.issue)
     suggestions = [
         s
         for s in suggest(
@@ -534,12 +545,13 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
             on=occurrence.held_on,
         )
     ]
+    visibility.show_titles(access, [s.issue for s in suggestions])
     context = {
         "occ": occurrence,
         "form": form,
         "suggestions": suggestions,
         "query": query,
-        "candidates": selectors.link_candidates(occurrence, query),
+        "candidates": selectors.link_candidates(occurrence, query, access=access),
         "next": back,
         "can_split": occurrence.issue.occurrence_count > 1,
     }
@@ -579,7 +591,9 @@ def occurrence_review(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
         review.review_confirm(review=pending, user=request.user)
         occurrence.refresh_from_db()
         if not request.htmx:
-            messages.success(request, f"Linked to “{pending.candidate.title}”.")
+            messages.success(
+                request, f"Linked to “{visibility.display_title(access, pending.candidate)}”."
+            )
         return _row_response(request, occurrence, focus="fix", with_count=True)
     review.review_reject(review=pending, user=request.user)
     if not request.htmx:
@@ -675,6 +689,7 @@ def _review_fix_response(
             messages.error(request, error)
         return HttpResponseRedirect(back)
     fix.refresh_from_db()
+    visibility.show_title(acl.access_for(request), fix.issue)
     context = {
         "fix": fix,
         "can_edit": True,
@@ -747,6 +762,7 @@ def fix_edit(request: HtmxRequest, fix_id: int) -> HttpResponse:
             messages.success(request, "Fix updated.")
             return HttpResponseRedirect(back)
     selected = form["kind"].value() or fix.kind
+    visibility.show_title(access, fix.issue)
     context = {
         "fix": fix,
         "form": form,
@@ -770,6 +786,7 @@ def fix_edit(request: HtmxRequest, fix_id: int) -> HttpResponse:
 def issue_list(request: HtmxRequest) -> HttpResponse:
     access = acl.access_for(request)
     page = Paginator(selectors.issue_list(access), 50).get_page(request.GET.get("page"))
+    page.object_list = visibility.show_titles(access, page.object_list)
     return render(request, "retros/issue_list.html", {"issues": page})
 
 
@@ -784,22 +801,29 @@ def _issue_page(
     access = acl.access_for(request)
     merge_q = request.GET.get("merge_q", "")
     can_edit = access.can_facilitate
+    origin = selectors.split_origin(issue) if can_edit else None
     context: dict[str, Any] = {
         "issue": issue,
         "can_edit": can_edit,
         "merge_q": merge_q,
-        "candidates": selectors.merge_candidates(issue, merge_q) if can_edit else [],
+        "candidates": (
+            selectors.merge_candidates(issue, merge_q, access=access) if can_edit else []
+        ),
         "merge_error": merge_error,
-        "split_origin": selectors.split_origin(issue) if can_edit else None,
+        "split_origin": visibility.show_titles(access, [origin])[0] if origin else None,
     }
     if request.htmx and request.htmx.target == "merge-candidates":
         return render(request, "retros/issue_detail.html#merge-candidates", context)
     page = selectors.issue_page(issue, access=access, timeline_page=request.GET.get("page"))
+    # The form starts from the title the person reads, and only when it is the stored one:
+    # otherwise it would hold words they may not read, or rename by saving it unchanged.
+    shown = issue.display_title  # type: ignore[attr-defined]
     context.update(
         page=page,
         timeline=page.timeline,
         finding=page.finding,
-        rename_form=rename_form or IssueRenameForm(initial={"title": issue.title}),
+        rename_form=rename_form
+        or IssueRenameForm(initial={"title": shown if shown == issue.title else ""}),
         here=request.get_full_path(),
     )
     return render(request, "retros/issue_detail.html", context, status=status)
@@ -837,13 +861,12 @@ def issue_merge(request: HtmxRequest, issue_id: int) -> HttpResponse:
     if not form.is_valid():
         return _issue_page(request, source, status=INVALID, merge_error="Choose an issue.")
     target = acl.issue_for(access, form.cleaned_data["target"])
+    title = visibility.display_title(access, source)  # before its raisings move
     try:
         services.issue_merge(source=source, target=target, user=request.user)
     except ValidationError as error:
         return _issue_page(request, source, status=INVALID, merge_error=_messages_of(error))
-    messages.success(
-        request, f"Merged “{source.title}” into this issue. Undo it below if that was wrong."
-    )
+    messages.success(request, f"Merged “{title}” into this issue. Undo it below if that was wrong.")
     return redirect("retros:issue_detail", issue_id=target.pk)
 
 
@@ -856,5 +879,6 @@ def merge_undo(request: HtmxRequest, merge_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, _messages_of(error))
         return redirect("retros:issue_detail", issue_id=merge.target_id)
-    messages.success(request, f"Merge undone: “{merge.source_title}” is an issue of its own again.")
+    title = visibility.display_title(access, merge.source)
+    messages.success(request, f"Merge undone: “{title}” is an issue of its own again.")
     return redirect("retros:issue_detail", issue_id=merge.source_id)

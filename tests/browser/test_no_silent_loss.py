@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_enter_without_choosing_queues_the_pair_and_the_row_links_it(page, cast):
     earlier = RetrospectiveFactory(
-        team=cast.other_team, held_on=timezone.localdate() - dt.timedelta(days=30)
+        team=cast.team, held_on=timezone.localdate() - dt.timedelta(days=30)
     )
     issue = IssueFactory(organization=cast.org, title="Chargeback emails sit unanswered")
     for text in (

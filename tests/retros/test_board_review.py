@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def earlier_issue(cast, real_matcher):
-    retro = RetrospectiveFactory(team=cast.other_team, held_on=EARLIER)
+    retro = RetrospectiveFactory(team=cast.team, held_on=EARLIER)
     issue = IssueFactory(organization=cast.org, title="Staging environment broken for days")
     for text in ("Staging environment broken for days", "Staging was down most of the week"):
         OccurrenceFactory(retro=retro, issue=issue, text=text)

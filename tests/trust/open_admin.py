@@ -27,4 +27,5 @@ leaky_site.register(Issue, LeakyIssueAdmin)
 urlpatterns = [
     path("leaky/", leaky_site.urls),
     path("login/", lambda r: HttpResponse(), name="login"),
+    path("", lambda r: HttpResponse(), name="home"),
 ]
