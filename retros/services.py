@@ -21,6 +21,7 @@ from simple_history.utils import bulk_update_with_history
 
 from diagnosis.fixkinds import FIX_KINDS
 from diagnosis.tasks import schedule_recompute
+from retros import limits
 from retros.matching.search import embed_occurrence, invalidate, vector_fields
 from retros.models import (
     Fix,
@@ -35,10 +36,11 @@ from retros.models import (
     RetroStatus,
     Team,
 )
+from retros.validators import check_date
 
-TEXT_MAX = 2000
-TITLE_MAX = 200
-OWNER_MAX = 100
+TEXT_MAX = limits.TEXT_MAX
+TITLE_MAX = limits.TITLE_MAX
+OWNER_MAX = limits.OWNER_MAX
 
 
 # --- Validation ------------------------------------------------------------------------------
@@ -89,6 +91,7 @@ def retro_start(
         raise ValidationError(f"The title is limited to {TITLE_MAX} characters.")
     if team.archived_at is not None:
         raise ValidationError("This team is archived; it cannot start a retro.")
+    check_date(held_on, what="The date")
     retro = Retrospective(
         organization_id=team.organization_id,
         team=team,
@@ -448,6 +451,7 @@ def fix_apply(
     text, kind, owner = _clean_fix_fields(text=text, kind=kind, owner=owner)
     if issue.organization_id != retro.organization_id:
         raise ValidationError("That issue belongs to another organisation.")
+    check_date(due_on, what="The due date")
     if due_on is not None and due_on < retro.held_on:
         raise ValidationError("The due date is before the retro.", code="due_on")
     with transaction.atomic():
@@ -480,6 +484,7 @@ def fix_update(
     kind_inferred: bool | None = None,
 ) -> Fix:
     text, kind, owner = _clean_fix_fields(text=text, kind=kind, owner=owner)
+    check_date(due_on, what="The due date")
     if due_on is not None and due_on < fix.decided_on:
         raise ValidationError("The due date is before the fix was decided.", code="due_on")
     if kind_inferred is None:
@@ -510,6 +515,7 @@ def fix_set_status(*, fix: Fix, status: str, user: Any, on: dt.date | None = Non
         raise ValidationError("Choose open, done or dropped.", code="status")
     if status == fix.status:
         return fix
+    check_date(on, what="The completion date")
     fix.status = status
     fix.completed_on = None if status == FixStatus.OPEN else (on or timezone.localdate())
     with transaction.atomic():
