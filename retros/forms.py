@@ -8,7 +8,14 @@ from django import forms
 from django.utils import timezone
 
 from diagnosis.fixkinds import FIX_KINDS, KIND_CHOICES, infer_fix_kind
-from retros.limits import EARLIEST_DATE, OWNER_MAX, TEXT_MAX, TITLE_MAX, latest_date
+from retros.limits import (
+    EARLIEST_DATE,
+    ORGANIZATION_NAME_MAX,
+    OWNER_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    latest_date,
+)
 from retros.models import FixOutcome, FixStatus, RetroFormat
 from retros.validators import validate_sane_date
 
@@ -29,6 +36,14 @@ def _bound_date_picker(field: forms.Field) -> None:
     """The browser's date picker offers only the accepted dates (the server checks again)."""
     field.widget.attrs.update(
         min=EARLIEST_DATE.isoformat(), max=latest_date(timezone.localdate()).isoformat()
+    )
+
+
+class OrganizationCreateForm(forms.Form):
+    name = forms.CharField(
+        label="Name of the organisation",
+        max_length=ORGANIZATION_NAME_MAX,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Fabrikam Freight", "autofocus": True}),
     )
 
 

@@ -30,10 +30,13 @@ from retros.models import (
     Issue,
     IssueMerge,
     LinkSource,
+    Membership,
     Occurrence,
+    Organization,
     RetroFormat,
     Retrospective,
     RetroStatus,
+    Role,
     Team,
 )
 from retros.validators import check_date
@@ -76,6 +79,35 @@ def _save(instance: Any, user: Any, **kwargs: Any) -> None:
 def _after_commit_invalidate(organization_id: int) -> None:
     """Relinks, merges, archives and text changes make the matcher rebuild its index."""
     transaction.on_commit(lambda: invalidate(organization_id))
+
+
+# --- Organisations ---------------------------------------------------------------------------
+
+
+def organization_create(*, name: str, admin: Any | None = None) -> Organization:
+    """A new organisation; `admin`, who must not belong to one yet, becomes its admin member
+    (and staff, so that the admin site, where teams and people are added, opens for them)."""
+    name = clean_text(name, what="The name", max_length=limits.ORGANIZATION_NAME_MAX)
+    if any(ch in name for ch in "\r\n\t") or not name.isprintable():
+        raise ValidationError("The name must be one line of text.", code="invalid")
+    if Organization.objects.filter(name__iexact=name).exists():
+        raise ValidationError(f"An organisation named {name!r} already exists.", code="unique")
+    with transaction.atomic():
+        if admin is not None:
+            current = Membership.objects.filter(user_id=admin.pk).select_related("organization")
+            membership = current.first()
+            if membership is not None:
+                raise ValidationError(
+                    f"{admin.get_username()} already belongs to {membership.organization.name}.",
+                    code="member",
+                )
+        organization = Organization.objects.create(name=name)
+        if admin is not None:
+            Membership.objects.create(user=admin, organization=organization, role=Role.ADMIN)
+            if not admin.is_staff:
+                admin.is_staff = True
+                admin.save(update_fields=["is_staff"])
+    return organization
 
 
 # --- Retros ----------------------------------------------------------------------------------
