@@ -15,16 +15,15 @@ NAMES = [f"package{n}" for n in range(49)]
 NOT_FOUND = "Dependency not found on PyPI and could not be audited: {name} (1.0)"
 
 
-def _report(*, skipped: list[str] = (), vulnerable: dict[str, str] | None = None) -> str:
+def _report(*, skipped: list[str] | None = None, vulnerable: dict[str, str] | None = None) -> str:
+    skipped, vulnerable = skipped or [], vulnerable or {}
     dependencies: list[dict[str, object]] = []
     for name in NAMES:
         if name in skipped:
             dependencies.append({"name": name, "skip_reason": NOT_FOUND.format(name=name)})
         else:
             vulns = (
-                [{"id": vulnerable[name], "fix_versions": ["1.1"]}]
-                if name in (vulnerable or {})
-                else []
+                [{"id": vulnerable[name], "fix_versions": ["1.1"]}] if name in vulnerable else []
             )
             dependencies.append({"name": name, "version": "1.0", "vulns": vulns})
     return json.dumps({"dependencies": dependencies, "fixes": []})

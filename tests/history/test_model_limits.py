@@ -65,7 +65,7 @@ NOT_STORED = {
 
 
 def _string_fields() -> list[tuple[type, str]]:
-    found = []
+    found: list[tuple[type, str]] = []
     for record in RECORDS:
         hints = typing.get_type_hints(record)
         for field in dataclasses.fields(record):
