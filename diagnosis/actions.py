@@ -21,6 +21,7 @@ from diagnosis.fixkinds import CATEGORIES, FIX_KINDS
 from diagnosis.models import Assessment, Hypothesis, LeaderAction
 from diagnosis.tasks import schedule_recompute
 from retros.models import Fix, FixStatus, Issue, Membership, Organization, Team
+from retros.validators import check_date
 
 Kind = LeaderAction.Kind
 
@@ -186,6 +187,7 @@ def fix_record_structural(
         raise ValidationError(f"{kind!r} is not a structural fix kind.", code="kind")
     if team is not None and team.organization_id != issue.organization_id:
         raise ValidationError("The team must belong to the organisation.", code="team")
+    check_date(due_on, what="The due date")
     with transaction.atomic():
         fix = Fix.objects.create(
             organization_id=issue.organization_id,

@@ -13,6 +13,7 @@ from diagnosis.dashboard import DEFAULT_PERIOD, PERIODS, Filters
 from diagnosis.fixkinds import CATEGORIES, FIX_KINDS
 from diagnosis.models import Hypothesis
 from retros.models import Organization, Team
+from retros.validators import validate_sane_date
 
 CATEGORY_CHOICES = list(CATEGORIES.items())
 STRUCTURAL_KIND_CHOICES = [
@@ -130,7 +131,10 @@ class StructuralFixForm(forms.Form):
     )
     owner = forms.CharField(max_length=100, required=False, label="Owner")
     due_on = forms.DateField(
-        required=False, label="Due", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="Due",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_sane_date],
     )
 
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:

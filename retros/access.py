@@ -8,6 +8,7 @@ does not open is refused (403).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
@@ -88,6 +89,11 @@ def access_for(request: HttpRequest) -> Access:
     )
     request._recur_access = access  # type: ignore[attr-defined]
     return access
+
+
+def belongs_to_organization(user: Any) -> bool:
+    """Whether a signed-in account has a membership (first run: a superuser may not)."""
+    return user.is_authenticated and Membership.objects.filter(user_id=user.pk).exists()
 
 
 def require_leader(access: Access) -> None:

@@ -8,8 +8,16 @@ from django import forms
 from django.utils import timezone
 
 from diagnosis.fixkinds import FIX_KINDS, KIND_CHOICES, infer_fix_kind
+from retros.limits import (
+    EARLIEST_DATE,
+    ORGANIZATION_NAME_MAX,
+    OWNER_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    latest_date,
+)
 from retros.models import FixOutcome, FixStatus, ItemType, RetroFormat
-from retros.services import OWNER_MAX, TEXT_MAX, TITLE_MAX
+from retros.validators import validate_sane_date
 
 
 def _stripped_text(value: str | None, *, what: str, max_length: int = TEXT_MAX) -> str:
@@ -24,9 +32,26 @@ def _stripped_text(value: str | None, *, what: str, max_length: int = TEXT_MAX) 
     return cleaned
 
 
+def _bound_date_picker(field: forms.Field) -> None:
+    """The browser's date picker offers only the accepted dates (the server checks again)."""
+    field.widget.attrs.update(
+        min=EARLIEST_DATE.isoformat(), max=latest_date(timezone.localdate()).isoformat()
+    )
+
+
+class OrganizationCreateForm(forms.Form):
+    name = forms.CharField(
+        label="Name of the organisation",
+        max_length=ORGANIZATION_NAME_MAX,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Fabrikam Freight", "autofocus": True}),
+    )
+
+
 class RetroStartForm(forms.Form):
     held_on = forms.DateField(
-        label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label="Date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_sane_date],
     )
     title = forms.CharField(
         label="Title",
@@ -41,6 +66,7 @@ class RetroStartForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["held_on"].initial = timezone.localdate
+        _bound_date_picker(self.fields["held_on"])
 
 
 class OccurrenceForm(forms.Form):
@@ -111,7 +137,9 @@ class IssueRenameForm(forms.Form):
     title = forms.CharField(label="Title", required=False, strip=False)
 
     def clean_title(self) -> str:
-        return _stripped_text(self.cleaned_data.get("title"), what="The title", max_length=200)
+        return _stripped_text(
+            self.cleaned_data.get("title"), what="The title", max_length=TITLE_MAX
+        )
 
 
 class MergeForm(forms.Form):
@@ -147,6 +175,7 @@ class FixForm(forms.Form):
         label="Due",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_sane_date],
     )
 
     def clean_text(self) -> str:
@@ -187,6 +216,7 @@ class FixEditForm(forms.Form):
         label="Due",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_sane_date],
     )
 
     def clean_text(self) -> str:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from diagnosis.fixkinds import FIX_KINDS
+from retros import limits
+from retros.validators import validate_sane_date
 
 
 class Role(models.TextChoices):
@@ -44,14 +47,18 @@ ArchivableManager = models.Manager.from_queryset(ArchivableQuerySet)
 
 
 class Organization(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=limits.ORGANIZATION_NAME_MAX, unique=True)
     # Threshold overrides for the diagnosis rules, validated by diagnosis.rules.Rules.
     rules_overrides = models.JSONField(default=dict, blank=True)
     auto_link_threshold = models.FloatField(
         null=True,
         blank=True,
-        help_text="Score above which imports link a recurrence automatically; "
-        "empty uses the matcher's default.",
+        validators=[
+            MinValueValidator(limits.AUTO_LINK_THRESHOLD_MIN),
+            MaxValueValidator(limits.AUTO_LINK_THRESHOLD_MAX),
+        ],
+        help_text="Score (0 to 1) above which imports link a recurrence automatically; "
+        "empty uses the matcher's default. Below the review threshold it acts as that.",
     )
     created_at = models.DateTimeField(default=timezone.now)
     # Bumped by every structural change to its issues (relink, merge, split, archive): a web
@@ -61,6 +68,16 @@ class Organization(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    auto_link_threshold__gte=limits.AUTO_LINK_THRESHOLD_MIN,
+                    auto_link_threshold__lte=limits.AUTO_LINK_THRESHOLD_MAX,
+                )
+                | Q(auto_link_threshold__isnull=True),
+                name="organization_auto_link_threshold_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -68,8 +85,8 @@ class Organization(models.Model):
 
 class Team(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
-    name = models.CharField(max_length=100)
-    import_key = models.CharField(max_length=100, blank=True, default="")
+    name = models.CharField(max_length=limits.TEAM_NAME_MAX)
+    import_key = models.CharField(max_length=limits.IMPORT_KEY_MAX, blank=True, default="")
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -140,8 +157,8 @@ class Retrospective(models.Model):
         Organization, on_delete=models.CASCADE, related_name="retrospectives"
     )
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="retrospectives")
-    held_on = models.DateField(default=timezone.localdate)
-    title = models.CharField(max_length=200, blank=True, default="")
+    held_on = models.DateField(default=timezone.localdate, validators=[validate_sane_date])
+    title = models.CharField(max_length=limits.TITLE_MAX, blank=True, default="")
     format = models.CharField(max_length=30, choices=RetroFormat.choices, default=RetroFormat.FREE)
     facilitator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -151,7 +168,7 @@ class Retrospective(models.Model):
         related_name="facilitated_retros",
     )
     status = models.CharField(max_length=10, choices=RetroStatus.choices, default=RetroStatus.OPEN)
-    import_key = models.CharField(max_length=100, blank=True, default="")
+    import_key = models.CharField(max_length=limits.IMPORT_KEY_MAX, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -193,7 +210,7 @@ class Issue(models.Model):
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="issues")
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=limits.TITLE_MAX)
     # Whose words the title is (retros.visibility): the team of the raising it was taken
     # from; or a name a person chose for the whole organisation (a rename). Neither known:
     # only leaders read the stored title, everyone else the text of a raising they may see.
@@ -257,14 +274,14 @@ class Occurrence(models.Model):
     retro = models.ForeignKey(Retrospective, on_delete=models.PROTECT, related_name="occurrences")
     # Denormalised from the retro for date- and team-ordered scans (timelines, trends).
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="occurrences")
-    held_on = models.DateField()
-    text = models.CharField(max_length=2000)
+    held_on = models.DateField(validators=[validate_sane_date])
+    text = models.CharField(max_length=limits.TEXT_MAX)
     # Problem or appreciation (retros.itemtype). An issue's raisings are all of one type.
     item_type = models.CharField(
         max_length=12, choices=ItemType.choices, default=ItemType.PROBLEM, db_default="problem"
     )
     votes = models.IntegerField(default=0)
-    import_key = models.CharField(max_length=100, blank=True, default="")
+    import_key = models.CharField(max_length=limits.IMPORT_KEY_MAX, blank=True, default="")
     link_source = models.CharField(
         max_length=20, choices=LinkSource.choices, default=LinkSource.NEW
     )
@@ -344,18 +361,18 @@ class Fix(models.Model):
     team = models.ForeignKey(
         Team, on_delete=models.PROTECT, null=True, blank=True, related_name="fixes"
     )
-    decided_on = models.DateField(default=timezone.localdate)
-    text = models.CharField(max_length=2000)
+    decided_on = models.DateField(default=timezone.localdate, validators=[validate_sane_date])
+    text = models.CharField(max_length=limits.TEXT_MAX)
     kind = models.CharField(max_length=20, choices=FIX_KIND_CHOICES)
     kind_inferred = models.BooleanField(
         default=False, help_text="The kind was inferred from the text, not chosen by a person."
     )
-    owner = models.CharField(max_length=100, blank=True, default="")
-    due_on = models.DateField(null=True, blank=True)
+    owner = models.CharField(max_length=limits.OWNER_MAX, blank=True, default="")
+    due_on = models.DateField(null=True, blank=True, validators=[validate_sane_date])
     status = models.CharField(max_length=10, choices=FixStatus.choices, default=FixStatus.OPEN)
     outcome = models.CharField(max_length=20, choices=FixOutcome.choices, blank=True, default="")
-    completed_on = models.DateField(null=True, blank=True)
-    import_key = models.CharField(max_length=100, blank=True, default="")
+    completed_on = models.DateField(null=True, blank=True, validators=[validate_sane_date])
+    import_key = models.CharField(max_length=limits.IMPORT_KEY_MAX, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -406,7 +423,7 @@ class IssueMerge(models.Model):
     target = models.ForeignKey(Issue, on_delete=models.PROTECT, related_name="merges_in")
     occurrence_ids = models.JSONField(default=list)
     fix_ids = models.JSONField(default=list)
-    source_title = models.CharField(max_length=200)
+    source_title = models.CharField(max_length=limits.TITLE_MAX)
     merged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -199,7 +199,10 @@ def board_rows(retro: Retrospective, occurrences: list[Occurrence]) -> list[Boar
 def review_fixes(retro: Retrospective) -> QuerySet[Fix]:
     """The team's earlier fixes to review at the top of a retro: every open one and those
     completed in the last 60 days, oldest decision first."""
-    cutoff = min(retro.held_on, timezone.localdate()) - REVIEW_COMPLETED_WITHIN
+    # A date stored before the sane range existed may sit at the calendar's edge, where
+    # subtracting would overflow: the cutoff then clamps to the first representable day.
+    reference = min(retro.held_on, timezone.localdate())
+    cutoff = max(reference, dt.date.min + REVIEW_COMPLETED_WITHIN) - REVIEW_COMPLETED_WITHIN
     return (
         Fix.objects.live()
         .filter(team_id=retro.team_id)

@@ -22,6 +22,7 @@ from simple_history.utils import bulk_update_with_history
 
 from diagnosis.fixkinds import FIX_KINDS
 from diagnosis.tasks import schedule_recompute
+from retros import limits
 from retros.matching.search import embed_occurrence, invalidate, vector_fields
 from retros.models import (
     Fix,
@@ -31,16 +32,20 @@ from retros.models import (
     IssueMerge,
     ItemType,
     LinkSource,
+    Membership,
     Occurrence,
+    Organization,
     RetroFormat,
     Retrospective,
     RetroStatus,
+    Role,
     Team,
 )
+from retros.validators import check_date
 
-TEXT_MAX = 2000
-TITLE_MAX = 200
-OWNER_MAX = 100
+TEXT_MAX = limits.TEXT_MAX
+TITLE_MAX = limits.TITLE_MAX
+OWNER_MAX = limits.OWNER_MAX
 
 
 # --- Validation ------------------------------------------------------------------------------
@@ -107,6 +112,35 @@ def _after_commit_invalidate(organization_id: int) -> None:
     transaction.on_commit(lambda: invalidate(organization_id))
 
 
+# --- Organisations ---------------------------------------------------------------------------
+
+
+def organization_create(*, name: str, admin: Any | None = None) -> Organization:
+    """A new organisation; `admin`, who must not belong to one yet, becomes its admin member
+    (and staff, so that the admin site, where teams and people are added, opens for them)."""
+    name = clean_text(name, what="The name", max_length=limits.ORGANIZATION_NAME_MAX)
+    if any(ch in name for ch in "\r\n\t") or not name.isprintable():
+        raise ValidationError("The name must be one line of text.", code="invalid")
+    if Organization.objects.filter(name__iexact=name).exists():
+        raise ValidationError(f"An organisation named {name!r} already exists.", code="unique")
+    with transaction.atomic():
+        if admin is not None:
+            current = Membership.objects.filter(user_id=admin.pk).select_related("organization")
+            membership = current.first()
+            if membership is not None:
+                raise ValidationError(
+                    f"{admin.get_username()} already belongs to {membership.organization.name}.",
+                    code="member",
+                )
+        organization = Organization.objects.create(name=name)
+        if admin is not None:
+            Membership.objects.create(user=admin, organization=organization, role=Role.ADMIN)
+            if not admin.is_staff:
+                admin.is_staff = True
+                admin.save(update_fields=["is_staff"])
+    return organization
+
+
 # --- Retros ----------------------------------------------------------------------------------
 
 
@@ -120,6 +154,7 @@ def retro_start(
         raise ValidationError(f"The title is limited to {TITLE_MAX} characters.")
     if team.archived_at is not None:
         raise ValidationError("This team is archived; it cannot start a retro.")
+    check_date(held_on, what="The date")
     retro = Retrospective(
         organization_id=team.organization_id,
         team=team,
@@ -591,6 +626,7 @@ def fix_apply(
     text, kind, owner = _clean_fix_fields(text=text, kind=kind, owner=owner)
     if issue.organization_id != retro.organization_id:
         raise ValidationError("That issue belongs to another organisation.")
+    check_date(due_on, what="The due date")
     if due_on is not None and due_on < retro.held_on:
         raise ValidationError("The due date is before the retro.", code="due_on")
     with transaction.atomic():
@@ -627,6 +663,7 @@ def fix_update(
     (fix_version of what the form showed), a fix changed since is an EditConflict too, and
     `fix` then holds what is saved now."""
     text, kind, owner = _clean_fix_fields(text=text, kind=kind, owner=owner)
+    check_date(due_on, what="The due date")
     if due_on is not None and due_on < fix.decided_on:
         raise ValidationError("The due date is before the fix was decided.", code="due_on")
     with transaction.atomic():
@@ -672,6 +709,7 @@ def fix_set_status(*, fix: Fix, status: str, user: Any, on: dt.date | None = Non
         raise ValidationError("Choose open, done or dropped.", code="status")
     if status == fix.status:
         return fix
+    check_date(on, what="The completion date")
     fix.status = status
     fix.completed_on = None if status == FixStatus.OPEN else (on or timezone.localdate())
     with transaction.atomic():

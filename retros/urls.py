@@ -1,10 +1,15 @@
 from django.urls import path
 
-from retros import views
+from retros import organization_views, views
 
 app_name = "retros"
 
 urlpatterns = [
+    path(
+        "organisation/new/",
+        organization_views.organization_create,
+        name="organization_create",
+    ),
     path("teams/", views.team_list, name="team_list"),
     path("teams/<int:team_id>/", views.team_home, name="team_home"),
     path("teams/<int:team_id>/retros/", views.retro_start, name="retro_start"),

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -93,7 +93,12 @@ def _board_url(retro_id: int, anchor: str = "") -> str:
 
 @require_GET
 def home(request: HtmxRequest) -> HttpResponse:
-    access = acl.access_for(request)
+    try:
+        access = acl.access_for(request)
+    except Http404:
+        if request.user.is_superuser:  # first run: no organisation exists for them yet
+            return redirect("retros:organization_create")
+        raise
     if access.is_leader:
         return redirect("diagnosis:overview")
     teams = list(acl.teams_visible(access)[:2])

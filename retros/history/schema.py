@@ -1,6 +1,7 @@
 """Read, validate and write `recur-history/1` documents (the contract in HISTORY_FORMAT.md).
 
-Pure: no Django, no I/O, no clock. `parse_history` validates the whole document and reports
+Pure: no Django, no I/O; the clock is read only when the caller passes no `today`.
+`parse_history` validates the whole document and reports
 every problem with its JSON path before anything is returned, so an import is all or nothing.
 
 Decisions this module makes where the written contract is silent:
@@ -20,6 +21,8 @@ Decisions this module makes where the written contract is silent:
   must name an item that comes before it, and an action's item must come from its own
   retrospective or one before it. A `same_as` cycle is reported once, as a cycle.
 - `completed_on` on an action whose status is not `done` is an error, not a warning.
+- Lengths and dates are the models' own (retros/limits.py): a string the schema accepts fits
+  its column, and every date lies between 1990-01-01 and five years after `today`.
 - A `format` other than `recur-history/1` stops validation there: a different version has a
   different shape, and listing its fields as errors would only bury the real message.
 - Canonical form written by `dump_history`: keys in the order of HISTORY_FORMAT.md; `teams`,
@@ -42,6 +45,8 @@ from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
 from typing import Any, Final
+
+from retros import limits
 
 FORMAT: Final = "recur-history/1"
 SUPPORTED_FORMATS: Final = (FORMAT,)
@@ -69,13 +74,13 @@ DEFAULT_ACTION_STATUS: Final = "open"
 
 MAX_DOCUMENT_BYTES: Final = 50 * 1024 * 1024
 MAX_REPORTED_ERRORS: Final = 200
-MAX_KEY_LENGTH: Final = 100
-MAX_ORGANIZATION_LENGTH: Final = 200
-MAX_TEAM_NAME_LENGTH: Final = 100
-MAX_TITLE_LENGTH: Final = 200
-MAX_OWNER_LENGTH: Final = 100
+MAX_KEY_LENGTH: Final = limits.IMPORT_KEY_MAX
+MAX_ORGANIZATION_LENGTH: Final = limits.ORGANIZATION_NAME_MAX
+MAX_TEAM_NAME_LENGTH: Final = limits.TEAM_NAME_MAX
+MAX_TITLE_LENGTH: Final = limits.TITLE_MAX
+MAX_OWNER_LENGTH: Final = limits.OWNER_MAX
+MAX_TEXT_LENGTH: Final = limits.TEXT_MAX
 MAX_COLUMN_LENGTH: Final = 100
-MAX_TEXT_LENGTH: Final = 2000
 MAX_VOTES: Final = 2_147_483_647  # the largest value a database integer column holds
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -210,14 +215,17 @@ def parse_history(
     *,
     max_bytes: int = MAX_DOCUMENT_BYTES,
     max_errors: int = MAX_REPORTED_ERRORS,
+    today: date | None = None,
 ) -> HistoryDocument:
     """Validate a whole document (UTF-8 bytes, JSON text, or an already decoded object).
 
     Raises HistoryValidationError listing every problem (the first `max_errors` of them).
     `max_bytes` applies to bytes and text; an already decoded object is not measured.
+    Dates may lie up to five years after `today` (default: the system's date).
     """
     errors = _Errors(max_errors)
-    document = _Reader(errors).document(_load(data, max_bytes))
+    reader = _Reader(errors, today=today if today is not None else date.today())
+    document = reader.document(_load(data, max_bytes))
     errors.raise_if_any()
     assert document is not None  # no errors means the reader built a document
     return document
@@ -427,7 +435,7 @@ class _Fields:
             return None
         return value
 
-    def date(self, name: str, *, required: bool = False) -> date | None:
+    def date(self, name: str, *, today: date, required: bool = False) -> date | None:
         value = self._value(name, required=required)
         if value is _ABSENT:
             return None
@@ -436,10 +444,15 @@ class _Fields:
             self.error(name, f"expected a date as YYYY-MM-DD, got {got}")
             return None
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             self.error(name, f"{value} is not a real date")
             return None
+        problem = limits.date_problem(parsed, today=today)
+        if problem:
+            self.error(name, problem)
+            return None
+        return parsed
 
     def count(self, name: str, *, maximum: int) -> int:
         value = self._value(name, required=False)
@@ -490,8 +503,9 @@ class _Fields:
 class _Reader:
     """Builds the records, registers every key and reference, then checks the references."""
 
-    def __init__(self, errors: _Errors) -> None:
+    def __init__(self, errors: _Errors, *, today: date) -> None:
         self._errors = errors
+        self._today = today
         self._first_seen: dict[tuple[str, str], str] = {}  # (kind, key) -> path
         self._team_names: dict[str, str] = {}  # name -> team key
         self._item_places: dict[str, _Place] = {}
@@ -549,7 +563,7 @@ class _Reader:
         team = fields.string("team", required=True)
         if team is not None and self._teams_known and ("team", team) not in self._first_seen:
             fields.error("team", self._unknown_team(team))
-        held_on = fields.date("held_on", required=True)
+        held_on = fields.date("held_on", required=True, today=self._today)
         title = fields.string("title", max_length=MAX_TITLE_LENGTH) or ""
         items = [
             self._item(item, item_path, _Place(item_path, held_on, pos, index))
@@ -590,9 +604,9 @@ class _Reader:
         text = fields.string("text", required=True, max_length=MAX_TEXT_LENGTH, multiline=True)
         kind = fields.choice("kind", FIX_KIND_SLUGS, what="fix kind")
         owner = fields.string("owner", max_length=MAX_OWNER_LENGTH) or ""
-        due_on = fields.date("due_on")
+        due_on = fields.date("due_on", today=self._today)
         status = fields.choice("status", ACTION_STATUSES, what="status") or DEFAULT_ACTION_STATUS
-        completed_on = fields.date("completed_on")
+        completed_on = fields.date("completed_on", today=self._today)
         if completed_on is not None and status != "done" and "status" not in fields.failed:
             fields.error(
                 "completed_on",

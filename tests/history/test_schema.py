@@ -32,6 +32,7 @@ from retros.history.schema import (
     iter_items_in_date_order,
     parse_history,
 )
+from retros.limits import EARLIEST_DATE, latest_date
 from tests.examples import EXAMPLES
 
 KINDS = ", ".join(FIX_KIND_SLUGS)
@@ -221,9 +222,9 @@ FIELD_CASES = [
     Case("blank organization", (put("organization", "  "),), "organization", "must not be empty"),
     Case(
         "organization too long",
-        (put("organization", "N" * 201),),
+        (put("organization", "N" * 101),),
         "organization",
-        "is too long (201 characters; at most 200)",
+        "is too long (101 characters; at most 100)",
     ),
     Case(
         "duplicate team key",
@@ -308,6 +309,20 @@ FIELD_CASES = [
         (put("retrospectives[0].held_on", "2026-02-30"),),
         "retrospectives[0].held_on",
         "2026-02-30 is not a real date",
+    ),
+    Case(
+        "held_on at the calendar's start",
+        (put("retrospectives[0].held_on", "0001-01-01"),),
+        "retrospectives[0].held_on",
+        "0001-01-01 is outside the dates Recur accepts (1990-01-01 to "
+        f"{latest_date(date.today()).isoformat()})",
+    ),
+    Case(
+        "due_on at the calendar's end",
+        (put(f"{ACTION}.due_on", "9999-12-31"),),
+        f"{ACTION}.due_on",
+        "9999-12-31 is outside the dates Recur accepts (1990-01-01 to "
+        f"{latest_date(date.today()).isoformat()})",
     ),
     Case(
         "due_on not an ISO date",
@@ -852,7 +867,8 @@ multiline = st.text(
     min_size=1,
     max_size=60,
 ).filter(str.strip)
-optional_dates = st.none() | st.dates()
+accepted_dates = st.dates(min_value=EARLIEST_DATE, max_value=latest_date(date.today()))
+optional_dates = st.none() | accepted_dates
 
 
 @st.composite
@@ -863,7 +879,7 @@ def histories(draw: st.DrawFn) -> HistoryDocument:
     keys = (f"{prefix}-{n}" for n in itertools.count())
     raised: list[str] = []
     retros = []
-    for held_on in sorted(draw(st.lists(st.dates(), max_size=4))):
+    for held_on in sorted(draw(st.lists(accepted_dates, max_size=4))):
         items = []
         for _ in range(draw(st.integers(0, 3))):
             same_as = draw(st.none() | st.sampled_from(raised)) if raised else None

@@ -137,3 +137,10 @@ def test_praise_cannot_be_linked_to_a_problem(cast, board):
     assert "praise is never a raising of a problem" in response.content.decode()
     occ.refresh_from_db()
     assert occ.issue_id != problem.pk
+
+
+def test_the_history_format_names_the_same_item_types():
+    from retros.history.schema import ITEM_TYPES
+    from retros.itemtype import ITEM_TYPES as TYPES
+
+    assert ITEM_TYPES == TYPES == tuple(ItemType.values)

@@ -40,6 +40,10 @@ POLICIES: dict[str, Policy] = {
     ),
     "logout": Policy(read=None, write=ALL, post_ok=frozenset({302})),
     "home": Policy(read=ALL, write=None, get_ok=frozenset({302})),
+    # First run: only a superuser without an organisation sees the form; members go home.
+    "retros:organization_create": Policy(
+        read=ALL, write=ALL, get_ok=frozenset({302}), post_ok=frozenset({302})
+    ),
     # --- facilitator and member pages (retros) -----------------------------------------------
     "retros:team_list": Policy(read=ALL, write=None),
     "retros:team_home": Policy(read=TEAM_READ, write=None),

@@ -81,6 +81,8 @@ def _readable_urls(objects) -> list[tuple[str, str]]:
         policy = POLICIES.get(entry.name)
         if policy is None or policy.read is None or "admin" not in policy.read:
             continue
+        if 200 not in policy.get_ok:  # sends people on (home, first run): no page of its own
+            continue
         if entry.name in {"home", "healthz", "login"}:
             continue
         kwargs = {k: getattr(objects, KWARG_OBJECTS[k]).pk for k in entry.kwargs}
@@ -400,6 +402,7 @@ def test_an_import_that_fails_half_way_writes_nothing(db, monkeypatch):
 POST_FIELDS: dict[str, list[str]] = {
     "login": ["username", "password"],
     "logout": [],
+    "retros:organization_create": ["name"],
     "retros:retro_start": ["held_on", "title", "format"],
     "retros:retro_close": [],
     "retros:occurrence_create": ["text", "link_to", "item_type"],
