@@ -67,7 +67,8 @@ EVAL_DB := $(CURDIR)/.eval.sqlite3
 eval: install
 	rm -f $(EVAL_DB)
 	DATABASE_URL=sqlite:///$(EVAL_DB) $(PY) manage.py migrate --noinput -v0
-	DATABASE_URL=sqlite:///$(EVAL_DB) $(PY) manage.py evaluate_matching $(EXAMPLES)/*.history.json
+	DATABASE_URL=sqlite:///$(EVAL_DB) $(PY) manage.py evaluate_matching $(EXAMPLES)/*.history.json \
+		examples/real/*.history.json tests/matching/data/*.history.json
 	DATABASE_URL=sqlite:///$(EVAL_DB) $(PY) manage.py evaluate_diagnosis $(EXAMPLES)
 	rm -f $(EVAL_DB)
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from retros.itemtype import PROBLEM, infer_item_type
 from retros.matching import embedding, lexical
 from retros.matching.index import POOL, IssueIndex
 from retros.matching.ranker import Candidate, Query, Suggestion
@@ -56,6 +57,7 @@ class Item:
     on: date
     same_as: str | None
     position: int  # replay order
+    type: str = PROBLEM  # appreciation is never matched: the replay skips it, as import does
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,10 @@ def load_history(source: Path | str | dict[str, Any]) -> tuple[str, list[Retro]]
         on = date.fromisoformat(raw["held_on"])
         items = []
         for it in raw.get("items", []):
-            items.append(Item(it["key"], it["text"], raw["team"], on, it.get("same_as"), position))
+            kind = it.get("type") or infer_item_type(it["text"], it.get("column"))
+            items.append(
+                Item(it["key"], it["text"], raw["team"], on, it.get("same_as"), position, kind)
+            )
             position += 1
         actions = tuple(_action(a, on) for a in raw.get("actions", []))
         retros.append(Retro(on, tuple(items), actions))
@@ -257,6 +262,8 @@ def evaluate_suggestions(
     ranks, lexical_ranks, timings = [], [], []
     for retro in retros:
         for item in retro.items:
+            if item.type != PROBLEM:
+                continue
             issue_id = ids[truth[item.key]]
             if issue_id in replay.issues:
                 started = time.perf_counter()
@@ -311,10 +318,13 @@ def evaluate_autolink(
     name, retros = load_history(source)
     vectors = _encode_items(retros, encoder)
     replay = Replay(weights, vectors.shape[1])
-    predicted: dict[str, int] = {}
+    predicted: dict[str, Any] = {}
     links = reviews = 0
     for retro in retros:
         for item in retro.items:
+            if item.type != PROBLEM:
+                predicted[item.key] = f"appreciation-{item.key}"
+                continue
             vector = vectors[item.position]
             reading, query_vector = reader(item.text, replay.vocabulary)
             best = next(iter(replay.suggest(item, query_vector, reading)), None)
@@ -379,6 +389,8 @@ def evaluate_import(
     recurrences = caught = links = links_right = queued = queued_right = 0
     for retro in retros:
         for item in retro.items:
+            if item.type != PROBLEM:
+                continue
             true_issue = truth[item.key]
             recurs = true_issue in seen
             reading, query_vector = reader(item.text, replay.vocabulary)

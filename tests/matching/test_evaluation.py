@@ -220,3 +220,19 @@ def test_int8_vectors_rank_like_float32_ones(path):
 
     for key in ("top1", "top3"):
         assert abs(quantized[key] - exact[key]) <= 1 / exact["recurrences"] + 1e-9
+
+
+def test_the_replays_skip_appreciation_as_import_does():
+    document = _history()
+    # A praise item worded like the staging items: never a query, never a candidate.
+    document["retrospectives"][0]["items"].append(
+        {"key": "p1", "text": "Staging worked well this sprint", "type": "appreciation"}
+    )
+    _, retros = load_history(document)
+    assert [it.type for r in retros for it in r.items if it.key == "p1"] == ["appreciation"]
+    result = evaluate_suggestions(
+        document, encoder=_fake_encoder, query_encoder=_fake_query_encoder
+    )
+    imported = evaluate_import(document, encoder=_fake_encoder, query_encoder=_fake_query_encoder)
+    assert result["recurrences"] == imported["recurrences"] == 2
+    assert result["top1"] == 1.0 and imported["autolink_precision"] == 1.0
