@@ -5,6 +5,8 @@ way."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -44,3 +46,32 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return _page("404.html", 404, back=_back(request))
+
+
+def same_site_page(request: HttpRequest) -> str:
+    """The path of the page the request came from — htmx names it in HX-Current-URL, a plain
+    form in Referer — when that page is on this site, else ""."""
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        return ""
+    for url in (request.headers.get("hx-current-url", ""), request.headers.get("referer", "")):
+        if url and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={host}, require_https=request.is_secure()
+        ):
+            parts = urlsplit(url)
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return ""
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without a valid security token (cookies cleared, a page open for days).
+    Nothing was saved. From the board (htmx), the browser reloads the page it is on, which
+    signs in again if needed and then puts back what was being typed (board.js keeps it); a
+    plain form gets a page that says so and leads back."""
+    page = same_site_page(request)
+    if request.headers.get("hx-request") == "true":
+        response = HttpResponse(status=403)
+        response["HX-Redirect"] = page or "/"
+        return response
+    return _page("403_csrf.html", 403, back=page)

@@ -17,6 +17,78 @@
     return document.getElementById("entry-text");
   }
 
+  // What is being typed in the new-issue field is kept in this tab until it is added, so a
+  // session that ends mid-retro (sign in again, come back) or a trip to another page loses
+  // nothing. sessionStorage: this tab only, gone when the tab closes.
+  const draftKey = "recur:draft:" + window.location.pathname;
+
+  function keepDraft(value) {
+    try {
+      if (value) {
+        window.sessionStorage.setItem(draftKey, value);
+      } else {
+        window.sessionStorage.removeItem(draftKey);
+      }
+    } catch (error) {
+      // Storage refused (private mode, quota): the field itself still holds the text.
+    }
+  }
+
+  function restoreDraft() {
+    const input = entryInput();
+    let draft = null;
+    try {
+      draft = window.sessionStorage.getItem(draftKey);
+    } catch (error) {
+      return;
+    }
+    if (!input || !draft || input.value) return;
+    input.value = draft;
+    input.focus();
+    input.setSelectionRange(draft.length, draft.length);
+    const status = document.getElementById("entry-status");
+    if (status) {
+      status.textContent = "What you were typing is back in the field: press Enter to add it.";
+      status.classList.remove("visually-hidden");
+      status.classList.add("draft-note");
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", restoreDraft);
+
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.id === "entry-text") keepDraft(event.target.value);
+  });
+
+  // Signed out while typing: the suggestions stop (their request came back 401), the page
+  // stays, and Enter leads to signing in and back here with the text.
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    const xhr = event.detail.xhr;
+    const config = event.detail.requestConfig;
+    if (xhr && xhr.status === 401 && config && config.verb === "get"
+        && event.detail.elt && event.detail.elt.id === "entry-text") {
+      event.preventDefault();
+      const status = document.getElementById("entry-status");
+      if (status) {
+        status.textContent = "You have been signed out. Press Enter to sign in again: what you typed is kept.";
+        status.classList.remove("visually-hidden");
+        status.classList.add("draft-note");
+      }
+    }
+  });
+
+  // Added (the form comes back empty, status 200): the draft has done its work. Checked
+  // before the swap: once swapped, the old form is out of the page and its events are not seen.
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    const elt = event.detail.elt;
+    const xhr = event.detail.xhr;
+    const config = event.detail.requestConfig;
+    if (elt && elt.id === "entry-form" && xhr && config && config.verb === "post"
+        && xhr.status >= 200 && xhr.status < 300 && !xhr.getResponseHeader("HX-Redirect")) {
+      keepDraft("");
+    }
+  });
+
   // Invalid input comes back with status 422 and the form to correct: show it.
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.xhr && event.detail.xhr.status === 422) {
@@ -82,6 +154,7 @@
       } else if (event.key === "Escape" && target.value) {
         event.preventDefault();
         target.value = "";
+        keepDraft("");
         // A suggestion request still on its way must not fill the list again.
         if (window.htmx) window.htmx.trigger(target, "htmx:abort");
         const region = document.getElementById("suggestions");

@@ -193,7 +193,7 @@ def check_url(world: World, entry: UrlEntry, policy: Policy | None) -> list[str]
         response, label = run("anonymous", world.clients["anonymous"], north, None, method)
         if policy.public:
             expect(response, label, _expected(policy, "anonymous", method))
-        elif response.status_code != 302 or not response["Location"].startswith(login):
+        elif not _sends_to_login(response, login):
             violations.append(f"{label}: expected a redirect to the login page")
 
         # Northwind's people on Northwind's objects: the declared policy.
@@ -224,3 +224,12 @@ def _never_found(policy: Policy, role: str, method: str) -> frozenset[int]:
     if refused == {405}:
         return refused
     return frozenset({403, 404}) if refused == {403} else frozenset({404})
+
+
+def _sends_to_login(response, login: str) -> bool:
+    """A page gets a redirect; an htmx request gets 401 with HX-Redirect (the browser leaves
+    the page rather than swapping the login form into a fragment)."""
+    if response.status_code == 302:
+        return response["Location"].startswith(login)
+    return response.status_code == 401 and response.get("HX-Redirect", "").startswith(login)
+
