@@ -315,7 +315,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ]
     broker = env["CELERY_BROKER_URL"]
     if not info["urls"].get("suggest"):
-        say("no suggestion endpoint: timing retros.matching.search.suggest in-process")
+        say("no suggestion endpoint: timing retros.search.suggest in-process")
         results["suggest"] = task(
             env,
             "suggest",

@@ -39,7 +39,7 @@ def _setup() -> None:
 def status(args: dict[str, Any]) -> dict[str, Any]:
     """Whether the organisation exists at the requested size (bench runs' own rows aside)."""
     from diagnosis.models import Finding
-    from retros.matching import embedding
+    from matching import embedding
     from retros.models import Occurrence, Organization, Team
 
     org = Organization.objects.filter(name=args["org"]).first()
@@ -86,8 +86,8 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
 
     from diagnosis.dashboard import dashboard_invalidate
     from diagnosis.models import Finding
-    from retros.matching.search import invalidate
     from retros.models import Issue, LinkReview, Occurrence, Organization
+    from retros.search import invalidate
     from retros.services import issue_refresh_stats
 
     org = Organization.objects.filter(name=args["org"]).first()
@@ -135,7 +135,7 @@ def prepare(args: dict[str, Any]) -> dict[str, Any]:
     from django.urls import NoReverseMatch, reverse
     from django.utils import timezone
 
-    from retros.management.commands.seed_scale import usernames_for
+    from diagnosis.management.commands.seed_scale import usernames_for
     from retros.models import Issue, Membership, Organization, Retrospective, RetroStatus
 
     cleanup(args)
@@ -235,7 +235,7 @@ def import_history(args: dict[str, Any]) -> dict[str, Any]:
     from bench.corpus import history_document
     from diagnosis.services import finding_recompute_organization
     from retros.importing import history_import
-    from retros.management.commands.seed_scale import delete_organization
+    from diagnosis.management.commands.seed_scale import delete_organization
     from retros.models import Organization
 
     name = f"Bench import {timezone.now():%Y%m%d%H%M%S}"
@@ -365,12 +365,12 @@ def profile_pages(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def suggest_inprocess(args: dict[str, Any]) -> dict[str, Any]:
-    """When the suggestion endpoint is missing: retros.matching.search.suggest() timed
+    """When the suggestion endpoint is missing: retros.search.suggest() timed
     directly for distinct queries."""
     from bench.corpus import queries
     from bench.stats import summarise
-    from retros.matching.search import suggest
     from retros.models import Organization, Retrospective
+    from retros.search import suggest
 
     org = Organization.objects.get(name=args["org"])
     retro = Retrospective.objects.select_related("team").get(pk=args["open_retro_id"])

@@ -18,7 +18,7 @@ worker_tmp_dir = _SHARED_MEMORY if os.path.isdir(_SHARED_MEMORY) else None
 
 
 def when_ready(server):  # the master, after loading the application, before any worker
-    from retros.matching import embedding
+    from matching import embedding
 
     try:
         embedding.get_model()

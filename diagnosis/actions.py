@@ -17,11 +17,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from diagnosis.dashboard import dashboard_invalidate
-from diagnosis.fixkinds import CATEGORIES, FIX_KINDS
 from diagnosis.models import Assessment, Hypothesis, LeaderAction
 from diagnosis.tasks import schedule_recompute
 from retros.models import Fix, FixStatus, Issue, Membership, Organization, Team
 from retros.validators import check_date
+from vocabulary.fixkinds import CATEGORIES, FIX_KINDS
 
 Kind = LeaderAction.Kind
 

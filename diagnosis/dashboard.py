@@ -52,11 +52,11 @@ from django.db.models.functions import (
     TruncMonth,
 )
 
-from diagnosis.fixkinds import CATEGORIES, FIX_KINDS
 from diagnosis.models import Assessment, Finding, FindingStatus, Hypothesis, LeaderAction
 from retros import access as acl
 from retros.models import Fix, FixStatus, Issue, Occurrence, Organization, Team
 from retros.selectors import TimelineEntry, issue_timeline_entries
+from vocabulary.fixkinds import CATEGORIES, FIX_KINDS
 
 CACHE_SECONDS = 120
 PAGE_SIZE = 20
@@ -678,8 +678,7 @@ def _engine_view(
     if assessment is None or not (assessment.category_override or assessment.flag_dismissed):
         return finding.category, finding.flagged
     from diagnosis import engine
-    from diagnosis.selectors import issue_histories
-    from diagnosis.services import rules_for
+    from diagnosis.selectors import issue_histories, rules_for
 
     history = issue_histories([issue.pk]).get(issue.pk)
     if history is None or not history.occurrences:

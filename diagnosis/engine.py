@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from diagnosis.fixkinds import CATEGORIES, FIX_KINDS, NEXT_STEPS, FixKind
-from diagnosis.rules import DEFAULT_RULES, Rules
-from diagnosis.signals import (
+from vocabulary.fixkinds import CATEGORIES, FIX_KINDS, NEXT_STEPS, FixKind
+from vocabulary.rules import DEFAULT_RULES, Rules
+from vocabulary.signals import (
     SIGNAL_CATEGORIES,
     NamedPair,
     named_pair,

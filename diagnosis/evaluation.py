@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from diagnosis.fixkinds import FIX_KINDS, infer_fix_kind
+from vocabulary.fixkinds import FIX_KINDS, infer_fix_kind
 
 
 def true_groups(document: Mapping[str, Any]) -> dict[str, str]:

@@ -14,9 +14,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from diagnosis.dashboard import team_names_by_issue
-from diagnosis.fixkinds import FIX_KINDS
 from diagnosis.models import Finding
 from retros.models import Fix, Occurrence, Organization
+from vocabulary.fixkinds import FIX_KINDS
 
 FORMAT = "recur-diagnoses/1"
 BATCH_SIZE = 500

@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from diagnosis.dashboard import DEFAULT_PERIOD, PERIODS, Filters
-from diagnosis.fixkinds import CATEGORIES, FIX_KINDS
 from diagnosis.models import Hypothesis
 from retros.models import Organization, Team
 from retros.validators import validate_sane_date
+from vocabulary.fixkinds import CATEGORIES, FIX_KINDS
 
 CATEGORY_CHOICES = list(CATEGORIES.items())
 STRUCTURAL_KIND_CHOICES = [

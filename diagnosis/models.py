@@ -9,8 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from diagnosis.fixkinds import CATEGORIES
 from retros.models import Issue, Organization
+from vocabulary.fixkinds import CATEGORIES
 
 CATEGORY_CHOICES = [(slug, label) for slug, label in CATEGORIES.items()]
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from typing import Any, cast
 
 from diagnosis.engine import FixFact, IssueHistory, OccurrenceFact, Override
-from diagnosis.models import Assessment
-from retros.models import Fix, Issue, Occurrence, Retrospective, Team
+from diagnosis.models import Assessment, Hypothesis, LeaderAction
+from retros.models import Fix, Issue, Occurrence, Organization, Retrospective, Team
+from vocabulary.rules import DEFAULT_RULES, Rules
+
+logger = logging.getLogger(__name__)
 
 
 def issue_histories(issue_ids: Iterable[int]) -> dict[int, IssueHistory]:
@@ -93,3 +97,23 @@ def issue_histories(issue_ids: Iterable[int]) -> dict[int, IssueHistory]:
         )
         for issue_id, issue in issues.items()
     }
+
+
+def leaders_worked_on(issue_ids: list[int]) -> str:
+    """Whether leaders assessed, acted on or hypothesised about any of these issues: an import
+    that created them cannot be undone without losing that work (retros.import_jobs asks)."""
+    worked = (
+        Assessment.objects.filter(issue_id__in=issue_ids).exists()
+        or LeaderAction.objects.filter(issue_id__in=issue_ids).exists()
+        or Hypothesis.issues.through.objects.filter(issue_id__in=issue_ids).exists()
+    )
+    return "leaders have worked on issues it created" if worked else ""
+
+
+def rules_for(organization: Organization) -> Rules:
+    """The organisation's rules: the defaults with its validated overrides."""
+    try:
+        return DEFAULT_RULES.with_overrides(organization.rules_overrides or {})
+    except ValueError:
+        logger.exception("Ignoring invalid rule overrides of %s", organization)
+        return DEFAULT_RULES

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from diagnosis import engine
 from diagnosis.dashboard import dashboard_invalidate
-from diagnosis.fixkinds import FIX_KINDS
 from diagnosis.models import Finding, PendingRecompute
-from diagnosis.rules import DEFAULT_RULES, Rules
-from diagnosis.selectors import issue_histories
+from diagnosis.selectors import issue_histories, rules_for
 from retros.models import Issue, Organization
+from vocabulary.fixkinds import FIX_KINDS
+from vocabulary.rules import Rules
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +35,6 @@ _COMPARED = (
 
 # What _write_finding did.
 CHANGED, COUNTS_UPDATED = "changed", "counts updated"
-
-
-def rules_for(organization: Organization) -> Rules:
-    """The organisation's rules: the defaults with its validated overrides."""
-    try:
-        return DEFAULT_RULES.with_overrides(organization.rules_overrides or {})
-    except ValueError:
-        logger.exception("Ignoring invalid rule overrides of %s", organization)
-        return DEFAULT_RULES
 
 
 def _row_values(result: engine.Finding, history: engine.IssueHistory) -> dict[str, object]:

@@ -26,7 +26,6 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from diagnosis import actions, charts, dashboard, exports
-from diagnosis.fixkinds import CATEGORIES
 from diagnosis.forms import (
     AssignOwnerForm,
     ConfirmCategoryForm,
@@ -42,6 +41,7 @@ from diagnosis.models import Hypothesis
 from retros import access as acl
 from retros import visibility
 from retros.models import Issue, Membership, Organization, Role, Team
+from vocabulary.fixkinds import CATEGORIES
 
 
 class HtmxRequest(HttpRequest):

@@ -19,8 +19,6 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed, QueryDict
 from simple_history.admin import SimpleHistoryAdmin
 
-from diagnosis.fixkinds import FIX_KINDS
-from diagnosis.rules import DEFAULT_RULES
 from retros.models import (
     Fix,
     Issue,
@@ -31,6 +29,8 @@ from retros.models import (
     Role,
     Team,
 )
+from vocabulary.fixkinds import FIX_KINDS
+from vocabulary.rules import DEFAULT_RULES
 
 User = get_user_model()
 

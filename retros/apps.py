@@ -6,7 +6,7 @@ class RetrosConfig(AppConfig):
     verbose_name = "Retrospectives"
 
     def ready(self) -> None:
-        from retros.matching import heap
+        from matching import heap
 
         # Large transient arrays (index loading) go back to the system when freed.
         heap.map_large_blocks()

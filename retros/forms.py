@@ -7,8 +7,10 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from diagnosis.fixkinds import FIX_KINDS, KIND_CHOICES, infer_fix_kind
-from retros.limits import (
+from retros.models import FixOutcome, FixStatus, ItemType, RetroFormat
+from retros.validators import validate_sane_date
+from vocabulary.fixkinds import FIX_KINDS, KIND_CHOICES, infer_fix_kind
+from vocabulary.limits import (
     EARLIEST_DATE,
     ORGANIZATION_NAME_MAX,
     OWNER_MAX,
@@ -16,8 +18,6 @@ from retros.limits import (
     TITLE_MAX,
     latest_date,
 )
-from retros.models import FixOutcome, FixStatus, ItemType, RetroFormat
-from retros.validators import validate_sane_date
 
 
 def _stripped_text(value: str | None, *, what: str, max_length: int = TEXT_MAX) -> str:
@@ -76,7 +76,7 @@ class OccurrenceForm(forms.Form):
     # long it is, and the field keeps what was typed.
     text = forms.CharField(label="Issue", required=False, strip=False)
     link_to = forms.CharField(required=False)
-    # Empty: decided from the wording (retros.itemtype); a recurrence is always a problem.
+    # Empty: decided from the wording (vocabulary.itemtype); a recurrence is always a problem.
     item_type = forms.ChoiceField(
         required=False, choices=[("", "From the wording"), *ItemType.choices]
     )

@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -28,12 +29,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from diagnosis.tasks import schedule_recompute
-from retros.history.schema import (
-    HistoryDocument,
-    HistoryValidationError,
-    dump_history,
-    parse_history,
-)
 from retros.importing import LEDGER_KINDS, history_import
 from retros.models import (
     Fix,
@@ -48,6 +43,12 @@ from retros.models import (
     Team,
 )
 from retros.services import issue_refresh_stats
+from vocabulary.history import (
+    HistoryDocument,
+    HistoryValidationError,
+    dump_history,
+    parse_history,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -331,14 +332,19 @@ def import_job_undo(*, job: ImportJob, user: Any) -> None:
 
 
 def _invalidate_matcher(organization_id: int) -> None:
-    from retros.matching.search import invalidate
+    from retros.search import invalidate
 
     invalidate(organization_id)
 
 
-def _check_undo(org_id: int, created: dict[str, list[int]]) -> None:
-    from diagnosis.models import Assessment, Hypothesis, LeaderAction
+# Apps that build on recorded issues register here (from their AppConfig.ready) a check that,
+# given the ids of issues an import created, says what people did with them since, or "".
+# diagnosis registers its leaders' assessments, actions and hypotheses; recording never
+# imports interpretation.
+undo_guards: list[Callable[[list[int]], str]] = []
 
+
+def _check_undo(org_id: int, created: dict[str, list[int]]) -> None:
     issues, retros, teams = created["issues"], created["retros"], created["teams"]
     problems: list[str] = []
     later_raisings = (
@@ -379,13 +385,7 @@ def _check_undo(org_id: int, created: dict[str, list[int]]) -> None:
     )
     if edited:
         problems.append(f"{edited} change(s) were made since to what it created")
-    leaders_notes = (
-        Assessment.objects.filter(issue_id__in=issues).exists()
-        or LeaderAction.objects.filter(issue_id__in=issues).exists()
-        or Hypothesis.issues.through.objects.filter(issue_id__in=issues).exists()
-    )
-    if leaders_notes:
-        problems.append("leaders have worked on issues it created")
+    problems.extend(found for guard in undo_guards if (found := guard(issues)))
     if problems:
         raise ImportUndoRefused(
             "This import cannot be undone without losing later work: "

@@ -13,7 +13,6 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from retros import access as acl
-from retros.history.schema import HistoryValidationError, parse_history
 from retros.import_jobs import (
     ImportUndoRefused,
     import_job_confirm,
@@ -25,6 +24,7 @@ from retros.import_jobs import (
 )
 from retros.importing import import_plan, report_lines
 from retros.models import ImportJob
+from vocabulary.history import HistoryValidationError, parse_history
 
 
 def _importer(request: HttpRequest) -> acl.Access:

@@ -1,6 +1,6 @@
 """Import and export of `recur-history/1` documents (HISTORY_FORMAT.md).
 
-Import is all or nothing: the document is validated first (retros.history.schema), then
+Import is all or nothing: the document is validated first (vocabulary.history), then
 written in one transaction. It is idempotent: teams are matched by name, and retros, items
 and actions by their keys, remembered per organisation, so importing the same file twice
 changes nothing and a longer version of a file adds only what is new. Items without
@@ -22,19 +22,8 @@ from typing import Any
 
 from django.db import transaction
 
-from diagnosis.fixkinds import infer_fix_kind
 from diagnosis.tasks import schedule_recompute
-from retros.history.schema import (
-    HistoryDocument,
-    ItemRecord,
-    RetroRecord,
-    TeamRecord,
-    dump_history,
-    parse_history,
-    retrospectives_in_date_order,
-)
-from retros.itemtype import infer_item_type
-from retros.matching import embedding
+from matching import embedding
 from retros.models import (
     Fix,
     Issue,
@@ -48,6 +37,17 @@ from retros.models import (
     Team,
 )
 from retros.services import issue_refresh_stats, title_from_text
+from vocabulary.fixkinds import infer_fix_kind
+from vocabulary.history import (
+    HistoryDocument,
+    ItemRecord,
+    RetroRecord,
+    TeamRecord,
+    dump_history,
+    parse_history,
+    retrospectives_in_date_order,
+)
+from vocabulary.itemtype import infer_item_type
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class _Importer:
         progress: Progress | None,
         link_automatically: bool,
     ) -> None:
-        from retros.matching.search import ImportLinker
+        from retros.search import ImportLinker
 
         self.doc = doc
         self.progress = progress
@@ -386,7 +386,7 @@ def history_export(organization: Organization) -> dict[str, Any]:
     issue in the same retro (or the latest one before it). Archived raisings and fixes are
     left out, as they are on every page.
     """
-    from retros.history.schema import ActionRecord
+    from vocabulary.history import ActionRecord
 
     teams = list(Team.objects.filter(organization=organization).order_by("pk"))
     team_keys = _unique_keys({t.pk: t.import_key or _slug(t.name) or f"team-{t.pk}" for t in teams})

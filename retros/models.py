@@ -17,9 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from diagnosis.fixkinds import FIX_KINDS
-from retros import limits
 from retros.validators import validate_sane_date
+from vocabulary import limits
+from vocabulary.fixkinds import FIX_KINDS
 
 
 class Role(models.TextChoices):
@@ -48,7 +48,7 @@ ArchivableManager = models.Manager.from_queryset(ArchivableQuerySet)
 
 class Organization(models.Model):
     name = models.CharField(max_length=limits.ORGANIZATION_NAME_MAX, unique=True)
-    # Threshold overrides for the diagnosis rules, validated by diagnosis.rules.Rules.
+    # Threshold overrides for the diagnosis rules, validated by vocabulary.rules.Rules.
     rules_overrides = models.JSONField(default=dict, blank=True)
     auto_link_threshold = models.FloatField(
         null=True,
@@ -63,7 +63,7 @@ class Organization(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Bumped by every structural change to its issues (relink, merge, split, archive): a web
     # process rebuilds its in-memory matcher index when the stamp it loaded has moved
-    # (retros.matching.search). Read with the newest ids, in the keystroke's one query.
+    # (retros.search). Read with the newest ids, in the keystroke's one query.
     matching_stamp = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
@@ -276,7 +276,7 @@ class Occurrence(models.Model):
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="occurrences")
     held_on = models.DateField(validators=[validate_sane_date])
     text = models.CharField(max_length=limits.TEXT_MAX)
-    # Problem or appreciation (retros.itemtype). An issue's raisings are all of one type.
+    # Problem or appreciation (vocabulary.itemtype). An issue's raisings are all of one type.
     item_type = models.CharField(
         max_length=12, choices=ItemType.choices, default=ItemType.PROBLEM, db_default="problem"
     )
@@ -508,7 +508,7 @@ class ImportJob(models.Model):
 
     `organization` is the one chosen when the job was created (the importer's own): the
     import writes there, by id, whatever the document names. `document` holds the parsed,
-    validated content in canonical form (retros.history.schema.dump_history), never the
+    validated content in canonical form (vocabulary.history.dump_history), never the
     uploaded bytes. `created` lists what the import created and changed, so that an undo
     removes exactly that (retros.import_jobs.import_job_undo)."""
 

@@ -17,10 +17,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from matching.embedding import EmbeddingUnavailable
+from matching.weights import DEFAULT_WEIGHTS
 from retros.access import Access
-from retros.matching.embedding import EmbeddingUnavailable
-from retros.matching.search import suggest
-from retros.matching.weights import DEFAULT_WEIGHTS
 from retros.models import (
     ItemType,
     LinkReview,
@@ -29,6 +28,7 @@ from retros.models import (
     ReviewSource,
     ReviewStatus,
 )
+from retros.search import suggest
 from retros.services import occurrence_relink
 
 logger = logging.getLogger(__name__)

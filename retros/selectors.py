@@ -14,7 +14,6 @@ from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from diagnosis.fixkinds import FIX_KINDS
 from diagnosis.models import Finding
 from retros import visibility
 from retros.access import Access, issues_visible, teams_visible
@@ -29,6 +28,7 @@ from retros.models import (
     ReviewStatus,
     Team,
 )
+from vocabulary.fixkinds import FIX_KINDS
 
 BAND_AID_KINDS = frozenset(slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid")
 # Fixes reviewed at the top of a retro: every open one, and those completed this recently.

@@ -20,10 +20,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from diagnosis.fixkinds import FIX_KINDS
 from diagnosis.tasks import schedule_recompute
-from retros import limits
-from retros.matching.search import embed_occurrence, invalidate, vector_fields
 from retros.models import (
     Fix,
     FixOutcome,
@@ -41,7 +38,10 @@ from retros.models import (
     Role,
     Team,
 )
+from retros.search import embed_occurrence, invalidate, vector_fields
 from retros.validators import check_date
+from vocabulary import limits
+from vocabulary.fixkinds import FIX_KINDS
 
 TEXT_MAX = limits.TEXT_MAX
 TITLE_MAX = limits.TITLE_MAX

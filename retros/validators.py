@@ -1,4 +1,4 @@
-"""Field validators shared by models and forms (the limits themselves: retros/limits.py)."""
+"""Field validators shared by models and forms (the limits themselves: vocabulary/limits.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
-from retros.limits import date_problem
+from vocabulary.limits import date_problem
 
 
 def check_date(value: dt.date | None, *, what: str) -> None:
@@ -22,7 +22,7 @@ def check_date(value: dt.date | None, *, what: str) -> None:
 
 @deconstructible(path="retros.validators.SaneDateValidator")
 class SaneDateValidator:
-    """Refuses a date outside the accepted range (retros.limits), measured from today."""
+    """Refuses a date outside the accepted range (vocabulary.limits), measured from today."""
 
     code = "date_out_of_range"
 

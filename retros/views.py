@@ -22,7 +22,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
-from diagnosis.fixkinds import FIX_KINDS, infer_fix_kind
 from retros import access as acl
 from retros import review, selectors, services, visibility
 from retros.forms import (
@@ -42,8 +41,6 @@ from retros.forms import (
     VoteForm,
     kind_explanations,
 )
-from retros.itemtype import infer_item_type
-from retros.matching.search import suggest
 from retros.models import (
     Fix,
     FixOutcome,
@@ -55,6 +52,9 @@ from retros.models import (
 )
 from retros.pagination import page_with_total
 from retros.review import rejected_issue_ids
+from retros.search import suggest
+from vocabulary.fixkinds import FIX_KINDS, infer_fix_kind
+from vocabulary.itemtype import infer_item_type
 
 INVALID = 422
 SUGGESTION_LIMIT = 5
@@ -171,7 +171,7 @@ def retro_start(request: HtmxRequest, team_id: int) -> HttpResponse:
 @dataclass(frozen=True)
 class SuggestionItem:
     number: int
-    suggestion: Any  # retros.matching.search.IssueSuggestion
+    suggestion: Any  # retros.search.IssueSuggestion
     same_team: bool
 
 

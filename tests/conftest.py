@@ -32,7 +32,7 @@ def _fresh_matcher_indexes():
     organisation's id. Tests roll back or flush the database, and SQLite then hands out the
     same ids again: an index left by an earlier test would answer for a different
     organisation."""
-    from retros.matching import search
+    from retros import search
 
     search._indexes.clear()
     yield

@@ -16,14 +16,13 @@ from django.db.models import Count, F, Max, Min
 
 from bench import corpus
 from diagnosis.models import Finding
-from retros.history.schema import parse_history
-from retros.management.commands.seed_scale import (
+from matching import embedding
+from diagnosis.management.commands.seed_scale import (
     DEFAULT_PASSWORD,
     delete_organization,
     noisy_vectors,
     usernames_for,
 )
-from retros.matching import embedding
 from retros.models import (
     Fix,
     Issue,
@@ -34,6 +33,7 @@ from retros.models import (
     Role,
     Team,
 )
+from vocabulary.history import parse_history
 
 TODAY = dt.date(2026, 3, 2)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from diagnosis.fixkinds import (
+from vocabulary.fixkinds import (
     CATEGORIES,
     FALLBACK_KIND,
     FIX_KINDS,

@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import call_command
 
-from retros.matching import embedding
+from matching import embedding
 from retros.models import Occurrence
 from tests.factories import OccurrenceFactory
 

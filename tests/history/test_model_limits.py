@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from django.db import models
 
-from retros.history.schema import (
+from retros.models import Fix, Occurrence, Organization, Retrospective, Team
+from tests.history.test_schema import errors_of, format_example, put
+from vocabulary.history import (
     ACTION_STATUSES,
     FIX_KIND_SLUGS,
     ITEM_TYPES,
@@ -23,8 +25,6 @@ from retros.history.schema import (
     TeamRecord,
     parse_history,
 )
-from retros.models import Fix, Occurrence, Organization, Retrospective, Team
-from tests.history.test_schema import errors_of, format_example, put
 
 RECORDS = (HistoryDocument, TeamRecord, RetroRecord, ItemRecord, ActionRecord)
 

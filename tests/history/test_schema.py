@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retros.history.schema import (
+from tests.examples import EXAMPLES
+from vocabulary.history import (
     FIX_KIND_SLUGS,
     FORMAT,
     MAX_REPORTED_ERRORS,
@@ -32,8 +33,7 @@ from retros.history.schema import (
     iter_items_in_date_order,
     parse_history,
 )
-from retros.limits import EARLIEST_DATE, latest_date
-from tests.examples import EXAMPLES
+from vocabulary.limits import EARLIEST_DATE, latest_date
 
 KINDS = ", ".join(FIX_KIND_SLUGS)
 

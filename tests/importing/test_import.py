@@ -9,10 +9,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from retros.history.schema import HistoryValidationError
 from retros.importing import history_export, history_import
 from retros.models import Fix, Issue, LinkReview, Occurrence, Organization, Retrospective, Team
 from tests.examples import example_files
+from vocabulary.history import HistoryValidationError
 
 pytestmark = pytest.mark.django_db
 

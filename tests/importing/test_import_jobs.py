@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from retros import importing
-from retros.history.schema import dump_history, parse_history
 from retros.import_jobs import (
     ImportUndoRefused,
     import_job_create,
@@ -37,6 +36,7 @@ from retros.models import (
     Team,
 )
 from tests.importing.test_import import DOC
+from vocabulary.history import dump_history, parse_history
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,11 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retros.history.schema import parse_history
 from retros.import_jobs import import_job_create, import_job_run, import_job_undo
 from retros.importing import history_import
 from retros.models import Team
 from tests.importing.test_import_jobs import _snapshot
+from vocabulary.history import parse_history
 
 pytestmark = pytest.mark.django_db
 

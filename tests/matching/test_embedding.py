@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retros.matching import embedding
-from retros.matching.embedding import EmbeddingUnavailable
+from matching import embedding
+from matching.embedding import EmbeddingUnavailable
 
 
 def test_it_encodes_texts_to_unit_float32_rows():
@@ -120,7 +120,7 @@ def test_it_knows_whole_words_of_its_vocabulary():
 
 
 def test_a_query_with_a_typo_gets_a_second_reading_from_the_vocabulary():
-    from retros.matching.lexical import Vocabulary
+    from matching.lexical import Vocabulary
 
     vocabulary = Vocabulary(["Staging environment unavailable"])
 

@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retros.matching import evaluation
-from retros.matching.evaluation import (
+from matching import evaluation
+from matching.evaluation import (
     evaluate_autolink,
     evaluate_import,
     evaluate_suggestions,
@@ -187,7 +187,7 @@ def test_band_aid_kinds_follow_the_domain_guide():
 
 
 def test_the_held_out_histories_are_valid_and_realistic():
-    from retros.history.schema import parse_history
+    from vocabulary.history import parse_history
 
     assert len(HELD_OUT) == 2
     for path in HELD_OUT:

@@ -1,4 +1,4 @@
-"""The C heap settings under the matcher's large arrays (retros.matching.heap)."""
+"""The C heap settings under the matcher's large arrays (matching.heap)."""
 
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import textwrap
 import pytest
 from django.conf import settings
 
-from retros.matching import heap
+from matching import heap
 
 # Frees a 16 MB array (which raises glibc's dynamic mmap threshold to 16 MB), then allocates
 # and frees 6 MB arrays, holding a small object allocated after each; prints how much of
@@ -16,7 +16,7 @@ _RETAINED = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from retros.matching import heap
+    from matching import heap
 
     def rss_mb():
         with open("/proc/self/status") as status:

@@ -3,8 +3,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from retros.matching.index import IssueIndex
-from retros.matching.ranker import Query
+from matching.index import IssueIndex
+from matching.ranker import Query
 
 
 def _unit(*values):
@@ -63,7 +63,7 @@ def test_candidates_carry_words_profile_and_teams_and_rank_with_the_org_frequenc
 
 
 def test_a_pools_candidates_carry_what_the_index_holds_of_each_issue(index):
-    from retros.matching import rootcause
+    from matching import rootcause
 
     index.add_occurrence(
         occurrence_id=4,

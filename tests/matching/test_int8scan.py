@@ -1,10 +1,10 @@
-"""Scoring int8 rows with onnxruntime's int8 product (retros.matching.int8scan)."""
+"""Scoring int8 rows with onnxruntime's int8 product (matching.int8scan)."""
 
 import numpy as np
 import onnx
 import pytest
 
-from retros.matching import int8scan
+from matching import int8scan
 
 
 def _codes(rng: np.random.Generator, rows: int, dimension: int = 384) -> np.ndarray:

@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-from retros.matching import lexical
-from retros.matching.lexical import Vocabulary
+from matching import lexical
+from matching.lexical import Vocabulary
 
 # Values returned by PostgreSQL 15 pg_trgm 1.6 for the same calls (float4, hence approx).
 PG_TRGM = [

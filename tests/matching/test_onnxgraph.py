@@ -1,4 +1,4 @@
-"""The model graph rewrite that keeps int8 weights int8 (retros.matching.onnxgraph)."""
+"""The model graph rewrite that keeps int8 weights int8 (matching.onnxgraph)."""
 
 import numpy as np
 import onnx
@@ -6,7 +6,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from retros.matching import embedding, onnxgraph
+from matching import embedding, onnxgraph
 
 ROWS, WIDTH, OUT = 50, 16, 8
 

@@ -6,9 +6,9 @@ from datetime import date
 import numpy as np
 import pytest
 
-from retros.matching import embedding, lexical
-from retros.matching.lexical import Vocabulary
-from retros.matching.ranker import (
+from matching import embedding, lexical
+from matching.lexical import Vocabulary
+from matching.ranker import (
     Candidate,
     Decision,
     MatrixIndex,
@@ -17,7 +17,7 @@ from retros.matching.ranker import (
     link_decision,
     rank,
 )
-from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
+from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 
 ISSUES = [
     "Designs arrived two days before the sprint ended",
@@ -422,7 +422,7 @@ def _top_by_sorting(scores: np.ndarray, count: int) -> list[int]:
 
 @pytest.mark.parametrize("count", [1, 160, 5000])
 def test_the_best_rows_are_exactly_those_of_a_full_sort(count):
-    from retros.matching.ranker import _top_rows
+    from matching.ranker import _top_rows
 
     rng = np.random.default_rng(9)
     scores = rng.standard_normal(20_000).astype(np.float32)
@@ -432,7 +432,7 @@ def test_the_best_rows_are_exactly_those_of_a_full_sort(count):
 
 
 def test_the_best_rows_are_exact_when_the_sample_overestimates_them():
-    from retros.matching.ranker import _SAMPLE_STEP, _top_rows
+    from matching.ranker import _SAMPLE_STEP, _top_rows
 
     rng = np.random.default_rng(11)
     scores = rng.uniform(0.0, 0.5, 20_000).astype(np.float32)
@@ -444,7 +444,7 @@ def test_the_best_rows_are_exact_when_the_sample_overestimates_them():
 
 @pytest.mark.parametrize("spread", [50, 10**9])  # ids close together, and far apart
 def test_the_rows_of_a_few_issues_are_those_numpy_finds(spread):
-    from retros.matching.ranker import _rows_of
+    from matching.ranker import _rows_of
 
     rng = np.random.default_rng(10)
     issues = rng.integers(1000, 1000 + spread, 5000)
@@ -458,7 +458,7 @@ def test_the_rows_of_a_few_issues_are_those_numpy_finds(spread):
 def test_the_contenders_hold_every_candidate_context_could_bring_into_the_list(seed):
     """Ranking only the contenders gives the same list as ranking every candidate, whatever
     their context (teams, recency, flags, open fixes)."""
-    from retros.matching.ranker import contenders
+    from matching.ranker import contenders
 
     rng = np.random.default_rng(seed)
     words = ["deploy", "staging", "flaky", "tests", "roadmap", "priorities", "review", "late"]

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diagnosis.signals import SIGNAL_CATEGORIES, score_text
-from retros.matching import rootcause
+from matching import rootcause
+from vocabulary.signals import SIGNAL_CATEGORIES, score_text
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"

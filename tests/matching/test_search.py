@@ -4,8 +4,9 @@ without a rebuild, and reuses what it read when a structural change rebuilds it.
 import numpy as np
 import pytest
 
-from retros.matching import embedding, search
-from retros.matching.search import ProfileCache, org_index, suggest
+from matching import embedding
+from retros import search
+from retros.search import ProfileCache, org_index, suggest
 from tests.factories import (
     FixFactory,
     OccurrenceFactory,
@@ -113,7 +114,7 @@ def test_an_issue_archived_since_the_index_loaded_makes_room_for_the_next_one(or
 
 
 def test_an_edited_text_keeps_its_row_when_the_model_cannot_load(org, monkeypatch):
-    from retros.matching.search import embed_occurrence
+    from retros.search import embed_occurrence
 
     _, _, builds = org
 

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from retros import services
-from retros.matching.search import invalidate
 from retros.models import Fix, FixStatus, Issue, Occurrence, Retrospective
+from retros.search import invalidate
 from tests.factories import FixFactory, IssueFactory, OccurrenceFactory, RetrospectiveFactory
 
 EARLIER = dt.date(2026, 1, 14)
@@ -77,7 +77,7 @@ def build_board(cast, size: int) -> Board:
 
 @dataclass
 class FakeSuggestion:
-    """What retros.matching.search.suggest returns, built without the embedding model."""
+    """What retros.search.suggest returns, built without the embedding model."""
 
     issue: Issue
     score: float

@@ -323,7 +323,7 @@ def test_a_suggestion_keystroke_costs_the_same_queries_whatever_the_data(
 def test_a_logged_raising_is_stored_with_its_vector(cast, board, real_matcher):
     import numpy as np
 
-    from retros.matching import embedding
+    from matching import embedding
 
     response = cast.clients["facilitator"].post(
         reverse("retros:occurrence_create", args=[board.retro.pk]),
@@ -343,7 +343,7 @@ def test_a_logged_raising_is_stored_with_its_vector(cast, board, real_matcher):
 def test_a_raising_is_logged_even_when_the_model_cannot_load(
     cast, board, real_matcher, monkeypatch
 ):
-    from retros.matching import embedding
+    from matching import embedding
 
     def unavailable(text):
         raise embedding.EmbeddingUnavailable("embedding file model.onnx is missing")

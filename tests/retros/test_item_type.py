@@ -8,10 +8,10 @@ from django.urls import reverse
 from diagnosis.models import Finding
 from diagnosis.services import finding_recompute_many
 from retros.importing import history_import
-from retros.itemtype import infer_item_type
-from retros.matching.search import suggest
 from retros.models import ItemType, Occurrence
+from retros.search import suggest
 from tests.retros.conftest import htmx
+from vocabulary.itemtype import infer_item_type
 
 
 @pytest.mark.parametrize(
@@ -140,7 +140,7 @@ def test_praise_cannot_be_linked_to_a_problem(cast, board):
 
 
 def test_the_history_format_names_the_same_item_types():
-    from retros.history.schema import ITEM_TYPES
-    from retros.itemtype import ITEM_TYPES as TYPES
+    from vocabulary.history import ITEM_TYPES
+    from vocabulary.itemtype import ITEM_TYPES as TYPES
 
     assert ITEM_TYPES == TYPES == tuple(ItemType.values)

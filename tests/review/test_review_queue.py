@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from retros.matching.search import suggest
 from retros.models import LinkReview, Occurrence
 from retros.review import rejected_issue_ids
+from retros.search import suggest
 from tests.factories import IssueFactory, OccurrenceFactory, RetrospectiveFactory
 
 pytestmark = pytest.mark.django_db

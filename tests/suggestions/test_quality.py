@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from retros.matching import embedding
-from retros.matching.search import suggest
+from matching import embedding
 from retros.models import Issue, Occurrence, Organization, Retrospective, Team
+from retros.search import suggest
 from tests.examples import example_files
 
 pytestmark = pytest.mark.django_db

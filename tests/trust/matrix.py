@@ -232,4 +232,3 @@ def _sends_to_login(response, login: str) -> bool:
     if response.status_code == 302:
         return response["Location"].startswith(login)
     return response.status_code == 401 and response.get("HX-Redirect", "").startswith(login)
-

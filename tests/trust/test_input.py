@@ -23,7 +23,6 @@ from diagnosis.exports import csv_safe
 from diagnosis.models import Finding, Hypothesis
 from diagnosis.services import finding_recompute_many
 from retros import services
-from retros.history.schema import HistoryValidationError
 from retros.importing import history_export, history_import
 from retros.models import (
     Fix,
@@ -40,6 +39,7 @@ from tests.factories import MembershipFactory, UserFactory
 from tests.trust.conftest import build_objects
 from tests.trust.matrix import KWARG_OBJECTS, url_entries
 from tests.trust.test_access_matrix import POLICIES
+from vocabulary.history import HistoryValidationError
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from retros.history.schema import HistoryValidationError
 from retros.importing import history_import
-from retros.limits import EARLIEST_DATE, latest_date
 from retros.models import Fix, Organization, Retrospective
 from tests.factories import (
     FixFactory,
@@ -23,6 +21,8 @@ from tests.factories import (
     OrganizationFactory,
     RetrospectiveFactory,
 )
+from vocabulary.history import HistoryValidationError
+from vocabulary.limits import EARLIEST_DATE, latest_date
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Q
 
+from matching import embedding
 from retros.management.organizations import organizations_named
-from retros.matching import embedding
-from retros.matching.search import invalidate
 from retros.models import Occurrence, Organization
+from retros.search import invalidate
 
 BATCH = 256
 

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from retros.history.schema import HistoryValidationError, parse_history
+from vocabulary.history import HistoryValidationError, parse_history
 
 BACKGROUND_AT = 5000  # items; larger files go to a worker when one is configured
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from retros.history.schema import HistoryValidationError, dump_history, parse_history
+from vocabulary.history import HistoryValidationError, dump_history, parse_history
 
 #: What each output line holds, in this order.
 FIELDS = ("file", "recurrences", "top1", "top3", "mrr", "p95_ms", "lexical_top3")
@@ -40,8 +40,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         documents = [(Path(name).name, _validated(name)) for name in options["files"]]
         from diagnosis.evaluation import fix_kind_scores
-        from retros.matching.embedding import EmbeddingUnavailable
-        from retros.matching.evaluation import evaluate_import, evaluate_suggestions
+        from matching.embedding import EmbeddingUnavailable
+        from matching.evaluation import evaluate_import, evaluate_suggestions
 
         for name, document in documents:
             try:

@@ -1,4 +1,4 @@
-"""Measure the matcher: ``python -m retros.matching.bench [--django] [--float32] [FILE ...]``.
+"""Measure the matcher: ``python -m bench.matching [--django] [--float32] [FILE ...]``.
 
 Prints, one JSON line each:
 
@@ -7,7 +7,7 @@ Prints, one JSON line each:
 - ``scale``: an organisation of 100k occurrences in 20k issues with 30k fixes, built in
   memory without a database (synthetic texts drawn from a 40k-word vocabulary, random unit
   vectors): build time, memory of the index and of the whole process, and the latency of
-  the suggestion path as ``search.suggest`` runs it minus the database (embed the typed
+  the suggestion path as ``retros.search.suggest`` runs it minus the database (embed the typed
   text with its typo reading, candidate pool by meaning and by rare words, rank), median
   and p95 over 200 queries. ``--float32`` holds vectors in float32 instead of int8;
   ``--django`` first loads Django and the project's apps, as a web worker has them;
@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from retros.matching import embedding, heap
-from retros.matching.evaluation import evaluate_suggestions
-from retros.matching.index import IssueIndex
-from retros.matching.ranker import Query
+from matching import embedding, heap
+from matching.evaluation import evaluate_suggestions
+from matching.index import IssueIndex
+from matching.ranker import Query
 
 SENTENCES = [
     "Designs arrived two days before the sprint ended",

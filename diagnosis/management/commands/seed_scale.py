@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from bench import corpus
-from retros.matching import embedding
+from matching import embedding
 from retros.models import (
     Fix,
     Issue,
@@ -238,7 +238,7 @@ class Command(BaseCommand):
             )
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
             self._step("Vacuuming and analysing the tables", self._analyse)
-        from retros.matching.search import invalidate
+        from retros.search import invalidate
 
         invalidate(org.pk)
         self.stdout.write(

@@ -4,7 +4,7 @@ numpy has no int8 matrix product: scoring int8 rows there means converting them 
 first, which costs more than the product itself (100k x 384 rows: 4 ms of 6.5). onnxruntime's
 ``MatMulNBits`` with 8-bit weights multiplies the same codes directly, from a layout it packs
 once when the session is created (1.1 ms for the same rows). :class:`PackedRows` holds one
-immutable block of rows that way; :class:`~retros.matching.ranker.MatrixIndex` packs its rows
+immutable block of rows that way; :class:`~matching.ranker.MatrixIndex` packs its rows
 in blocks of :data:`ROWS` as they fill, and converts only the rows not packed yet.
 
 The query is quantized too, to int8 per block of :data:`BLOCK` values (the kernel's "int8
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retros.matching import embedding
+from matching import embedding
 
 if TYPE_CHECKING:
     import onnxruntime

@@ -13,13 +13,13 @@ link / review / new). It combines
   :class:`MatrixIndex` computes them for a whole organisation at once;
 - **wording**: the IDF-weighted share of the query's distinctive words that the issue's
   texts use, occurrences *and fixes* (what was done about a problem describes it), with
-  words common in the organisation counting little (:class:`~retros.matching.lexical.TermIndex`;
+  words common in the organisation counting little (:class:`~matching.lexical.TermIndex`;
   misspelt words are read through the organisation's vocabulary first);
 - **root cause**: whether the query's category words agree with the issue's
-  (:mod:`~retros.matching.rootcause`), a small feature;
+  (:mod:`~matching.rootcause`), a small feature;
 - **context**: same team, recency of the last raising, still active or flagged, open fixes.
 
-Weights and thresholds live in :class:`~retros.matching.weights.MatchWeights`, whose docstring
+Weights and thresholds live in :class:`~matching.weights.MatchWeights`, whose docstring
 says why they are what they are. Pure: no Django, no clock (the query carries its date).
 """
 
@@ -33,8 +33,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from retros.matching import int8scan, lexical, rootcause
-from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
+from matching import int8scan, lexical, rootcause
+from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 
 
 @dataclass(frozen=True, eq=False)
@@ -343,7 +343,7 @@ class MatrixIndex:
     ``quantized=True`` stores each row as int8 codes with one float32 scale (the row's largest
     magnitude / 127): a quarter of float32's memory (100k x 384 rows: 38 MB instead of 154 MB)
     for a cosine error below 0.003. Full blocks of ``pack_rows`` rows are handed to
-    onnxruntime's int8 product (:mod:`~retros.matching.int8scan`), which keeps them in its own
+    onnxruntime's int8 product (:mod:`~matching.int8scan`), which keeps them in its own
     packed layout and scores 100k rows in about 1 ms; the rows of the last, unfilled block are
     converted to float32 in chunks of :data:`CHUNK` (small enough to stay in the CPU cache) and
     scored by numpy. ``quantized=False`` keeps float32 rows, scored by numpy.

@@ -9,7 +9,7 @@ No PyTorch and nothing downloaded at run time. Two data files, both installed by
   dependencies are deliberately not installed.
 
 The graph is rewritten before loading so that its int8 weights stay int8 in memory and in the
-products (:mod:`retros.matching.onnxgraph`): about 60 MB less resident per process, and a
+products (:mod:`matching.onnxgraph`): about 60 MB less resident per process, and a
 quarter less time per text, for vectors within 0.999 cosine of the float products'.
 
 Pipeline (the sentence-transformers recipe for this model): WordPiece tokens truncated at
@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retros.matching import heap
-from retros.matching.lexical import Vocabulary
+from matching import heap
+from matching.lexical import Vocabulary
 
 if TYPE_CHECKING:
     import onnxruntime
     from tokenizers import Tokenizer
 
-#: The model package's version, then how its graph is run (:mod:`retros.matching.onnxgraph`).
+#: The model package's version, then how its graph is run (:mod:`matching.onnxgraph`).
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8@1.0.0+int8-weights"
 DIMENSION = 384
 MAX_TOKENS = 128
@@ -166,7 +166,7 @@ def load_model(
     """Verify and load both files (defaults: the installed ones). Raises EmbeddingUnavailable."""
     from tokenizers import Tokenizer
 
-    from retros.matching import onnxgraph
+    from matching import onnxgraph
 
     tok_file = verify_file(tokenizer_path or default_tokenizer_path(), tokenizer_sha256)
     onnx_file = verify_file(model_path or default_model_path(), model_sha256)

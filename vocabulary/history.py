@@ -21,7 +21,7 @@ Decisions this module makes where the written contract is silent:
   must name an item that comes before it, and an action's item must come from its own
   retrospective or one before it. A `same_as` cycle is reported once, as a cycle.
 - `completed_on` on an action whose status is not `done` is an error, not a warning.
-- Lengths and dates are the models' own (retros/limits.py): a string the schema accepts fits
+- Lengths and dates are the models' own (vocabulary/limits.py): a string the schema accepts fits
   its column, and every date lies between 1990-01-01 and five years after `today`.
 - A `format` other than `recur-history/1` stops validation there: a different version has a
   different shape, and listing its fields as errors would only bury the real message.
@@ -31,7 +31,7 @@ Decisions this module makes where the written contract is silent:
   empty.
 - An item's optional `type` ("problem" or "appreciation") and `column` (the retro format's
   column it was written in) are backward compatible: files without them still load, and
-  import decides a missing type from the column and the text (retros.itemtype). For every
+  import decides a missing type from the column and the text (vocabulary.itemtype). For every
   document `parse_history` returns, `parse_history(json.dumps(dump_history(doc))) == doc`.
 """
 
@@ -46,12 +46,12 @@ from datetime import date
 from operator import attrgetter
 from typing import Any, Final
 
-from retros import limits
+from vocabulary import limits
 
 FORMAT: Final = "recur-history/1"
 SUPPORTED_FORMATS: Final = (FORMAT,)
 
-# Must match diagnosis.fixkinds.FIX_KINDS (DOMAIN.md, "Fix kinds"); a test asserts they match.
+# Must match vocabulary.fixkinds.FIX_KINDS (DOMAIN.md, "Fix kinds"); a test asserts they match.
 FIX_KIND_SLUGS: Final = (
     "meeting",
     "process",
@@ -68,7 +68,7 @@ FIX_KIND_SLUGS: Final = (
     "reorg",
 )
 ACTION_STATUSES: Final = ("open", "done", "dropped")
-# Must match retros.itemtype.ITEM_TYPES; a test asserts they match.
+# Must match vocabulary.itemtype.ITEM_TYPES; a test asserts they match.
 ITEM_TYPES: Final = ("problem", "appreciation")
 DEFAULT_ACTION_STATUS: Final = "open"
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from diagnosis.rules import DEFAULT_RULES, Rules
-from diagnosis.signals import Term, build_lexicon, normalise
+from vocabulary.rules import DEFAULT_RULES, Rules
+from vocabulary.signals import Term, build_lexicon, normalise
 
 Nature = Literal["band_aid", "structural"]
 

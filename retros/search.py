@@ -1,7 +1,7 @@
 """The recurrence matcher over the database: suggestions while typing and import linking.
 
 An organisation's live occurrences and fixes are held in an in-memory :class:`OrgIndex`, an
-:class:`~retros.matching.index.IssueIndex` (int8 vectors, the distinctive words and
+:class:`~matching.index.IssueIndex` (int8 vectors, the distinctive words and
 root-cause profiles of occurrence and fix texts; no texts kept) that the replay evaluation
 ranks against too. Each web process keeps one per organisation and brings it up to date on
 every query: one query reads the newest occurrence and fix ids of the database and the
@@ -10,7 +10,7 @@ appended (one indexed query each for rows newer than the newest it holds); struc
 (relinks, merges, archives) bump the stamp, and a moved stamp rebuilds the index, reusing the
 root-cause profiles of texts it already read. The candidates by wording come from the
 index's distinctive words, on every database alike. Ranking itself is
-:func:`retros.matching.ranker.rank`. Never returns another organisation's issue: every
+:func:`matching.ranker.rank`. Never returns another organisation's issue: every
 query is filtered by organisation.
 """
 
@@ -31,11 +31,10 @@ import numpy as np
 from django.db import connection
 from django.db.models import F, QuerySet
 
-from diagnosis.fixkinds import FIX_KINDS
-from retros.matching import embedding, heap, ranker, rootcause
-from retros.matching.index import POOL, IssueIndex
-from retros.matching.ranker import Candidate, Decision, Query, Suggestion
-from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
+from matching import embedding, heap, ranker, rootcause
+from matching.index import POOL, IssueIndex
+from matching.ranker import Candidate, Decision, Query, Suggestion
+from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 from retros.models import (
     Fix,
     FixStatus,
@@ -46,6 +45,7 @@ from retros.models import (
     ReviewStatus,
     Team,
 )
+from vocabulary.fixkinds import FIX_KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -524,7 +524,7 @@ class ImportLinker:
         return vector
 
     def decide(self, text: str, *, team: str, on: date) -> LinkChoice:
-        from retros.matching.ranker import link_decision
+        from matching.ranker import link_decision
 
         vector = self.vector(text)
         if not len(self.idx):

@@ -12,9 +12,9 @@ items are raised).
   when that scores at or above the auto-link threshold, otherwise starts a new issue. Scored
   on pairs of items in the same issue against the ``same_as`` truth.
 
-The issues raised so far live in an :class:`~retros.matching.index.IssueIndex`, the same
-in-memory index, candidate pool and :func:`~retros.matching.ranker.rank` that production
-``search.suggest`` uses (int8 vectors, IDF wording over occurrence and fix texts,
+The issues raised so far live in an :class:`~matching.index.IssueIndex`, the same
+in-memory index, candidate pool and :func:`~matching.ranker.rank` that production
+``retros.search.suggest`` uses (int8 vectors, IDF wording over occurrence and fix texts,
 root-cause profiles); only the context comes from the file instead of the database, and it
 is rebuilt without running diagnosis: band-aid fixes are the actions of a band-aid kind,
 open fixes those not yet completed on the query date, an issue is flagged once raised after
@@ -35,11 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from retros.itemtype import PROBLEM, infer_item_type
-from retros.matching import embedding, lexical
-from retros.matching.index import POOL, IssueIndex
-from retros.matching.ranker import Candidate, Query, Suggestion
-from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
+from matching import embedding, lexical
+from matching.index import POOL, IssueIndex
+from matching.ranker import Candidate, Query, Suggestion
+from matching.weights import DEFAULT_WEIGHTS, MatchWeights
+from vocabulary.itemtype import PROBLEM, infer_item_type
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
 QueryEncoder = Callable[[str, lexical.Vocabulary], np.ndarray]
@@ -180,7 +180,7 @@ class Replay:
     def suggest(
         self, item: Item, vector: np.ndarray, reading: str | None = None
     ) -> list[Suggestion]:
-        """All issues of the pool, ranked (no threshold), as ``search.suggest`` ranks them."""
+        """All issues of the pool, ranked (no threshold), as ``retros.search.suggest`` does."""
         reading = reading or item.text
         pool = self.index.pool(reading, vector)
         candidates = [self.issues[i].candidate(item.on, self.index, c) for i, c in pool.items()]

@@ -1,19 +1,19 @@
 """An organisation's issues as matcher input, held in memory. Pure: no Django.
 
-:class:`IssueIndex` is what both the web process (``search.OrgIndex``, loaded from the
+:class:`IssueIndex` is what both the web process (``retros.search.OrgIndex``, loaded from the
 database) and the replay evaluation (``evaluation.Replay``, built from a history file) rank
 against, so an evaluation measures the production code path. Per issue it keeps:
 
-- its occurrence vectors, in a :class:`~retros.matching.ranker.MatrixIndex` (int8 by
+- its occurrence vectors, in a :class:`~matching.ranker.MatrixIndex` (int8 by
   default: a quarter of float32's memory, cosine error below 0.003);
 - the distinctive words of its occurrence and fix texts
-  (:class:`~retros.matching.lexical.TermIndex`) and its root-cause profile (summed category
+  (:class:`~matching.lexical.TermIndex`) and its root-cause profile (summed category
   scores of the same texts), both computed once when a text is added;
 - its teams and number of occurrences.
 
 Texts themselves are not kept (100k occurrence texts would cost more memory than the
 vectors): everything a query needs was extracted when they were added. The organisation's
-words also feed a :class:`~retros.matching.lexical.Vocabulary` that reads typos in queries.
+words also feed a :class:`~matching.lexical.Vocabulary` that reads typos in queries.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from retros.matching import embedding, lexical, rootcause
-from retros.matching.ranker import Candidate, MatrixIndex, Query, Suggestion, rank
-from retros.matching.weights import DEFAULT_WEIGHTS, MatchWeights
+from matching import embedding, lexical, rootcause
+from matching.ranker import Candidate, MatrixIndex, Query, Suggestion, rank
+from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 
 POOL = 40  # candidates per signal: best by meaning plus best by wording
 
@@ -190,5 +190,5 @@ class IssueIndex:
         weights: MatchWeights = DEFAULT_WEIGHTS,
         **options: Any,
     ) -> list[Suggestion]:
-        """:func:`~retros.matching.ranker.rank` with the organisation's word frequencies."""
+        """:func:`~matching.ranker.rank` with the organisation's word frequencies."""
         return rank(query, candidates, weights, terms=self.terms, **options)

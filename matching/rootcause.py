@@ -1,7 +1,7 @@
 """Root-cause words as a matching signal: do the query and the issue read as the same kind of
 problem (execution, strategy, culture, interpersonal)?
 
-The category vocabulary is the diagnosis engine's (:mod:`diagnosis.signals`, pure and read
+The category vocabulary is the diagnosis engine's (:mod:`vocabulary.signals`, pure and read
 only here), so the matcher and the diagnosis agree on what the words point to. An issue's
 profile sums the category scores of its occurrence texts and its fixes' texts: what a team
 decided to do about a problem ("mediated conversation between the two leads", "shared OKR
@@ -20,8 +20,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from diagnosis.rules import DEFAULT_RULES
-from diagnosis.signals import SIGNAL_CATEGORIES, score_text
+from vocabulary.rules import DEFAULT_RULES
+from vocabulary.signals import SIGNAL_CATEGORIES, score_text
 
 CATEGORIES: tuple[str, ...] = tuple(SIGNAL_CATEGORIES)
 EMPTY = np.zeros(len(CATEGORIES), dtype=np.float32)
@@ -30,7 +30,7 @@ EMPTY.flags.writeable = False
 
 @functools.lru_cache(maxsize=4096)
 def _text_profile(text: str) -> tuple[float, ...]:
-    """``diagnosis.signals.score_text(text).scores`` as a tuple in CATEGORIES order."""
+    """``vocabulary.signals.score_text(text).scores`` as a tuple in CATEGORIES order."""
     scores = score_text(text).scores
     return tuple(scores.get(c, 0.0) for c in CATEGORIES)
 

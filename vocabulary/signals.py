@@ -1,7 +1,7 @@
 """Text signals: which root-cause categories the words of an issue point to, and who it names.
 
 Pure and deterministic. Vocabulary lives here (word stems and phrases, each marked strong or
-weak); the numbers that weigh them live in `diagnosis.rules`. Matching works on stems
+weak); the numbers that weigh them live in `vocabulary.rules`. Matching works on stems
 (`priorit*` covers priority, priorities, prioritise) and on short phrases; a phrase that
 matches consumes its words, so "conflicting priorities" counts once, for strategy, and not
 again as interpersonal "conflict".
@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from diagnosis.rules import DEFAULT_RULES, Rules
+from vocabulary.rules import DEFAULT_RULES, Rules
 
 SIGNAL_CATEGORIES = ("execution", "strategy", "culture", "interpersonal")
 

@@ -6,7 +6,7 @@ Two habits of glibc's malloc keep memory resident that the matcher no longer use
   (:func:`release_free_heap`, called after loading the model or an index);
 - the mmap threshold is dynamic: once a large block is freed, blocks up to its size are
   carved from the heap instead of mapped, so each block of rows packed while an index loads
-  (:mod:`~retros.matching.int8scan`) leaves its transient copies in the heap until the next
+  (:mod:`~matching.int8scan`) leaves its transient copies in the heap until the next
   trim. :func:`map_large_blocks` fixes the threshold at :data:`MMAP_THRESHOLD`, so blocks that
   large are mapped and unmapped on free. Measured while loading the 100k-raising bench
   organisation: peak RSS 292 MB instead of 328 MB, the same resident size after it.
