@@ -233,9 +233,9 @@ def import_history(args: dict[str, Any]) -> dict[str, Any]:
     from django.utils import timezone
 
     from bench.corpus import history_document
+    from diagnosis.management.commands.seed_scale import delete_organization
     from diagnosis.services import finding_recompute_organization
     from retros.importing import history_import
-    from diagnosis.management.commands.seed_scale import delete_organization
     from retros.models import Organization
 
     name = f"Bench import {timezone.now():%Y%m%d%H%M%S}"

@@ -19,8 +19,8 @@ from django.utils import timezone
 from diagnosis.dashboard import dashboard_invalidate
 from diagnosis.models import Assessment, Hypothesis, LeaderAction
 from diagnosis.tasks import schedule_recompute
-from retros.models import Fix, FixStatus, Issue, Membership, Organization, Team
-from retros.validators import check_date
+from retros import services
+from retros.models import Fix, Issue, Membership, Organization, Team
 from vocabulary.fixkinds import CATEGORIES, FIX_KINDS
 
 Kind = LeaderAction.Kind
@@ -180,26 +180,19 @@ def fix_record_structural(
     due_on: date | None = None,
 ) -> Fix:
     """Record a structural fix decided by a leader (open until it is done)."""
-    text = text.strip()
-    if not text:
-        raise ValidationError("Describe the fix.", code="text")
     if kind not in FIX_KINDS or FIX_KINDS[kind].nature != "structural":
         raise ValidationError(f"{kind!r} is not a structural fix kind.", code="kind")
-    if team is not None and team.organization_id != issue.organization_id:
-        raise ValidationError("The team must belong to the organisation.", code="team")
-    check_date(due_on, what="The due date")
     with transaction.atomic():
-        fix = Fix.objects.create(
-            organization_id=issue.organization_id,
+        fix = services.fix_record(
             issue=issue,
             team=team,
             decided_on=timezone.localdate(),
-            text=text[:2000],
+            text=text,
             kind=kind,
-            owner=owner.strip()[:100],
+            owner=owner,
             due_on=due_on,
-            status=FixStatus.OPEN,
-            created_by_id=actor.pk,
+            user=actor,
+            schedule=False,  # _after_commit below recomputes
         )
         _record(issue, actor, Kind.FIX, f"{FIX_KINDS[kind].label}: {fix.text}")
         _after_commit(issue, recompute=True)

@@ -24,6 +24,7 @@ from django.db import transaction
 
 from diagnosis.tasks import schedule_recompute
 from matching import embedding
+from retros import services
 from retros.models import (
     Fix,
     Issue,
@@ -193,6 +194,7 @@ class _Importer:
         self.teams: dict[str, Team] = {}
         self.item_issue: dict[str, int] = {}  # item key -> issue id
         self.issue_types: dict[int, str | None] = {}  # issue id -> its raisings' type
+        self.issues: dict[int, Issue] = {}  # issue id -> the issue, for fixes recorded on it
 
     def run(self) -> ImportReport:
         self._teams()
@@ -271,6 +273,12 @@ class _Importer:
         )
         self.created["retros"].append(retro.pk)
         return retro
+
+    def _issue(self, issue_id: int) -> Issue:
+        """The issue a fix is recorded on (one read per issue of the import)."""
+        if issue_id not in self.issues:
+            self.issues[issue_id] = Issue.objects.only("id", "organization_id").get(pk=issue_id)
+        return self.issues[issue_id]
 
     def _issue_type(self, issue_id: int) -> str | None:
         if issue_id not in self.issue_types:
@@ -355,11 +363,9 @@ class _Importer:
             kind, inferred = infer_fix_kind(action.text).kind, True
             self.report.kinds_inferred += 1
         issue_id = self.item_issue[action.item]
-        fix = Fix.objects.create(
-            organization=self.org,
-            issue_id=issue_id,
+        fix = services.fix_record(
+            issue=self._issue(issue_id),
             retro=retro,
-            team=retro.team,
             decided_on=retro.held_on,
             text=action.text,
             kind=kind,
@@ -369,6 +375,8 @@ class _Importer:
             status=action.status,
             completed_on=action.completed_on,
             import_key=action.key,
+            user=None,
+            schedule=False,  # the import schedules all it touched at its end
         )
         self.created["fixes"].append(fix.pk)
         self.touched_issue_ids.add(issue_id)

@@ -611,6 +611,63 @@ def _clean_fix_fields(*, text: str, kind: str, owner: str) -> tuple[str, str, st
     return text, kind, owner
 
 
+def fix_record(
+    *,
+    issue: Issue,
+    text: str,
+    kind: str,
+    user: Any,
+    decided_on: dt.date,
+    retro: Retrospective | None = None,
+    team: Team | None = None,
+    owner: str = "",
+    due_on: dt.date | None = None,
+    kind_inferred: bool = False,
+    status: str = FixStatus.OPEN,
+    completed_on: dt.date | None = None,
+    import_key: str = "",
+    schedule: bool = True,
+) -> Fix:
+    """The one place a fix is written, with one validation per field: from a retro
+    (fix_apply), by a leader (diagnosis.actions), by an import (which schedules the recompute
+    of all it touched itself: `schedule=False`)."""
+    text, kind, owner = _clean_fix_fields(text=text, kind=kind, owner=owner)
+    if retro is not None:
+        team = retro.team
+    for other in (retro, team):
+        if other is not None and other.organization_id != issue.organization_id:
+            raise ValidationError("That issue belongs to another organisation.")
+    if status not in FixStatus.values:
+        raise ValidationError("Choose open, done or dropped.", code="status")
+    for value, what in (
+        (decided_on, "The decision date"),
+        (due_on, "The due date"),
+        (completed_on, "The completion date"),
+    ):
+        check_date(value, what=what)
+    with transaction.atomic():
+        fix = Fix(
+            organization_id=issue.organization_id,
+            issue=issue,
+            retro=retro,
+            team=team,
+            decided_on=decided_on,
+            text=text,
+            kind=kind,
+            kind_inferred=kind_inferred,
+            owner=owner,
+            due_on=due_on,
+            status=status,
+            completed_on=completed_on,
+            import_key=import_key,
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        _save(fix, user)
+        if schedule:
+            schedule_recompute([issue.pk])
+    return fix
+
+
 def fix_apply(
     *,
     issue: Issue,
@@ -622,30 +679,20 @@ def fix_apply(
     due_on: dt.date | None = None,
     kind_inferred: bool = False,
 ) -> Fix:
-    """Record what a retro decided to do about an issue."""
-    text, kind, owner = _clean_fix_fields(text=text, kind=kind, owner=owner)
-    if issue.organization_id != retro.organization_id:
-        raise ValidationError("That issue belongs to another organisation.")
-    check_date(due_on, what="The due date")
+    """Record what a retro decided to do about an issue (due no earlier than the retro)."""
     if due_on is not None and due_on < retro.held_on:
         raise ValidationError("The due date is before the retro.", code="due_on")
-    with transaction.atomic():
-        fix = Fix(
-            organization_id=retro.organization_id,
-            issue=issue,
-            retro=retro,
-            team_id=retro.team_id,
-            decided_on=retro.held_on,
-            text=text,
-            kind=kind,
-            kind_inferred=kind_inferred,
-            owner=owner,
-            due_on=due_on,
-            created_by=user,
-        )
-        _save(fix, user)
-        schedule_recompute([issue.pk])
-    return fix
+    return fix_record(
+        issue=issue,
+        retro=retro,
+        decided_on=retro.held_on,
+        text=text,
+        kind=kind,
+        user=user,
+        owner=owner,
+        due_on=due_on,
+        kind_inferred=kind_inferred,
+    )
 
 
 def fix_update(

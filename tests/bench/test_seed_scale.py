@@ -15,14 +15,14 @@ from django.core.management.base import CommandError
 from django.db.models import Count, F, Max, Min
 
 from bench import corpus
-from diagnosis.models import Finding
-from matching import embedding
 from diagnosis.management.commands.seed_scale import (
     DEFAULT_PASSWORD,
     delete_organization,
     noisy_vectors,
     usernames_for,
 )
+from diagnosis.models import Finding
+from matching import embedding
 from retros.models import (
     Fix,
     Issue,

@@ -11,6 +11,7 @@ from django.urls import reverse
 from diagnosis import actions
 from diagnosis.models import Assessment, Finding, Hypothesis, LeaderAction
 from diagnosis.services import finding_recompute_many
+from retros import services
 from retros.models import Fix
 from tests.diagnosis.test_dashboard import (
     band_aid_loop,
@@ -372,3 +373,31 @@ def test_the_engines_own_view_is_stored_beside_a_leaders_override(db):
     current = Finding.objects.get(issue_id=occurrence.issue_id, is_current=True)
     assert current.category == "culture"
     assert current.engine_category == engine_view
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("text", "x" * 2001, "the limit is 2000"),
+        ("owner", "o" * 101, "limited to 100 characters"),
+        ("text", "   ", "cannot be empty"),
+    ],
+)
+def test_a_leaders_fix_is_held_to_the_same_limits_as_the_boards(cast, loops, field, value, message):
+    """One validation per field: what the board refuses, a leader's fix refuses too — never
+    cut silently."""
+    issue = loops["wide"]
+    fields = {"text": "Give the platform team an on-call budget", "owner": "Lee"} | {field: value}
+    with pytest.raises(ValidationError, match=message):
+        actions.fix_record_structural(
+            issue=issue, actor=cast.users["leader"], kind="incentives", **fields
+        )
+    with pytest.raises(ValidationError, match=message):
+        services.fix_apply(
+            issue=issue,
+            retro=issue.occurrences.first().retro,
+            kind="incentives",
+            user=cast.users["facilitator"],
+            **fields,
+        )
+    assert not Fix.objects.filter(issue=issue, owner__startswith="o" * 50).exists()
