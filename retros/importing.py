@@ -194,7 +194,6 @@ class _Importer:
         self.teams: dict[str, Team] = {}
         self.item_issue: dict[str, int] = {}  # item key -> issue id
         self.issue_types: dict[int, str | None] = {}  # issue id -> its raisings' type
-        self.issues: dict[int, Issue] = {}  # issue id -> the issue, for fixes recorded on it
 
     def run(self) -> ImportReport:
         self._teams()
@@ -275,10 +274,10 @@ class _Importer:
         return retro
 
     def _issue(self, issue_id: int) -> Issue:
-        """The issue a fix is recorded on (one read per issue of the import)."""
-        if issue_id not in self.issues:
-            self.issues[issue_id] = Issue.objects.only("id", "organization_id").get(pk=issue_id)
-        return self.issues[issue_id]
+        """The issue a fix is recorded on, without a read: every id in item_issue is one of
+        this organisation's issues (created here, linked by the file or by the organisation's
+        own matcher), and the database refuses a fix across organisations anyway."""
+        return Issue(pk=issue_id, organization_id=self.org.pk)
 
     def _issue_type(self, issue_id: int) -> str | None:
         if issue_id not in self.issue_types:
