@@ -10,17 +10,19 @@ records the pair so it is never suggested again. Every decision is in the histor
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from matching.embedding import EmbeddingUnavailable
 from matching.weights import DEFAULT_WEIGHTS
 from retros.access import Access
 from retros.models import (
+    Issue,
     ItemType,
     LinkReview,
     LinkSource,
@@ -44,6 +46,43 @@ def pending_reviews(access: Access) -> QuerySet[LinkReview]:
     if not access.is_leader:
         qs = qs.filter(occurrence__team_id__in=access.team_ids)
     return qs.order_by("-score", "pk")
+
+
+@dataclass(frozen=True)
+class ReviewGroup:
+    """The raisings waiting to be judged against one earlier issue: one decision can settle
+    them all."""
+
+    candidate: Issue
+    reviews: Sequence[LinkReview]
+
+    @property
+    def review_ids(self) -> str:
+        return ",".join(str(r.pk) for r in self.reviews)
+
+
+def pending_candidates(access: Access) -> QuerySet[Any]:
+    """One row per candidate issue with pending reviews, the likeliest groups first:
+    `candidate_id`, `best` (highest score) and `waiting` (how many raisings)."""
+    return (
+        pending_reviews(access)
+        .order_by()
+        .values("candidate_id")
+        .annotate(best=Max("score"), waiting=Count("id"))
+        .order_by("-best", "candidate_id")
+    )
+
+
+def review_groups(access: Access, candidate_ids: Sequence[int]) -> list[ReviewGroup]:
+    """The pending reviews of these candidates, grouped, in the order given."""
+    by_candidate: dict[int, list[LinkReview]] = {pk: [] for pk in candidate_ids}
+    for item in pending_reviews(access).filter(candidate_id__in=list(candidate_ids)):
+        by_candidate[item.candidate_id].append(item)
+    return [
+        ReviewGroup(candidate=items[0].candidate, reviews=items)
+        for items in by_candidate.values()
+        if items
+    ]
 
 
 def reviews_for(access: Access, review_ids: Iterable[int]) -> list[LinkReview]:

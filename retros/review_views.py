@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from retros import access as acl
 from retros import review, visibility
-
-PAGE_SIZE = 25
 
 
 def _reviewer(request: HttpRequest) -> acl.Access:
@@ -22,15 +22,28 @@ def _reviewer(request: HttpRequest) -> acl.Access:
     return access
 
 
+GROUPS_PER_PAGE = 20
+
+
 @require_GET
 def review_queue(request: HttpRequest) -> HttpResponse:
-    access = _reviewer(request)
-    page = Paginator(review.pending_reviews(access), PAGE_SIZE).get_page(request.GET.get("page"))
-    _show_titles(access, page)
     template = "retros/review_queue.html"
     if getattr(request, "htmx", False):
         template += "#queue"
-    return render(request, template, {"reviews": page})
+    return render(request, template, _queue(request, request.GET.get("page")))
+
+
+def _queue(request: HttpRequest, page_number: Any) -> dict[str, Any]:
+    """The queue grouped by candidate issue, a page of groups at a time."""
+    access = _reviewer(request)
+    page = Paginator(review.pending_candidates(access), GROUPS_PER_PAGE).get_page(page_number)
+    groups = review.review_groups(access, [row["candidate_id"] for row in page.object_list])
+    visibility.show_titles(access, [group.candidate for group in groups])
+    return {
+        "page": page,
+        "groups": groups,
+        "waiting": review.pending_reviews(access).count(),
+    }
 
 
 @require_POST
@@ -40,9 +53,13 @@ def review_decide(request: HttpRequest) -> HttpResponse:
     decision = request.POST.get("decision")
     ids = [int(v) for v in request.POST.getlist("review") if v.isdigit()]
     single = request.POST.get("single", "")
+    group = request.POST.get("group", "")
     if ":" in single:  # the per-row buttons decide one pair, whatever is selected
         decision, _, review_id = single.partition(":")
         ids = [int(review_id)] if review_id.isdigit() else []
+    elif ":" in group:  # a group's buttons decide the pairs it showed, whatever is selected
+        decision, _, listed = group.partition(":")
+        ids = [int(v) for v in listed.split(",") if v.isdigit()]
     if decision not in ("confirm", "reject"):
         messages.error(request, "Choose whether the selected pairs are the same issue or not.")
         return redirect("review:queue")
@@ -71,14 +88,6 @@ def _back(request: HttpRequest) -> HttpResponse:
 
 
 def review_queue_fragment(request: HttpRequest) -> HttpResponse:
-    access = _reviewer(request)
-    page = Paginator(review.pending_reviews(access), PAGE_SIZE).get_page(1)
-    _show_titles(access, page)
-    return render(request, "retros/review_queue.html#queue", {"reviews": page})
-
-
-def _show_titles(access: acl.Access, page: Page) -> None:
-    """Candidates with the titles the reviewer may read (retros.visibility): a facilitator
-    reviews their team's raisings against issues of any team."""
-    page.object_list = list(page.object_list)
-    visibility.show_titles(access, [item.candidate for item in page.object_list])
+    """The queue after a decision: the page the person was on (or the last one left)."""
+    page_number = request.POST.get("page") or request.GET.get("page")
+    return render(request, "retros/review_queue.html#queue", _queue(request, page_number))

@@ -1,4 +1,5 @@
-// Keyboard review of possible recurrences: j/k move, y same issue, n different, x select.
+// Keyboard review of possible recurrences: j/k move, y same issue, n different, Shift+Y/N the
+// whole group of the focused pair, x select.
 (function () {
   "use strict";
   function rows() { return Array.from(document.querySelectorAll(".review-row")); }
@@ -22,7 +23,8 @@
     if (!button) return;
     const all = rows();
     const row = button.closest(".review-row");
-    const chosen = row ? [row] : all.filter(function (r) {
+    const group = button.dataset.decideGroup && button.closest(".review-group");
+    const chosen = row ? [row] : group ? Array.from(group.querySelectorAll(".review-row")) : all.filter(function (r) {
       const box = r.querySelector("input[type=checkbox]");
       return box && box.checked;
     });
@@ -32,6 +34,12 @@
     if (event.target.matches("input[type=text], textarea, select")) return;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
     const row = current();
+    if (row && (event.key === "Y" || event.key === "N")) {
+      const group = row.closest(".review-group");
+      const button = group && group.querySelector('[data-decide-group="' + (event.key === "Y" ? "confirm" : "reject") + '"]');
+      if (button) { button.click(); event.preventDefault(); }
+      return;
+    }
     if (event.key === "j") { move(1); event.preventDefault(); }
     else if (event.key === "k") { move(-1); event.preventDefault(); }
     else if (row && event.key === "y") { decide(row, "confirm"); event.preventDefault(); }

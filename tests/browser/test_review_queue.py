@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from retros.models import LinkReview
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, screenshot
 from tests.factories import PASSWORD, IssueFactory, OccurrenceFactory, RetrospectiveFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,3 +40,39 @@ def test_focus_moves_to_the_next_pair_after_a_decision(cast, page):
     assert LinkReview.objects.get(pk=reviews[1].pk).status == "rejected"
     assert LinkReview.objects.get(pk=reviews[2].pk).status == "confirmed"
     assert LinkReview.objects.get(pk=reviews[0].pk).status == "pending"
+
+
+def test_one_key_settles_a_whole_group_and_focus_moves_to_the_next_group(cast, page):
+    def queue(candidate, text, score):
+        raised = OccurrenceFactory(retro=RetrospectiveFactory(team=cast.team), text=text)
+        return LinkReview.objects.create(
+            organization=cast.org, occurrence=raised, candidate=candidate, score=score
+        )
+
+    staging = IssueFactory(organization=cast.org, title="Staging is down")
+    vpn = IssueFactory(organization=cast.org, title="VPN drops")
+    group = [queue(staging, f"Staging broke again ({n})", 0.9 - n / 10) for n in range(3)]
+    after = queue(vpn, "VPN keeps dropping", 0.5)
+
+    log_in(page, "fay", PASSWORD)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/reviews/")
+    expect(page.locator(".review-group")).to_have_count(2)
+    widths = page.evaluate(
+        "[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"the queue scrolls sideways at 390 px: {widths}"
+    screenshot(page, "review-queue-grouped-390")
+
+    page.keyboard.press("j")
+    page.keyboard.press("j")  # the second raising of the staging group
+    expect(page.locator(".review-row:focus")).to_have_attribute("data-review", str(group[1].pk))
+    page.keyboard.press("Shift+Y")
+    expect(page.locator(".review-group")).to_have_count(1)
+    expect(page.locator(".review-row:focus")).to_have_attribute("data-review", str(after.pk))
+    for item in group:
+        item.refresh_from_db()
+        assert item.status == "confirmed"
+        assert item.occurrence.issue_id == staging.pk
+    after.refresh_from_db()
+    assert after.status == "pending"

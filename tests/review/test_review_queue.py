@@ -6,6 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from retros import access as acl
+from retros import review
 from retros.models import LinkReview, Occurrence
 from retros.review import rejected_issue_ids
 from retros.search import suggest
@@ -123,3 +125,75 @@ def test_decisions_need_a_csrf_token(cast, queued):
         reverse("review:decide"), {"decision": "reject", "review": queued["review"].pk}
     )
     assert response.status_code == 403
+
+
+@pytest.fixture
+def grouped(cast):
+    """Three raisings that may all be one earlier issue, and one that may be another."""
+    earlier = OccurrenceFactory(
+        retro=RetrospectiveFactory(team=cast.team), text="Release checklist is out of date"
+    )
+    texts = ("Checklist missed a step again", "Release steps wrong", "Outdated release list")
+    group = [
+        LinkReview.objects.create(
+            organization=cast.org,
+            occurrence=OccurrenceFactory(retro=RetrospectiveFactory(team=cast.team), text=text),
+            candidate=earlier.issue,
+            score=score,
+        )
+        for text, score in zip(texts, (0.55, 0.7, 0.6), strict=True)
+    ]
+    alone = LinkReview.objects.create(
+        organization=cast.org,
+        occurrence=OccurrenceFactory(retro=RetrospectiveFactory(team=cast.team), text="VPN drops"),
+        candidate=IssueFactory(organization=cast.org, title="VPN unstable"),
+        score=0.9,
+    )
+    return {"earlier": earlier, "group": group, "alone": alone}
+
+
+def test_the_queue_groups_raisings_under_their_candidate_issue(cast, grouped):
+    access = acl.Access(user_id=cast.users["leader"].pk, organization=cast.org, role="leader")
+    rows = list(review.pending_candidates(access))
+    assert [(r["candidate_id"], r["waiting"]) for r in rows] == [
+        (grouped["alone"].candidate_id, 1),  # the likeliest group first
+        (grouped["earlier"].issue_id, 3),
+    ]
+    groups = review.review_groups(access, [r["candidate_id"] for r in rows])
+    assert [len(g.reviews) for g in groups] == [1, 3]
+    assert [r.score for r in groups[1].reviews] == [0.7, 0.6, 0.55]
+
+    page = cast.clients["leader"].get(reverse("review:queue")).content.decode()
+    assert "4 raisings waiting, under 2 earlier issues" in page
+    assert page.count('class="card review-group"') == 2
+    assert "All 3 are this issue" in page  # one decision for the group ...
+    assert "All 1 are" not in page  # ... offered only where there are several
+
+
+def test_one_group_decision_settles_the_raisings_it_showed_and_no_others(cast, grouped):
+    shown = ",".join(str(r.pk) for r in grouped["group"][:2])
+    arrived_since = grouped["group"][2]  # queued after the page was drawn
+    response = cast.clients["facilitator"].post(
+        reverse("review:decide"), {"group": f"confirm:{shown}"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    for item in grouped["group"][:2]:
+        item.refresh_from_db()
+        assert item.status == "confirmed"
+        assert item.occurrence.issue_id == grouped["earlier"].issue_id
+    arrived_since.refresh_from_db()
+    grouped["alone"].refresh_from_db()
+    assert arrived_since.status == grouped["alone"].status == "pending"
+    assert "2 raisings waiting, under 2 earlier issues" in response.content.decode()
+
+
+def test_a_group_rejection_keeps_every_raising_apart(cast, grouped):
+    ids = ",".join(str(r.pk) for r in grouped["group"])
+    cast.clients["leader"].post(reverse("review:decide"), {"group": f"reject:{ids}"})
+    statuses = set(
+        LinkReview.objects.filter(pk__in=[r.pk for r in grouped["group"]]).values_list(
+            "status", flat=True
+        )
+    )
+    assert statuses == {"rejected"}
+    assert LinkReview.objects.get(pk=grouped["alone"].pk).status == "pending"
