@@ -235,6 +235,12 @@ class FindingRow:
         return str(reasons[0].get("text", "")) if reasons else ""
 
     @property
+    def why(self) -> str:
+        """The finding's one line; a finding written before it had one shows its first
+        reason."""
+        return self.finding.headline or self.first_reason
+
+    @property
     def issue_id(self) -> int:
         return self.finding.issue_id
 
@@ -495,7 +501,10 @@ def _heatmap(
         .order_by()
     ):
         counts[(row["team_id"], row["issue__findings__category"])] = row["n"]
-    max_count = max(counts.values(), default=0)
+    # The shades scale with the determined categories: a column of undetermined findings
+    # (shown in grey) must not make the real signal look faint.
+    max_count = max((n for (_, c), n in counts.items() if c != "undetermined"), default=0)
+    max_count = max_count or max(counts.values(), default=0)
     categories = tuple(CATEGORIES.items())
     rows = []
     for team in teams:

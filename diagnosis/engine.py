@@ -139,6 +139,8 @@ class Finding:
     structural_fixes: int = 0
     loop_fixes: int = 0  # fixes the issue came back after that count toward the flag
     worsening: bool = False
+    # The why at a glance, one line built from the same evidence as the reasons.
+    headline: str = ""
 
 
 # --- Internal views ------------------------------------------------------------------------
@@ -265,8 +267,54 @@ def diagnose(history: IssueHistory, *, rules: Rules = DEFAULT_RULES, today: date
         structural_fixes=sum(1 for f in fixes if f.structural),
         loop_fixes=len(verdict.loop),
         worsening=getting_worse,
+        headline=_headline(category, verdict, fixes, teams, occurrences, scores),
     )
     return _with_override(history.override, finding)
+
+
+_CAUSE = {
+    "strategy": "strategy",
+    "culture": "culture",
+    "interpersonal": "friction between people",
+    "execution": "execution",
+}
+
+
+def _headline(
+    category: str,
+    verdict: _Verdict,
+    fixes: Sequence[_Fix],
+    teams: Sequence[str],
+    occurrences: Sequence[OccurrenceFact],
+    scores: _Scores,
+) -> str:
+    """One line a leader reads in seconds: how it keeps coming back, and what points to the
+    category — claiming only what the evidence holds (no words cited unless they were found
+    for this category, no band-aids unless there were)."""
+    in_teams = f" in {len(teams)} teams" if len(teams) > 1 else ""
+    band_aids = sum(1 for f in fixes if not f.structural)
+    if verdict.in_loop and verdict.loop:
+        n = len(verdict.loop)
+        how = f"back after {n} band-aid{'s' if n != 1 else ''}{in_teams}"
+    elif len(occurrences) > 1 and band_aids:
+        how = (
+            f"raised {len(occurrences)} times{in_teams} "
+            f"with {band_aids} band-aid{'s' if band_aids != 1 else ''} tried"
+        )
+    else:
+        times = "once" if len(occurrences) == 1 else f"{len(occurrences)} times"
+        how = f"raised {times}{in_teams}"
+    words = list(dict.fromkeys(word for word, _, _ in scores.word_hits.get(category, [])))
+    if category == "undetermined":
+        what = "the cause is not clear yet"
+    elif words:
+        quoted = ", ".join(f"“{w}”" for w in words[:2])
+        what = f"the words point to {_CAUSE[category]} ({quoted})"
+    elif category in ("strategy", "culture") and len(teams) >= 3:
+        what = f"the spread across teams points to {_CAUSE[category]}"
+    else:
+        what = f"the pattern points to {_CAUSE[category]}"
+    return f"{how[0].upper()}{how[1:]}; {what}."
 
 
 @dataclass(frozen=True)
@@ -832,12 +880,17 @@ def _with_override(override: Override | None, finding: Finding) -> Finding:
         reasons.append(
             Reason(f"A leader dismissed the flag; the engine still sees a band-aid loop.{note}")
         )
+    headline = finding.headline
+    if category != finding.engine_category:
+        how = headline.split(";", 1)[0]
+        headline = f"{how}; a leader judged it {_CAUSE.get(category, category)}."
     return dataclasses.replace(
         finding,
         category=category,
         flagged=flagged,
         reasons=tuple(reasons),
         next_step=NEXT_STEPS[category],
+        headline=headline,
     )
 
 

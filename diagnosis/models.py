@@ -36,6 +36,8 @@ class Finding(models.Model):
     status = models.CharField(max_length=10, choices=FindingStatus.choices)
     reasons = models.JSONField(default=list)
     next_step = models.TextField(blank=True, default="")
+    # One line: how it keeps coming back and what points to the category (engine.Finding).
+    headline = models.CharField(max_length=300, blank=True, default="")
     signals = models.JSONField(default=dict, blank=True)
     # The engine's own view, kept beside a leader's override (category/flag above).
     engine_category = models.CharField(

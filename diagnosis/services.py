@@ -46,6 +46,7 @@ def _row_values(result: engine.Finding, history: engine.IssueHistory) -> dict[st
         "status": result.status,
         "reasons": [{"text": r.text, "cites": list(r.cites)} for r in result.reasons],
         "next_step": result.next_step,
+        "headline": result.headline[:300],
         "signals": {k: round(float(v), 3) for k, v in dict(result.signals).items()},
         "engine_category": result.engine_category,
         "engine_flagged": result.engine_flagged,
@@ -111,7 +112,15 @@ def _write_finding(
         return CHANGED
     values = _row_values(engine.diagnose(history, rules=rules, today=today), history)
     if existing is not None and all(getattr(existing, k) == values[k] for k in _COMPARED):
-        stats = ("occurrence_count", "team_count", "band_aid_fixes", "last_seen", "signals")
+        # Facts and the one-line why follow the evidence without a new row in the history.
+        stats = (
+            "occurrence_count",
+            "team_count",
+            "band_aid_fixes",
+            "last_seen",
+            "signals",
+            "headline",
+        )
         if any(getattr(existing, k) != values[k] for k in stats):
             Finding.objects.filter(pk=existing.pk).update(**{k: values[k] for k in stats})
             return COUNTS_UPDATED

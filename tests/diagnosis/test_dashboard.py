@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from diagnosis.models import Finding
 from diagnosis.services import finding_recompute_many
@@ -190,7 +191,8 @@ def test_it_lists_flagged_loops_most_harmful_first_with_their_evidence(cast, loo
     assert rows == ["Priorities churn", "Hand-offs stall"]
     html = _html(response)
     wide = Finding.objects.get(issue=loops["wide"], is_current=True)
-    assert wide.reasons[0]["text"] in html  # the first reason
+    assert wide.headline and escape(wide.headline) in html  # the why, in one line
+    assert wide.headline.startswith("Back after 2 band-aids in 2 teams; ")
     assert "Checkout, Payments" in html  # teams
     assert f"{round(wide.confidence * 100)}%" in html
     assert wide.last_seen.isoformat() in html
@@ -509,3 +511,15 @@ def test_the_finding_page_query_count_does_not_grow_with_the_history(
     with django_assert_num_queries(small):
         client.get(url)
     assert small == 14
+
+
+def test_undetermined_findings_are_grey_and_do_not_set_the_heatmaps_shades(cast, loops):
+    response = cast.clients["leader"].get(OVERVIEW)
+    cells = [cell for row in response.context["heatmap"].rows for cell in row.cells]
+    determined = [c for c in cells if c.category != "undetermined" and c.count]
+    undetermined = [c for c in cells if c.category == "undetermined" and c.count]
+    assert determined and undetermined  # the fixture has both
+    assert max(c.level for c in determined) == 5  # the strongest real signal is full colour
+    html = _html(response)
+    assert html.count("heat-neutral") == sum(1 for c in cells if c.category == "undetermined")
+    assert "Undetermined, in grey, means too little evidence yet" in html
