@@ -53,6 +53,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=False DJANGO_SECRET_KEY=lint-only-secret-key-with-enough-length-and-entropy-0123456789 \
 		DJANGO_ALLOWED_HOSTS=recur.example.com EMAIL_HOST=smtp.example.com \

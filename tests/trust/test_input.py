@@ -381,15 +381,15 @@ def test_malformed_uploads_in_the_browser_answer_400_and_start_nothing(cast):
 
 def test_an_import_that_fails_half_way_writes_nothing(db, monkeypatch):
     before = row_counts()
-    real_create = Fix.objects.create
+    real_save = Fix.save
 
-    def failing_create(**kwargs):
+    def failing_save(self, *args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(Fix.objects, "create", failing_create)
+    monkeypatch.setattr(Fix, "save", failing_save)  # the last rows the import writes
     with pytest.raises(RuntimeError):
         history_import(json.dumps(VALID))
-    monkeypatch.setattr(Fix.objects, "create", real_create)
+    monkeypatch.setattr(Fix, "save", real_save)
     assert row_counts() == before
     history_import(json.dumps(VALID))
     assert Fix.objects.filter(organization__name="Imported Ltd").count() == 1
