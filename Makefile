@@ -8,7 +8,7 @@ EXAMPLES ?= ../shared/examples
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-fast lint format eval bench worker beat audit browser-deps clean
+.PHONY: install run test test-fast lint format eval bench worker beat audit browser-deps clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Recur needs Python 3.12"' \
