@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
-EXAMPLES ?= ../shared/examples
+EXAMPLES ?= examples
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

@@ -1,7 +1,7 @@
 """The diagnosis engine: one issue's history in, one finding out.
 
 Pure: no Django, no clock (pass `today`), no settings (pass `Rules`). It implements the
-diagnosis principles of DOMAIN.md:
+diagnosis principles of docs/domain.md:
 
 1. recurrence after a fix is the evidence; one raising stays `undetermined`;
 2. band-aid loop: back after `band_aid_threshold` band-aid fixes (or structural fixes that did
@@ -626,7 +626,7 @@ def _held_long_enough(
 
 
 def _choose(scores: _Scores, allowed: Sequence[str], rules: Rules, *, forced: bool = False) -> str:
-    """The allowed category with the highest score (ties: DOMAIN.md's order), or
+    """The allowed category with the highest score (ties: docs/domain.md's order), or
     `undetermined` when no score reaches `min_category_score` (unless `forced`)."""
     if not allowed:
         return UNDETERMINED

@@ -25,12 +25,12 @@ held-out histories; never fitted item by item):
   diagnosis engine's fix-to-occurrence ratio (0.375) gained one sample recurrence and lost
   two on a held-out history, so it was not kept.
 - **Root cause is a small feature** (``cause_weight`` 0.15): agreement of the category words
-  (DOMAIN.md: strategy, culture, interpersonal, execution) of the query and of the issue's
+  (docs/domain.md: strategy, culture, interpersonal, execution) of the query and of the issue's
   occurrences and fixes, weighed as the diagnosis engine weighs them (a fix's category
   words, "escalate", "meeting", describe the fix more than the problem, so they count
   less). Two problems of one kind are not one problem, so it can only reorder candidates
   that match about equally well; it is the diagnosis engine's vocabulary and, like words
-  there, weighs less than meaning. DOMAIN.md's premise is that a problem with a
+  there, weighs less than meaning. docs/domain.md's premise is that a problem with a
   strategy, culture or interpersonal cause comes back in other words ("Priya and Marco
   disagree on the API" / "tension between the two leads"): that is where meaning and
   wording are weakest and the kind of problem is what stays the same. Agreement counts

@@ -1,4 +1,4 @@
-"""Import and export of `recur-history/1` documents (HISTORY_FORMAT.md).
+"""Import and export of `recur-history/1` documents (docs/history-format.md).
 
 Import is all or nothing: the document is validated first (vocabulary.history), then
 written in one transaction. It is idempotent: teams are matched by name, and retros, items

@@ -1,7 +1,7 @@
 """Fix kinds, root-cause categories and the inference of a fix's kind from its text.
 
 The kind says what a fix changes; whether it is a band-aid depends on what it changes, not on
-how much effort it took (DOMAIN.md, "Fix kinds").
+how much effort it took (docs/domain.md, "Fix kinds").
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ CATEGORIES: dict[str, str] = {
 }
 CATEGORY_CHOICES: list[tuple[str, str]] = list(CATEGORIES.items())
 
-# What actually fixes each category (DOMAIN.md), as the next step a leader can take.
+# What actually fixes each category (docs/domain.md), as the next step a leader can take.
 NEXT_STEPS: dict[str, str] = {
     "execution": "Invest in the infrastructure or tooling behind it, or close the skills gap "
     "with training, pairing or hiring.",
@@ -255,7 +255,7 @@ def infer_fix_kind(text: str, *, rules: Rules = DEFAULT_RULES) -> InferredKind:
 
     Every kind scores the stems and phrases it matches (strong mechanism words outweigh weak
     topic words; a strong match on the first word, usually the imperative verb, gets a bonus). Ties
-    go to the kind listed first in DOMAIN.md. Text matching nothing falls back to
+    go to the kind listed first in docs/domain.md. Text matching nothing falls back to
     `workaround` at a low confidence: an action that names no structural change is, until a
     person says otherwise, a one-off, and a band-aid is the conservative reading for the
     band-aid loop. `sure` is False below `rules.infer_sure_confidence` (no match, or a tie

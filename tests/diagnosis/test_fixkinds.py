@@ -15,7 +15,7 @@ from vocabulary.fixkinds import (
     is_structural_for,
 )
 
-# DOMAIN.md's table, in its order: slug, nature, structural for.
+# docs/domain.md's table, in its order: slug, nature, structural for.
 DOMAIN_TABLE = [
     ("meeting", "band_aid", set()),
     ("process", "band_aid", set()),

@@ -42,7 +42,7 @@ Edit = Callable[[Doc], None]
 
 
 def format_example() -> Doc:
-    """The example from HISTORY_FORMAT.md, fresh for every test."""
+    """A small document in the shape of docs/history-format.md's example, fresh for every test."""
     return {
         "format": "recur-history/1",
         "organization": "Northwind",
@@ -598,7 +598,7 @@ def test_the_format_example_parses_into_records() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["northwind", "contoso"])
+@pytest.mark.parametrize("name", ["harbour", "orchard"])
 def test_a_sample_history_parses_and_exports_to_the_same_text(name: str) -> None:
     path = EXAMPLES / f"{name}.history.json"
     if not path.exists():
