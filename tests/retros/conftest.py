@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -138,6 +139,13 @@ def csrf_clients(cast) -> dict[str, Client]:
         clients[role] = signed_in_client(user, enforce_csrf_checks=True)
     clients["anonymous"] = Client(enforce_csrf_checks=True)
     return clients
+
+
+def opened_at(response) -> str:
+    """The version an edit form was opened at (its hidden field)."""
+    match = re.search(r'name="version" value="([0-9a-f]+)"', response.content.decode())
+    assert match, "the edit form carries the version it shows"
+    return match.group(1)
 
 
 def htmx(**headers: str) -> dict[str, str]:
