@@ -91,15 +91,15 @@ def build_objects(org: Organization, team: Team, user, marker: str = "") -> OrgO
     issue = Issue.objects.create(organization=org, title=f"Deploys break {marker}")
     raise_in(earlier, issue, "Deploys broke staging twice")
     occurrence = raise_in(retro, issue, "Deploys broke staging again", votes=2)
-    fix = Fix.objects.create(
-        organization=org,
+    fix = services.fix_record(
         issue=issue,
         retro=earlier,
-        team=team,
         decided_on=earlier.held_on,
         text=f"Weekly deploy sync {marker}",
         kind="meeting",
         owner=f"Sam {marker}",
+        user=user,
+        schedule=False,  # the findings are computed below
     )
     duplicate = Issue.objects.create(organization=org, title=f"Staging is down {marker}")
     raise_in(retro, duplicate, "Staging was down all week")
