@@ -41,7 +41,7 @@ def build_board(cast, size: int) -> Board:
     retro = RetrospectiveFactory(team=cast.team, held_on=TODAY, title="Sprint 2")
     issues, occurrences, review = [], [], []
 
-    def decide(in_retro: Retrospective, issue: Issue, text: str, kind: str, **extra) -> Fix:
+    def decide(in_retro: Retrospective, issue: Issue, text: str, kind: str, **extra):
         return FixFactory(
             issue=issue,
             retro=in_retro,
