@@ -41,33 +41,28 @@ def build_board(cast, size: int) -> Board:
     retro = RetrospectiveFactory(team=cast.team, held_on=TODAY, title="Sprint 2")
     issues, occurrences, review = [], [], []
 
-    def decide(in_retro: Retrospective, issue: Issue, text: str, kind: str, **extra):
+    def decide(in_retro: Retrospective, issue: Issue, **fields):
+        """A fix the team decided in `in_retro` for `issue`."""
         return FixFactory(
-            issue=issue,
-            retro=in_retro,
-            team=cast.team,
-            decided_on=in_retro.held_on,
-            text=text,
-            kind=kind,
-            **extra,
+            issue=issue, retro=in_retro, team=cast.team, decided_on=in_retro.held_on, **fields
         )
 
     for n in range(size):
         issue = IssueFactory(organization=cast.org, title=f"Deploys are slow {n}")
         OccurrenceFactory(retro=earlier, issue=issue, text=f"Deploys are slow {n}", votes=2)
-        review.append(decide(earlier, issue, f"Weekly sync {n}", "meeting"))
+        review.append(decide(earlier, issue, text=f"Weekly sync {n}", kind="meeting"))
         decide(
             earlier,
             issue,
-            f"New runners {n}",
-            "infrastructure",
+            text=f"New runners {n}",
+            kind="infrastructure",
             status=FixStatus.DONE,
             completed_on=EARLIER + dt.timedelta(days=7),
         )
         occurrences.append(
             OccurrenceFactory(retro=retro, issue=issue, text=f"Deploys still slow {n}")
         )
-        decide(retro, issue, f"Checklist {n}", "process")
+        decide(retro, issue, text=f"Checklist {n}", kind="process")
         new_issue = IssueFactory(organization=cast.org, title=f"Flaky test {n}")
         occurrences.append(OccurrenceFactory(retro=retro, issue=new_issue, text=f"Flaky test {n}"))
         issues += [issue, new_issue]
