@@ -140,25 +140,7 @@ def test_production_settings_load_and_harden(tmp_path):
 
 def test_settings_choose_the_database_from_the_environment():
     code = "import config.settings as s; print(s.DATABASES['default']['ENGINE'])"
-    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    sqlite = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert sqlite.stdout.strip() == "django.db.backends.sqlite3"
-    environ["DATABASE_URL"] = "postgres://u@127.0.0.1:5432/recur"
-    postgres = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert postgres.stdout.strip() == "django.db.backends.postgresql"
+    sqlite = _load_settings(code)
+    assert sqlite.stdout.strip() == "django.db.backends.sqlite3", sqlite.stderr
+    postgres = _load_settings(code, DATABASE_URL="postgres://u@127.0.0.1:5432/recur")
+    assert postgres.stdout.strip() == "django.db.backends.postgresql", postgres.stderr

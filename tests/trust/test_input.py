@@ -12,7 +12,6 @@ import re
 
 import pytest
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
@@ -35,7 +34,7 @@ from retros.models import (
     Role,
     Team,
 )
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory, signed_in_client
 from tests.trust.conftest import build_objects
 from tests.trust.matrix import KWARG_OBJECTS, url_entries
 from tests.trust.test_access_matrix import POLICIES
@@ -70,9 +69,7 @@ def hostile(db):
         teams=[team],
     ).user
     objects = build_objects(org, team, admin, marker=PAYLOAD)
-    client = Client()
-    client.force_login(admin)
-    return objects, client
+    return objects, signed_in_client(admin)
 
 
 def _readable_urls(objects) -> list[tuple[str, str]]:
