@@ -58,3 +58,24 @@ def test_a_teams_table_shows_status_and_marks_only_its_loops(cast):
         assert row.why in text
         assert ("Band-aid loop" in text) == row.finding.flagged
     assert {r.finding.flagged for r in response.context["rows"]} == {True, False}
+
+
+@pytest.mark.parametrize(
+    ("role", "url_name"),
+    [
+        ("leader", "diagnosis:overview"),
+        ("leader", "diagnosis:finding"),
+        ("leader", "retros:issue_detail"),
+        ("facilitator", "retros:issue_detail"),
+    ],
+)
+def test_wherever_a_confidence_is_shown_it_is_explained_in_visible_text(cast, role, url_name):
+    loops = make_loops(cast)
+    args = [] if url_name == "diagnosis:overview" else [loops["wide"].pk]
+    html = cast.clients[role].get(reverse(url_name, args=args)).content.decode()
+    shown = re.findall(r'aria-describedby="confidence-note"', html)
+    assert shown, "the page shows a confidence"
+    note = re.search(r'<p class="[^"]*" id="confidence-note">(.*?)</p>', html, re.S)
+    assert note is not None
+    assert "not a probability" in note.group(1)
+    assert html.count('id="confidence-note"') == 1
