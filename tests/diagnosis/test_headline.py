@@ -85,29 +85,21 @@ MUTE_WORDS = [
     (0, "Payments", "Thing with the widget"),
     (30, "Mobile", "The widget thing again"),
 ]
+BAND_AIDS = (
+    done(0, "Payments", "Remind people in standup", "reminder"),
+    done(30, "Payments", "Extra check meeting", "meeting"),
+)
+STRUCTURAL = (
+    done(0, "Payments", "Automate the deploy pipeline", "tooling"),
+    done(30, "Payments", "Freeze window enforced by CI", "infrastructure"),
+)
 NOT_CLAIMED = [
-    pytest.param(
-        ONE_TEAM,
-        (
-            done(0, "Payments", "Remind people in standup", "reminder"),
-            done(30, "Payments", "Extra check meeting", "meeting"),
-        ),
-        (" teams",),
-        id="one team: no spread across teams",
-    ),
-    pytest.param(
-        ONE_TEAM,
-        (
-            done(0, "Payments", "Automate the deploy pipeline", "tooling"),
-            done(30, "Payments", "Freeze window enforced by CI", "infrastructure"),
-        ),
-        ("band-aid",),
-        id="structural fixes only: no band-aids",
-    ),
+    pytest.param(ONE_TEAM, BAND_AIDS, (" teams",), id="one team: no spread across teams"),
+    pytest.param(ONE_TEAM, STRUCTURAL, ("band-aid",), id="structural fixes only: no band-aids"),
     pytest.param(MUTE_WORDS, (), ("“", "the words point"), id="no category words: none quoted"),
     pytest.param(
         ONE_TEAM,
-        (done(0, "Payments", "Remind people in standup", "reminder"),),
+        BAND_AIDS[:1],
         ("1 band-aids",),
         id="one band-aid: singular",
     ),
@@ -132,11 +124,7 @@ def test_the_line_claims_nothing_the_evidence_lacks(raisings, fixes, absent):
 
 
 def test_structural_fixes_that_missed_the_category_are_not_called_band_aids():
-    fixes = (
-        done(0, "Payments", "Automate the deploy pipeline", "tooling"),
-        done(30, "Payments", "Freeze window enforced by CI", "infrastructure"),
-    )
-    finding = diagnose(history(ONE_TEAM, fixes), today=TODAY)
-    assert finding.loop_fixes == len(fixes)  # both missed the category: a loop all the same
+    finding = diagnose(history(ONE_TEAM, STRUCTURAL), today=TODAY)
+    assert finding.loop_fixes == len(STRUCTURAL)  # both missed the category: a loop all the same
     assert finding.headline.startswith("Back after 2 structural fixes aimed at another cause")
     assert finding.band_aid_fixes == 0
