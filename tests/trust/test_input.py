@@ -417,7 +417,7 @@ POST_FIELDS: dict[str, list[str]] = {
     "retros:issue_rename": ["title"],
     "retros:issue_merge": ["target"],
     "retros:merge_undo": [],
-    "review:decide": ["decision", "review", "single"],
+    "review:decide": ["decision", "review", "single", "group"],
     "imports:start": [],  # a file upload: see the history_import tests
     "imports:confirm": ["anyway"],
     "imports:undo": [],
