@@ -10,12 +10,9 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
-from tests.diagnosis.test_dashboard import isolated, make_loops
+from tests.diagnosis.stories import make_loops
 
-
-@pytest.fixture(autouse=True)
-def _isolated(settings):
-    yield from isolated(settings)
+pytestmark = pytest.mark.usefixtures("cold_cache")
 
 
 def _rows(response) -> dict[str, str]:
