@@ -8,7 +8,7 @@ EXAMPLES ?= examples
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint format eval bench worker beat audit browser-deps clean
+.PHONY: install run test test-fast lint format eval bench bench-matching worker beat audit browser-deps clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Recur needs Python 3.12"' \
@@ -75,6 +75,12 @@ eval: install
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
+
+# The matcher alone, without a database or a server: the embedding, the 100k-raising
+# suggestion path, and the inner loops against their budgets (the timing checks the unit
+# tests do not make).
+bench-matching: install
+	$(PY) -m bench.matching
 
 worker: install
 	$(BIN)/celery -A config worker --loglevel=info
