@@ -43,11 +43,14 @@ browser-deps:
 			echo "Browser tests need Chromium: run 'sudo apt-get install chromium'"; exit 1; \
 		fi; }
 
+# Everything: unit, view and engine tests, and the browser, worker, slow (server, fuzz,
+# subprocess, real model) and evaluation tests (markers in pyproject.toml).
 test: install browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The edit-test loop: unit, view and engine tests only. Run make test before pushing.
 test-fast: install
-	$(PY) -m pytest -m "not browser and not worker" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not browser and not worker and not slow and not evaluation" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
