@@ -7,6 +7,8 @@ import textwrap
 import pytest
 from django.conf import settings
 
+pytestmark = pytest.mark.slow  # each test starts Python processes
+
 # Frees a 16 MB array (which raises glibc's dynamic mmap threshold to 16 MB), then allocates
 # and frees 6 MB arrays, holding a small object allocated after each; prints how much of
 # that stayed resident once all the 6 MB arrays are freed.
