@@ -17,6 +17,8 @@ from diagnosis.engine import Finding, diagnose
 from diagnosis.replay import document_as_of, issues_from_document
 from tests.examples import EXAMPLES, example_files
 
+pytestmark = pytest.mark.evaluation
+
 SAMPLES = [p.name.removesuffix(".history.json") for p in example_files()]
 
 MIN_FLAG_PRECISION = 0.9

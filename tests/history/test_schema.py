@@ -835,6 +835,7 @@ def _only_validation_errors(data: object) -> None:
     assert all(isinstance(e, HistoryError) and str(e) for e in errors)
 
 
+@pytest.mark.slow
 @given(json_values | history_shaped)
 def test_any_json_value_is_either_a_history_or_a_validation_error(value: object) -> None:
     _only_validation_errors(value)
@@ -846,6 +847,7 @@ def test_any_bytes_or_text_are_either_a_history_or_a_validation_error(raw: bytes
     _only_validation_errors(raw)
 
 
+@pytest.mark.slow
 @given(
     st.lists(st.tuples(st.sampled_from(EXAMPLE_PATHS), json_values | history_shaped), max_size=4)
 )
@@ -903,6 +905,7 @@ def _action(draw: st.DrawFn, key: str, item: str) -> ActionRecord:
     )
 
 
+@pytest.mark.slow
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(histories(), st.booleans())
 def test_any_valid_history_survives_export_and_import_unchanged(

@@ -15,6 +15,8 @@ from matching.evaluation import (
 )
 from tests.examples import example_files
 
+pytestmark = pytest.mark.evaluation
+
 SAMPLES = example_files()
 DATA = Path(__file__).parent / "data"
 # Written before the ranker was changed and only ever measured as a whole: a check on

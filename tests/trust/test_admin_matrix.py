@@ -11,7 +11,7 @@ from tests.factories import UserFactory, signed_in_client
 from tests.trust.admin_matrix import admin_entries, check_admin
 from tests.trust.open_admin import leaky_site
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ from tests.trust.matrix import KWARG_OBJECTS, url_entries
 from tests.trust.test_access_matrix import POLICIES
 from vocabulary.history import HistoryValidationError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 PAYLOAD = "<script>alert(1)</script>{{ request }}{% debug %}\"'><img src=x onerror=alert(2)>"
 RAW = ("<script>alert(", "<img src=x onerror")
