@@ -50,7 +50,7 @@ test: install browser-deps
 
 # The edit-test loop: unit, view and engine tests only. Run make test before pushing.
 test-fast: install
-	$(PY) -m pytest -q -m "not browser and not worker and not slow and not evaluation" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n auto -m "not browser and not worker and not slow and not evaluation" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
