@@ -106,6 +106,23 @@ class IssueIndex:
         self._counts[slot, int(fix)] += 1
         return profile
 
+    def remove_issue(self, issue_id: int) -> None:
+        """Forget an issue: its rows, words, profile sums and teams (before adding back what
+        it holds now, after a relink, merge or archive)."""
+        self.matrix.remove_issue(issue_id)
+        self.terms.remove_issue(issue_id)
+        slot = self._slots.get(issue_id)
+        if slot is not None:
+            self._sums[slot] = 0.0
+            self._counts[slot] = 0
+        self._teams.pop(issue_id, None)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, estimated from the arrays and the word indexes."""
+        own = self._sums.nbytes + self._counts.nbytes + 120 * (len(self._slots) + len(self._teams))
+        return self.matrix.nbytes + own + self.terms.nbytes + self.vocabulary.nbytes
+
     def profile_of(self, issue_id: int) -> np.ndarray:
         """The issue's root-cause profile (occurrence and fix words, weighed as diagnosis
         weighs them)."""

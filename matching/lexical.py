@@ -191,6 +191,12 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self._words)
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held, estimated: the words and their trigram postings."""
+        words = sum(60 + len(w) for w in self._words) + 40 * len(self._words)
+        return words + sum(150 + 8 * len(p) for p in self._postings.values())
+
     def update(self, texts: Iterable[str]) -> None:
         for text in texts:
             for word in normalize(text).split():
@@ -347,6 +353,14 @@ class TermIndex:
             issues.remove(issue_id)
             if not issues:
                 del self._postings[term]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, estimated: the per-issue tuples, the postings and the words."""
+        tuples = sum(56 + 8 * len(t) for t in self._issue_terms.values())
+        tuples += sum(56 + 8 * len(t) for t in self._fix_only.values())
+        postings = sum(80 + 8 * len(p) + 60 + len(term) for term, p in self._postings.items())
+        return tuples + postings + 100 * (len(self._issue_terms) + len(self._fix_only))
 
     def terms_of(self, issue_id: int) -> frozenset[str]:
         return frozenset(self._issue_terms.get(issue_id, ()))

@@ -444,6 +444,23 @@ class IssueMerge(models.Model):
         return f"{self.source_title} → {self.target}"
 
 
+class MatchingChange(models.Model):
+    """Issues whose raisings or fixes moved (a relink, split, merge, archive, restore or edited
+    text): each web process applies the changes it has not seen to its in-memory matcher
+    index on its next query, re-reading just those issues, instead of rebuilding the whole
+    index (retros.search). Appended after the change commits; never updated."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    issue_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "id"], name="matching_change_org_id")]
+
+    def __str__(self) -> str:
+        return f"change {self.pk} of {self.issue_ids}"
+
+
 class ReviewStatus(models.TextChoices):
     PENDING = "pending", "Waiting for review"
     CONFIRMED = "confirmed", "Confirmed recurrence"
