@@ -461,6 +461,33 @@ class MatchingChange(models.Model):
         return f"change {self.pk} of {self.issue_ids}"
 
 
+class TextProfile(models.Model):
+    """The root-cause profile of an occurrence's or a fix's text, kept for the matcher's index
+    loads (retros.search): computing it is most of a load's work (0.15 ms a text), reading it
+    back a bulk read. Stored by the first load that computes it; ``text_key`` is a keyed hash
+    of the text and of the category vocabulary, so an edited text or a changed vocabulary is
+    computed again."""
+
+    class Kind(models.TextChoices):
+        OCCURRENCE = "o", "occurrence"
+        FIX = "f", "fix"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=1, choices=Kind.choices)
+    row_id = models.BigIntegerField()
+    text_key = models.BigIntegerField()
+    profile = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "row_id"], name="text_profile_unique_row")
+        ]
+        indexes = [models.Index(fields=["organization", "kind"], name="text_profile_org_kind")]
+
+    def __str__(self) -> str:
+        return f"profile of {self.get_kind_display()} {self.row_id}"
+
+
 class ReviewStatus(models.TextChoices):
     PENDING = "pending", "Waiting for review"
     CONFIRMED = "confirmed", "Confirmed recurrence"

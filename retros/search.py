@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import hashlib
 import logging
 import threading
 from array import array
@@ -41,6 +40,7 @@ from matching import embedding, heap, ranker, rootcause
 from matching.index import POOL, IssueIndex
 from matching.ranker import Candidate, Decision, Query, Suggestion
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
+from retros import profile_store
 from retros.models import (
     Fix,
     FixStatus,
@@ -75,8 +75,7 @@ class IssueSuggestion:
     same_team: bool = False
 
 
-def _text_key(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+_text_key = profile_store.text_key
 
 
 class ProfileCache:
@@ -98,6 +97,26 @@ class ProfileCache:
 
     def __len__(self) -> int:
         return len(self._ids) + len(self._pending_ids)
+
+    @classmethod
+    def stored(cls, organization_id: int, kind: str) -> ProfileCache:
+        """The profiles the database keeps for the organisation's texts of one kind."""
+        cache = cls()
+        ids, keys, values = profile_store.read(organization_id, kind)
+        order = np.argsort(ids, kind="stable")
+        cache._ids, cache._keys, cache._values = ids[order], keys[order], values[order]
+        return cache
+
+    def store_pending(self, organization_id: int, kind: str) -> None:
+        """Keep in the database what was put since the last :meth:`freeze`."""
+        width = self._values.shape[1]
+        profile_store.write(
+            organization_id,
+            kind,
+            np.frombuffer(self._pending_ids, dtype=np.int64),
+            np.frombuffer(self._pending_keys, dtype=np.uint64),
+            np.frombuffer(self._pending_values, dtype=np.float32).reshape(-1, width),
+        )
 
     @property
     def nbytes(self) -> int:
@@ -221,6 +240,7 @@ def _load_rows(
     fixes_newer_than: int = 0,
     *,
     issue_ids: Sequence[int] | None = None,
+    store: bool = True,
 ) -> None:
     """Add the organisation's live rows newer than the ids given; with ``issue_ids``, only
     those issues' rows up to the newest ids the index holds (the newer ones join with the
@@ -265,6 +285,9 @@ def _load_rows(
     fix_rows = fixes.order_by("id").values_list("id", "issue_id", "text")
     for fix_id, issue_id, text in _stream(fix_rows, whole=whole):
         org_index.add_live_fix(fix_id=fix_id, issue_id=issue_id, text=text)
+    if store:
+        org_index.occurrence_profiles.store_pending(organization_id, profile_store.OCCURRENCE)
+        org_index.fix_profiles.store_pending(organization_id, profile_store.FIX)
     org_index.occurrence_profiles.freeze()
     org_index.fix_profiles.freeze()
 
@@ -384,10 +407,13 @@ class IndexCache:
             return current
 
     def _load(self, organization_id: int, fresh: _Fresh, previous: OrgIndex | None) -> OrgIndex:
+        if previous is None:  # read in bulk what earlier loads computed
+            profiles = ProfileCache.stored(organization_id, profile_store.OCCURRENCE)
+            fix_profiles = ProfileCache.stored(organization_id, profile_store.FIX)
+        else:
+            profiles, fix_profiles = previous.occurrence_profiles, previous.fix_profiles
         current = OrgIndex(
-            stamp=fresh.stamp,
-            occurrence_profiles=previous.occurrence_profiles if previous else None,
-            fix_profiles=previous.fix_profiles if previous else None,
+            stamp=fresh.stamp, occurrence_profiles=profiles, fix_profiles=fix_profiles
         )
         with self._registry:
             self.indexes.pop(organization_id, None)  # let the old index go before loading
@@ -680,7 +706,10 @@ class ImportLinker:
 
         self.organization = organization
         self.weights = _weights_for(organization, weights)
-        self.idx = OrgIndex()
+        self.idx = OrgIndex(
+            occurrence_profiles=ProfileCache.stored(organization.pk, profile_store.OCCURRENCE),
+            fix_profiles=ProfileCache.stored(organization.pk, profile_store.FIX),
+        )
         _load_rows(self.idx, organization.pk)
         self._vectors: dict[str, np.ndarray] = {}
         self._titles: dict[int, str] = dict(

@@ -9,6 +9,7 @@ from django.db import connection
 from matching import embedding
 from retros import search, services
 from tests.factories import (
+    FixFactory,
     OccurrenceFactory,
     OrganizationFactory,
     RetrospectiveFactory,
@@ -250,3 +251,30 @@ def test_the_status_command_shows_the_budget_and_each_index(settings):
     assert "Budget per web process: 48 MB" in text
     assert "Measured Org: 4 live raising(s), index" in text
     assert "Kept within the budget: 1 index(es)" in text
+
+
+@pytest.mark.django_db
+def test_a_cold_load_reads_the_profiles_an_earlier_load_computed(monkeypatch):
+    from retros.models import TextProfile
+
+    organization, _, rows = _organization("Stored Org")
+    fix = FixFactory(issue=rows[0].issue, text="Replace the build runners", kind="tooling")
+    search.IndexCache().index(organization.pk)
+    assert TextProfile.objects.filter(organization=organization).count() == len(rows) + 1
+    rows[1].text = "Release notes are written on launch day"  # edited behind the store's back
+    rows[1].save(update_fields=["text"])
+    computed = []
+    original = search.rootcause.text_profile
+    cache = search.IndexCache()
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            search.rootcause, "text_profile", lambda text: computed.append(text) or original(text)
+        )
+        cache.index(organization.pk)
+
+    assert computed == [rows[1].text]  # only the edited text is read again
+    query = "The builds time out again"
+    stored = _suggestions(cache, monkeypatch, organization, query)
+    TextProfile.objects.all().delete()
+    assert stored == _suggestions(search.IndexCache(), monkeypatch, organization, query)
+    assert fix.pk in TextProfile.objects.filter(kind="f").values_list("row_id", flat=True)
