@@ -90,6 +90,29 @@ class IssueIndex:
         self._teams[issue_id] = self._teams.get(issue_id, 0) | bit
         return profile
 
+    def add_occurrences(
+        self,
+        *,
+        occurrence_ids: list[int],
+        issue_ids: list[int],
+        texts: list[str],
+        teams: list[str],
+        vectors: np.ndarray,
+        profiles: list[np.ndarray | None],
+    ) -> list[np.ndarray]:
+        """:meth:`add_occurrence` for many at once (their vectors as one ``(n, d)`` array,
+        quantized together); returns their profiles."""
+        self.matrix.add_rows(np.asarray(issue_ids, dtype=np.int64), occurrence_ids, vectors)
+        out = []
+        for issue_id, text, team, profile in zip(issue_ids, texts, teams, profiles, strict=True):
+            out.append(self._add_text(issue_id, text, profile, fix=False))
+            bit = self._team_bits.get(team)
+            if bit is None:
+                bit = self._team_bits[team] = 1 << len(self._team_names)
+                self._team_names.append(team)
+            self._teams[issue_id] = self._teams.get(issue_id, 0) | bit
+        return out
+
     def add_fix(self, issue_id: int, text: str, profile: np.ndarray | None = None) -> np.ndarray:
         """A fix's text describes its issue too: its words and category words count."""
         return self._add_text(issue_id, text, profile, fix=True)

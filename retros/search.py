@@ -130,6 +130,16 @@ class ProfileCache:
             return self._values[at]
         return None
 
+    def get_many(self, row_ids: list[int], texts: list[str]) -> list[np.ndarray | None]:
+        """:meth:`get` of many rows, looked up together."""
+        if not len(self._ids):
+            return [None] * len(row_ids)
+        ids = np.asarray(row_ids, dtype=np.int64)
+        keys = np.fromiter(map(_text_key, texts), dtype=np.uint64, count=len(texts))
+        at = np.minimum(np.searchsorted(self._ids, ids), len(self._ids) - 1)
+        found = (self._ids[at] == ids) & (self._keys[at] == keys)
+        return [self._values[a] if hit else None for a, hit in zip(at, found, strict=True)]
+
     def put(self, row_id: int, text: str, profile: np.ndarray) -> None:
         self._pending_ids.append(row_id)
         self._pending_keys.append(_text_key(text))
@@ -198,6 +208,30 @@ class OrgIndex(IssueIndex):
             self.occurrence_profiles.put(occurrence_id, text, profile)
         self.newest_id = max(self.newest_id, occurrence_id)
 
+    def add_many(
+        self,
+        rows: list[tuple[int, int, str, str]],
+        vectors: np.ndarray,
+    ) -> None:
+        """Add live occurrences (``(id, issue id, text, team)``, their vectors as one
+        array): profiles looked up and vectors converted together."""
+        if not rows:
+            return
+        ids, issue_ids, texts, teams = (list(column) for column in zip(*rows, strict=True))
+        known = self.occurrence_profiles.get_many(ids, texts)
+        profiles = self.add_occurrences(
+            occurrence_ids=ids,
+            issue_ids=issue_ids,
+            texts=texts,
+            teams=teams,
+            vectors=vectors,
+            profiles=known,
+        )
+        for row_id, text, was, profile in zip(ids, texts, known, profiles, strict=True):
+            if was is None:
+                self.occurrence_profiles.put(row_id, text, profile)
+        self.newest_id = max(self.newest_id, max(ids))
+
     def add_live_fix(self, *, fix_id: int, issue_id: int, text: str) -> None:
         known = self.fix_profiles.get(fix_id, text)
         profile = self.add_fix(issue_id, text, known)
@@ -262,17 +296,27 @@ def _load_rows(
         "id", "issue_id", "text", "team__name", "embedding", "embedding_model"
     )
     missing: list[tuple[int, int, str, str]] = []
+    chunk: list[tuple[int, int, str, str]] = []
+    blobs: list[bytes] = []
+
+    def flush() -> None:
+        # The chunk's vectors read as one array: no conversion per row.
+        vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(chunk), -1)
+        org_index.add_many(chunk, vectors.astype(np.float32))
+        chunk.clear()
+        blobs.clear()
+
+    width = 4 * embedding.DIMENSION
     for occ_id, issue_id, text, team, blob, model_id in _stream(rows, whole=whole):
-        if blob is None or model_id != embedding.MODEL_ID:
+        if blob is None or model_id != embedding.MODEL_ID or len(blob) != width:
             missing.append((occ_id, issue_id, text, team))
             continue
-        org_index.add(
-            occurrence_id=occ_id,
-            issue_id=issue_id,
-            text=text,
-            team=team,
-            vector=embedding.from_bytes(bytes(blob)),
-        )
+        chunk.append((occ_id, issue_id, text, team))
+        blobs.append(bytes(blob))
+        if len(chunk) == _LOAD_CHUNK:
+            flush()
+    if chunk:
+        flush()
     if missing:
         vectors = embedding.encode([m[2] for m in missing])
         for (occ_id, issue_id, text, team), vector in zip(missing, vectors, strict=True):
