@@ -202,6 +202,11 @@ class Vocabulary:
             for word in normalize(text).split():
                 self._add(word)
 
+    def add_words(self, words: Iterable[str]) -> None:
+        """Add words already normalised (``normalize(text).split()`` computed earlier)."""
+        for word in words:
+            self._add(word)
+
     def _add(self, word: str) -> None:
         if word in self._words:
             return
@@ -324,11 +329,20 @@ class TermIndex:
     def __len__(self) -> int:
         return len(self._issue_terms)
 
-    def add(self, issue_id: int, text: str, *, fix: bool = False) -> None:
-        """Add a text to an issue's document: an occurrence's, or a fix's (``fix=True``)."""
+    def add(
+        self,
+        issue_id: int,
+        text: str,
+        *,
+        fix: bool = False,
+        text_terms: frozenset[str] | None = None,
+    ) -> None:
+        """Add a text to an issue's document: an occurrence's, or a fix's (``fix=True``);
+        ``text_terms``, when given, are ``terms(text)`` computed earlier."""
         current = self._issue_terms.get(issue_id, ())
         fix_only = self._fix_only.get(issue_id, ())
-        text_terms = terms(text)
+        if text_terms is None:
+            text_terms = terms(text)
         new = text_terms.difference(current)
         for term in new:
             postings = self._postings.get(term)

@@ -462,11 +462,11 @@ class MatchingChange(models.Model):
 
 
 class TextProfile(models.Model):
-    """The root-cause profile of an occurrence's or a fix's text, kept for the matcher's index
-    loads (retros.search): computing it is most of a load's work (0.15 ms a text), reading it
-    back a bulk read. Stored by the first load that computes it; ``text_key`` is a keyed hash
-    of the text and of the category vocabulary, so an edited text or a changed vocabulary is
-    computed again."""
+    """The root-cause profile and the words of an occurrence's or a fix's text, kept for the
+    matcher's index loads (retros.search): computing them is most of a load's work (0.15 ms
+    a text), reading them back a bulk read. Stored by the first load that computes them;
+    ``text_key`` is a keyed hash of the text and of the code that reads it, so an edited
+    text or a changed vocabulary is read again."""
 
     class Kind(models.TextChoices):
         OCCURRENCE = "o", "occurrence"
@@ -477,6 +477,9 @@ class TextProfile(models.Model):
     row_id = models.BigIntegerField()
     text_key = models.BigIntegerField()
     profile = models.BinaryField()
+    # The text's distinctive words (stems) and its normalised words, space-separated.
+    terms = models.TextField(blank=True, default="")
+    words = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [

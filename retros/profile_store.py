@@ -1,27 +1,28 @@
-"""Root-cause profiles of texts kept in the database (:class:`~retros.models.TextProfile`), so
-that loading an organisation's matcher index reads them in bulk instead of computing them
-(about 0.15 ms a text: 15 s for 100k raisings).
+"""Root-cause profiles and words of texts kept in the database
+(:class:`~retros.models.TextProfile`), so that loading an organisation's matcher index reads
+them in bulk instead of computing them (about 0.15 ms a text: 15 s for 100k raisings).
 
 Rows are read and written as arrays: ids, keys (a keyed 64-bit hash of the text and of the
-category vocabulary, so an edited text or a changed vocabulary never matches) and profiles.
+code that reads it, so an edited text or a changed vocabulary never matches), profiles, and
+the words as space-separated strings.
 A load stores the profiles it had to compute, once; ``manage.py matcher_status --load``
 fills the store for every organisation ahead of time.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from django.db import DatabaseError, connection, transaction
 
-from matching import rootcause
+from matching import lexical, rootcause
+from matching.index import Words
 from retros.models import TextProfile
-from vocabulary.rules import DEFAULT_RULES
-from vocabulary.signals import CATEGORY_VOCABULARY, SIGNAL_CATEGORIES
+from vocabulary import rules, signals
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +32,12 @@ _WRITE_BATCH = 2000
 
 
 def _vocabulary_key() -> bytes:
-    """What a profile depends on besides its text: the categories, their words, the rules."""
-    rules = dataclasses.asdict(DEFAULT_RULES)
-    described = json.dumps(
-        [SIGNAL_CATEGORIES, CATEGORY_VOCABULARY, rules],
-        sort_keys=True,
-        default=lambda value: sorted(value) if isinstance(value, set | frozenset) else repr(value),
-    )
-    return hashlib.blake2b(described.encode(), digest_size=16).digest()
+    """What a text's profile and words depend on besides the text: the code and vocabulary
+    that read them (any change to them reads every text again, once)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for module in (signals, rules, lexical, rootcause):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.digest()
 
 
 VOCABULARY_KEY = _vocabulary_key()
@@ -50,31 +49,51 @@ def text_key(text: str) -> int:
     return int.from_bytes(digest, "little")
 
 
-def read(organization_id: int, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The organisation's stored profiles of one kind: ids, keys (uint64), profiles
-    ``(n, WIDTH)`` float32; a row stored with another width is left out."""
+@dataclass
+class Stored:
+    """An organisation's stored rows of one kind, as arrays (and the words as strings)."""
+
+    ids: np.ndarray  # int64
+    keys: np.ndarray  # uint64
+    values: np.ndarray  # (n, WIDTH) float32
+    terms: list[str]
+    words: list[str]
+
+    def words_at(self, at: int) -> Words:
+        return Words(frozenset(self.terms[at].split()), tuple(self.words[at].split()))
+
+
+def read(organization_id: int, kind: str) -> Stored:
+    """The organisation's stored profiles and words of one kind, by id; a row stored with
+    another width is left out."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT row_id, text_key, profile FROM retros_textprofile"
-            " WHERE organization_id = %s AND kind = %s",
+            "SELECT row_id, text_key, profile, terms, words FROM retros_textprofile"
+            " WHERE organization_id = %s AND kind = %s ORDER BY row_id",
             [organization_id, kind],
         )
         rows = [row for row in cursor.fetchall() if len(row[2]) == 4 * WIDTH]
-    if not rows:
-        return (np.zeros(0, np.int64), np.zeros(0, np.uint64), np.zeros((0, WIDTH), np.float32))
-    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    keys = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
+    n = len(rows)
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
+    keys = np.fromiter((row[1] for row in rows), dtype=np.int64, count=n)
     blob = b"".join(bytes(row[2]) for row in rows)
     values = np.frombuffer(blob, dtype="<f4").reshape(-1, WIDTH).astype(np.float32)
-    return ids, keys.view(np.uint64), values
+    terms = [row[3] for row in rows]
+    words = [row[4] for row in rows]
+    return Stored(ids, keys.view(np.uint64), values, terms, words)
 
 
 def write(
-    organization_id: int, kind: str, ids: np.ndarray, keys: np.ndarray, values: np.ndarray
+    organization_id: int,
+    kind: str,
+    ids: np.ndarray,
+    keys: np.ndarray,
+    values: np.ndarray,
+    texts: list[str],
 ) -> None:
-    """Store profiles computed by a load (replacing what was stored for those rows). A
-    store that cannot be written (a read-only replica, say) only costs the next load
-    the same work."""
+    """Store profiles computed by a load, with the words of their texts (replacing what was
+    stored for those rows). A store that cannot be written (a read-only replica, say) only
+    costs the next load the same work."""
     if not len(ids):
         return
     signed = np.asarray(keys, dtype=np.uint64).view(np.int64)
@@ -85,17 +104,22 @@ def write(
                 chunk = slice(start, start + _WRITE_BATCH)
                 row_ids = [int(i) for i in ids[chunk]]
                 TextProfile.objects.filter(kind=kind, row_id__in=row_ids).delete()
-                TextProfile.objects.bulk_create(
-                    TextProfile(
-                        organization_id=organization_id,
-                        kind=kind,
-                        row_id=row_id,
-                        text_key=int(key),
-                        profile=profile.tobytes(),
+                rows = []
+                for row_id, key, profile, text in zip(
+                    row_ids, signed[chunk], profiles[chunk], texts[chunk], strict=True
+                ):
+                    words = Words.of(text)
+                    rows.append(
+                        TextProfile(
+                            organization_id=organization_id,
+                            kind=kind,
+                            row_id=row_id,
+                            text_key=int(key),
+                            profile=profile.tobytes(),
+                            terms=" ".join(sorted(words.terms)),
+                            words=" ".join(words.words),
+                        )
                     )
-                    for row_id, key, profile in zip(
-                        row_ids, signed[chunk], profiles[chunk], strict=True
-                    )
-                )
+                TextProfile.objects.bulk_create(rows)
     except DatabaseError as error:
         logger.warning("Matcher profiles not stored: %s", error)

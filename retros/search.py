@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 
 from matching import embedding, heap, ranker, rootcause
-from matching.index import POOL, IssueIndex
+from matching.index import POOL, IssueIndex, Words
 from matching.ranker import Candidate, Decision, Query, Suggestion
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 from retros import profile_store
@@ -94,17 +94,20 @@ class ProfileCache:
         self._pending_ids = array("q")
         self._pending_keys = array("Q")
         self._pending_values = array("f")
+        self._pending_texts: list[str] = []  # to store their words with them
+        self._stored: profile_store.Stored | None = None
 
     def __len__(self) -> int:
         return len(self._ids) + len(self._pending_ids)
 
     @classmethod
     def stored(cls, organization_id: int, kind: str) -> ProfileCache:
-        """The profiles the database keeps for the organisation's texts of one kind."""
+        """The profiles the database keeps for the organisation's texts of one kind, with
+        their words until :meth:`freeze` (a load's lookups)."""
         cache = cls()
-        ids, keys, values = profile_store.read(organization_id, kind)
-        order = np.argsort(ids, kind="stable")
-        cache._ids, cache._keys, cache._values = ids[order], keys[order], values[order]
+        cache._stored = profile_store.read(organization_id, kind)  # ordered by id
+        cache._ids, cache._keys = cache._stored.ids, cache._stored.keys
+        cache._values = cache._stored.values
         return cache
 
     def store_pending(self, organization_id: int, kind: str) -> None:
@@ -116,6 +119,7 @@ class ProfileCache:
             np.frombuffer(self._pending_ids, dtype=np.int64),
             np.frombuffer(self._pending_keys, dtype=np.uint64),
             np.frombuffer(self._pending_values, dtype=np.float32).reshape(-1, width),
+            self._pending_texts,
         )
 
     @property
@@ -130,23 +134,38 @@ class ProfileCache:
             return self._values[at]
         return None
 
-    def get_many(self, row_ids: list[int], texts: list[str]) -> list[np.ndarray | None]:
-        """:meth:`get` of many rows, looked up together."""
+    def get_many(
+        self, row_ids: list[int], texts: list[str]
+    ) -> tuple[list[np.ndarray | None], list[Words | None]]:
+        """:meth:`get` of many rows, looked up together; and their stored words, while a
+        load from the store lasts."""
         if not len(self._ids):
-            return [None] * len(row_ids)
+            return [None] * len(row_ids), [None] * len(row_ids)
         ids = np.asarray(row_ids, dtype=np.int64)
         keys = np.fromiter(map(_text_key, texts), dtype=np.uint64, count=len(texts))
         at = np.minimum(np.searchsorted(self._ids, ids), len(self._ids) - 1)
         found = (self._ids[at] == ids) & (self._keys[at] == keys)
-        return [self._values[a] if hit else None for a, hit in zip(at, found, strict=True)]
+        profiles = [self._values[a] if hit else None for a, hit in zip(at, found, strict=True)]
+        stored = self._stored
+        if stored is None:
+            return profiles, [None] * len(row_ids)
+        words = [stored.words_at(a) if hit else None for a, hit in zip(at, found, strict=True)]
+        return profiles, words
+
+    def get_one(self, row_id: int, text: str) -> tuple[np.ndarray | None, Words | None]:
+        profiles, words = self.get_many([row_id], [text])
+        return profiles[0], words[0]
 
     def put(self, row_id: int, text: str, profile: np.ndarray) -> None:
+        self._pending_texts.append(text)
         self._pending_ids.append(row_id)
         self._pending_keys.append(_text_key(text))
         self._pending_values.extend(profile.tolist())
 
     def freeze(self) -> None:
-        """Merge what was put since the last call (before the next lookups)."""
+        """Merge what was put since the last call (before the next lookups); the stored
+        words are let go (a load is over)."""
+        self._stored = None
         if not self._pending_ids:
             return
         width = self._values.shape[1]
@@ -155,9 +174,12 @@ class ProfileCache:
         pending = np.frombuffer(self._pending_values, dtype=np.float32).reshape(-1, width)
         values = np.concatenate([self._values, pending])
         order = np.argsort(ids, kind="stable")
-        self._ids, self._keys, self._values = ids[order], keys[order], values[order]
+        ids, keys, values = ids[order], keys[order], values[order]
+        last = np.append(ids[1:] != ids[:-1], True)  # an edited text: its newest profile
+        self._ids, self._keys, self._values = ids[last], keys[last], values[last]
         self._pending_ids, self._pending_keys = array("q"), array("Q")
         self._pending_values = array("f")
+        self._pending_texts = []
 
 
 class OrgIndex(IssueIndex):
@@ -218,7 +240,7 @@ class OrgIndex(IssueIndex):
         if not rows:
             return
         ids, issue_ids, texts, teams = (list(column) for column in zip(*rows, strict=True))
-        known = self.occurrence_profiles.get_many(ids, texts)
+        known, words = self.occurrence_profiles.get_many(ids, texts)
         profiles = self.add_occurrences(
             occurrence_ids=ids,
             issue_ids=issue_ids,
@@ -226,18 +248,24 @@ class OrgIndex(IssueIndex):
             teams=teams,
             vectors=vectors,
             profiles=known,
+            words=words,
         )
         for row_id, text, was, profile in zip(ids, texts, known, profiles, strict=True):
             if was is None:
                 self.occurrence_profiles.put(row_id, text, profile)
         self.newest_id = max(self.newest_id, max(ids))
 
-    def add_live_fix(self, *, fix_id: int, issue_id: int, text: str) -> None:
-        known = self.fix_profiles.get(fix_id, text)
-        profile = self.add_fix(issue_id, text, known)
-        if known is None:
-            self.fix_profiles.put(fix_id, text, profile)
-        self.newest_fix_id = max(self.newest_fix_id, fix_id)
+    def add_live_fixes(self, rows: list[tuple[int, int, str]]) -> None:
+        """Add live fixes (``(id, issue id, text)``), their profiles looked up together."""
+        if not rows:
+            return
+        ids, _, texts = (list(column) for column in zip(*rows, strict=True))
+        known, words = self.fix_profiles.get_many(ids, texts)
+        for (fix_id, issue_id, text), was, read in zip(rows, known, words, strict=True):
+            profile = self.add_fix(issue_id, text, was, read)
+            if was is None:
+                self.fix_profiles.put(fix_id, text, profile)
+        self.newest_fix_id = max(self.newest_fix_id, max(ids))
 
     def query_vectors(self, text: str) -> np.ndarray:
         return self.read(text)[1]
@@ -327,8 +355,13 @@ def _load_rows(
                 occurrence_id=occ_id, issue_id=issue_id, text=text, team=team, vector=vector
             )
     fix_rows = fixes.order_by("id").values_list("id", "issue_id", "text")
-    for fix_id, issue_id, text in _stream(fix_rows, whole=whole):
-        org_index.add_live_fix(fix_id=fix_id, issue_id=issue_id, text=text)
+    fix_chunk: list[tuple[int, int, str]] = []
+    for row in _stream(fix_rows, whole=whole):
+        fix_chunk.append(row)
+        if len(fix_chunk) == _LOAD_CHUNK:
+            org_index.add_live_fixes(fix_chunk)
+            fix_chunk = []
+    org_index.add_live_fixes(fix_chunk)
     if store:
         org_index.occurrence_profiles.store_pending(organization_id, profile_store.OCCURRENCE)
         org_index.fix_profiles.store_pending(organization_id, profile_store.FIX)

@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
-from matching import embedding
+from matching import embedding, lexical
 from retros import search, services
 from tests.factories import (
     FixFactory,
@@ -254,7 +254,7 @@ def test_the_status_command_shows_the_budget_and_each_index(settings):
 
 
 @pytest.mark.django_db
-def test_a_cold_load_reads_the_profiles_an_earlier_load_computed(monkeypatch):
+def test_a_cold_load_reads_the_profiles_and_words_an_earlier_load_computed(monkeypatch):
     from retros.models import TextProfile
 
     organization, _, rows = _organization("Stored Org")
@@ -263,18 +263,29 @@ def test_a_cold_load_reads_the_profiles_an_earlier_load_computed(monkeypatch):
     assert TextProfile.objects.filter(organization=organization).count() == len(rows) + 1
     rows[1].text = "Release notes are written on launch day"  # edited behind the store's back
     rows[1].save(update_fields=["text"])
-    computed = []
-    original = search.rootcause.text_profile
+    computed, stemmed = [], []
+    profile, terms = search.rootcause.text_profile, lexical.terms
     cache = search.IndexCache()
     with monkeypatch.context() as patch:
         patch.setattr(
-            search.rootcause, "text_profile", lambda text: computed.append(text) or original(text)
+            search.rootcause, "text_profile", lambda text: computed.append(text) or profile(text)
         )
+        patch.setattr(lexical, "terms", lambda text: stemmed.append(text) or terms(text))
         cache.index(organization.pk)
 
     assert computed == [rows[1].text]  # only the edited text is read again
+    assert set(stemmed) == {rows[1].text}
     query = "The builds time out again"
     stored = _suggestions(cache, monkeypatch, organization, query)
     TextProfile.objects.all().delete()
-    assert stored == _suggestions(search.IndexCache(), monkeypatch, organization, query)
+    computed_afresh = search.IndexCache()
+    assert stored == _suggestions(computed_afresh, monkeypatch, organization, query)
+    read, afresh = cache.index(organization.pk), computed_afresh.index(organization.pk)
+    for row in rows:
+        assert read.terms.terms_of(row.issue_id) == afresh.terms.terms_of(row.issue_id)
+        assert read.terms.fix_only_terms_of(row.issue_id) == afresh.terms.fix_only_terms_of(
+            row.issue_id
+        )
+        assert read.profile_of(row.issue_id).tolist() == afresh.profile_of(row.issue_id).tolist()
+    assert read.vocabulary._words == afresh.vocabulary._words
     assert fix.pk in TextProfile.objects.filter(kind="f").values_list("row_id", flat=True)
