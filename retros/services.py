@@ -732,6 +732,8 @@ def fix_update(
             )
         if kind_inferred is None:
             kind_inferred = fix.kind_inferred and kind == fix.kind
+        if text != fix.text:  # its words count for its issue in the matcher
+            _after_commit_changed(fix.organization_id, [fix.issue_id])
         fix.text, fix.kind, fix.owner, fix.due_on = text, kind, owner, due_on
         fix.kind_inferred = kind_inferred
         _save(fix, user, update_fields=["text", "kind", "owner", "due_on", "kind_inferred"])

@@ -289,3 +289,19 @@ def test_a_cold_load_reads_the_profiles_and_words_an_earlier_load_computed(monke
         assert read.profile_of(row.issue_id).tolist() == afresh.profile_of(row.issue_id).tolist()
     assert read.vocabulary._words == afresh.vocabulary._words
     assert fix.pk in TextProfile.objects.filter(kind="f").values_list("row_id", flat=True)
+
+
+@pytest.mark.django_db
+def test_an_edited_fix_counts_with_its_new_words(monkeypatch, django_capture_on_commit_callbacks):
+    organization, _, rows = _organization("Fixing Org")
+    fix = FixFactory(issue=rows[0].issue, text="Replace the build runners", kind="tooling")
+    cache = search.IndexCache()
+    assert "runner" in cache.index(organization.pk).terms.terms_of(rows[0].issue_id)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.fix_update(fix=fix, text="Cache the dependencies", kind="tooling", user=None)
+
+    index = cache.index(organization.pk)
+    assert "runner" not in index.terms.terms_of(rows[0].issue_id)
+    assert "cach" in index.terms.fix_only_terms_of(rows[0].issue_id)
+    assert cache.loads == 1
