@@ -10,6 +10,7 @@ rebuild after the matching stamp moves (as a new model or an import makes it).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -36,7 +37,7 @@ def measure(org_name: str, repeat: int) -> dict[str, Any]:
     loads = []
     for _ in range(repeat):
         cache = search.IndexCache()
-        elapsed, index = _timed(lambda: cache.index(organization.pk))
+        elapsed, index = _timed(functools.partial(cache.index, organization.pk))
         loads.append(elapsed)
     search._cache = cache  # suggest() answers from the last one loaded
 
@@ -45,8 +46,10 @@ def measure(org_name: str, repeat: int) -> dict[str, Any]:
         return round(elapsed, 1)
 
     first_suggestion()
-    occurrences = Occurrence.objects.live().problems().filter(
-        organization=organization, issue__archived_at=None, issue__merged_into=None
+    occurrences = (
+        Occurrence.objects.live()
+        .problems()
+        .filter(organization=organization, issue__archived_at=None, issue__merged_into=None)
     )
     moved, other = occurrences.order_by("id")[:1].get(), occurrences.order_by("-id")[:1].get()
     home = moved.issue
