@@ -51,7 +51,8 @@ def measure(org_name: str, repeat: int) -> dict[str, Any]:
         .problems()
         .filter(organization=organization, issue__archived_at=None, issue__merged_into=None)
     )
-    moved, other = occurrences.order_by("id")[:1].get(), occurrences.order_by("-id")[:1].get()
+    moved = occurrences.order_by("id")[:1].get()
+    other = occurrences.exclude(issue_id=moved.issue_id).order_by("-id")[:1].get()
     home = moved.issue
     after: dict[str, float] = {}
     with transaction.atomic():

@@ -316,7 +316,19 @@ def _load_rows(
     )
     whole = not newer_than and issue_ids is None
     if issue_ids is not None:
-        live = live.filter(issue_id__in=issue_ids, id__lte=org_index.newest_id)
+        # The organisation through the issues' rows, so that the issue index is used (by the
+        # occurrence's own organisation column, SQLite scans the whole organisation).
+        live = (
+            Occurrence.objects.live()
+            .problems()
+            .filter(
+                issue_id__in=issue_ids,
+                issue__organization_id=organization_id,
+                issue__archived_at=None,
+                issue__merged_into=None,
+                id__lte=org_index.newest_id,
+            )
+        )
         fixes = fixes.filter(issue_id__in=issue_ids, id__lte=org_index.newest_fix_id)
     elif whole:
         org_index.matrix.reserve(live.count())  # exact size: no spare doubled capacity
