@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 OCCURRENCE, FIX = TextProfile.Kind.OCCURRENCE.value, TextProfile.Kind.FIX.value
 WIDTH = len(rootcause.CATEGORIES)
 _WRITE_BATCH = 2000
+_READ_BATCH = 5000
 
 
 def _vocabulary_key() -> bytes:
@@ -51,36 +54,56 @@ def text_key(text: str) -> int:
 
 @dataclass
 class Stored:
-    """An organisation's stored rows of one kind, as arrays (and the words as strings)."""
+    """An organisation's stored rows of one kind, as arrays; the words of row ``i`` are line
+    ``i`` of one string (``terms<TAB>words``), so that a load holds no object per row."""
 
     ids: np.ndarray  # int64
     keys: np.ndarray  # uint64
     values: np.ndarray  # (n, WIDTH) float32
-    terms: list[str]
-    words: list[str]
+    lines: str
+    starts: np.ndarray  # int64, n + 1 offsets into lines
 
     def words_at(self, at: int) -> Words:
-        return Words(frozenset(self.terms[at].split()), tuple(self.words[at].split()))
+        line = self.lines[self.starts[at] : self.starts[at + 1] - 1]
+        terms, _, words = line.partition("\t")
+        # Interned, as lexical.terms gives them: the index keeps one copy of each word.
+        return Words(frozenset(map(sys.intern, terms.split())), tuple(words.split()))
 
 
 def read(organization_id: int, kind: str) -> Stored:
     """The organisation's stored profiles and words of one kind, by id; a row stored with
     another width is left out."""
+    ids, keys, profiles = array("q"), array("q"), bytearray()
+    chunks: list[str] = []
+    lengths = array("q")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT row_id, text_key, profile, terms, words FROM retros_textprofile"
             " WHERE organization_id = %s AND kind = %s ORDER BY row_id",
             [organization_id, kind],
         )
-        rows = [row for row in cursor.fetchall() if len(row[2]) == 4 * WIDTH]
-    n = len(rows)
-    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
-    keys = np.fromiter((row[1] for row in rows), dtype=np.int64, count=n)
-    blob = b"".join(bytes(row[2]) for row in rows)
-    values = np.frombuffer(blob, dtype="<f4").reshape(-1, WIDTH).astype(np.float32)
-    terms = [row[3] for row in rows]
-    words = [row[4] for row in rows]
-    return Stored(ids, keys.view(np.uint64), values, terms, words)
+        while rows := cursor.fetchmany(_READ_BATCH):
+            lines = []
+            for row_id, key, profile, terms, words in rows:
+                if len(profile) != 4 * WIDTH:
+                    continue
+                ids.append(row_id)
+                keys.append(key)
+                profiles += profile
+                line = f"{terms}\t{words}\n"
+                lines.append(line)
+                lengths.append(len(line))
+            chunks.append("".join(lines))
+    starts = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=starts[1:])
+    values = np.frombuffer(bytes(profiles), dtype="<f4").reshape(-1, WIDTH).astype(np.float32)
+    return Stored(
+        np.frombuffer(ids, dtype=np.int64).copy(),
+        np.frombuffer(keys, dtype=np.int64).view(np.uint64).copy(),
+        values,
+        "".join(chunks),
+        starts,
+    )
 
 
 def write(
