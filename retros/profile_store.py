@@ -54,20 +54,28 @@ def text_key(text: str) -> int:
 
 @dataclass
 class Stored:
-    """An organisation's stored rows of one kind, as arrays; the words of row ``i`` are line
-    ``i`` of one string (``terms<TAB>words``), so that a load holds no object per row."""
+    """An organisation's stored rows of one kind, as arrays; the words of the rows as lines
+    (``terms<TAB>words``) of a few large strings, one per batch read, so that a load holds no
+    object per row, and lets each batch go once the load has passed it."""
 
     ids: np.ndarray  # int64
     keys: np.ndarray  # uint64
     values: np.ndarray  # (n, WIDTH) float32
-    lines: str
-    starts: np.ndarray  # int64, n + 1 offsets into lines
+    chunks: list[str]
+    chunk_of: np.ndarray  # per row: its chunk
+    starts: np.ndarray  # per row: where its line starts in its chunk
+    ends: np.ndarray
 
     def words_at(self, at: int) -> Words:
-        line = self.lines[self.starts[at] : self.starts[at + 1] - 1]
+        line = self.chunks[self.chunk_of[at]][self.starts[at] : self.ends[at]]
         terms, _, words = line.partition("\t")
         # Interned, as lexical.terms gives them: the index keeps one copy of each word.
         return Words(frozenset(map(sys.intern, terms.split())), tuple(words.split()))
+
+    def release_before(self, at: int) -> None:
+        """A load reads rows in id order: the chunks before row ``at``'s are done with."""
+        for chunk in range(int(self.chunk_of[at]) if len(self.chunk_of) else 0):
+            self.chunks[chunk] = ""
 
 
 def read(organization_id: int, kind: str) -> Stored:
@@ -75,7 +83,7 @@ def read(organization_id: int, kind: str) -> Stored:
     another width is left out."""
     ids, keys, profiles = array("q"), array("q"), bytearray()
     chunks: list[str] = []
-    lengths = array("q")
+    chunk_of, starts, ends = array("i"), array("i"), array("i")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT row_id, text_key, profile, terms, words FROM retros_textprofile"
@@ -83,26 +91,29 @@ def read(organization_id: int, kind: str) -> Stored:
             [organization_id, kind],
         )
         while rows := cursor.fetchmany(_READ_BATCH):
-            lines = []
+            lines, at = [], 0
             for row_id, key, profile, terms, words in rows:
                 if len(profile) != 4 * WIDTH:
                     continue
                 ids.append(row_id)
                 keys.append(key)
                 profiles += profile
-                line = f"{terms}\t{words}\n"
+                line = f"{terms}\t{words}"
                 lines.append(line)
-                lengths.append(len(line))
+                chunk_of.append(len(chunks))
+                starts.append(at)
+                at += len(line)
+                ends.append(at)
             chunks.append("".join(lines))
-    starts = np.zeros(len(ids) + 1, dtype=np.int64)
-    np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=starts[1:])
     values = np.frombuffer(bytes(profiles), dtype="<f4").reshape(-1, WIDTH).astype(np.float32)
     return Stored(
         np.frombuffer(ids, dtype=np.int64).copy(),
         np.frombuffer(keys, dtype=np.int64).view(np.uint64).copy(),
         values,
-        "".join(chunks),
-        starts,
+        chunks,
+        np.frombuffer(chunk_of, dtype=np.int32).copy(),
+        np.frombuffer(starts, dtype=np.int32).copy(),
+        np.frombuffer(ends, dtype=np.int32).copy(),
     )
 
 

@@ -150,6 +150,8 @@ class ProfileCache:
         if stored is None:
             return profiles, [None] * len(row_ids)
         words = [stored.words_at(a) if hit else None for a, hit in zip(at, found, strict=True)]
+        if found.any():
+            stored.release_before(int(at[found].min()))
         return profiles, words
 
     def get_one(self, row_id: int, text: str) -> tuple[np.ndarray | None, Words | None]:
