@@ -1,10 +1,13 @@
 """Measure how an organisation's matcher index comes up to date:
-``python -m bench.reload --org NAME [--repeat N]`` (Django settings from the environment).
+``python -m bench.reload [--org NAME [--repeat N]] [--many PREFIX [--rounds N]]`` (Django
+settings from the environment).
 
 Prints one JSON line: the cold load of the whole index (median and maximum over ``--repeat``
 loads in this process), the first suggestion after a relink, a merge and an archive done
 through the services (each undone afterwards: the organisation is left as it was), and a
-rebuild after the matching stamp moves (as a new model or an import makes it).
+rebuild after the matching stamp moves (as a new model or an import makes it). With
+``--many``, the organisations whose names start so, queried in turn within the process's
+memory budget: the slowest suggestion and the peak resident memory.
 """
 
 from __future__ import annotations
@@ -88,16 +91,53 @@ def measure(org_name: str, repeat: int) -> dict[str, Any]:
     }
 
 
+def measure_many(prefix: str, rounds: int) -> dict[str, Any]:
+    """Organisations named ``prefix...`` queried in turn, ``rounds`` times, in this process
+    (within its RECUR_MATCHER_MEMORY_MB): the slowest suggestion (a load when the budget let
+    the organisation go), this process's peak resident memory, and what the cache holds."""
+    import resource
+
+    from retros import search
+    from retros.models import Organization
+
+    organizations = list(Organization.objects.filter(name__startswith=prefix).order_by("pk"))
+    text = "Staging environment unavailable for most of Tuesday"
+    slowest = 0.0
+    for _ in range(rounds):
+        for organization in organizations:
+            elapsed, _ = _timed(
+                functools.partial(search.suggest, organization=organization, text=text)
+            )
+            slowest = max(slowest, elapsed)
+    status = search.matcher_status()
+    return {
+        "organizations": len(organizations),
+        "rounds": rounds,
+        "slowest_suggestion_ms": round(slowest, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "budget_mb": round(status["budget_bytes"] / 2**20),
+        "held_mb": round(status["used_bytes"] / 2**20, 1),
+        "held": status["organizations"],
+        "loads": status["loads"],
+        "evictions": status["evictions"],
+    }
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.reload")
-    parser.add_argument("--org", required=True)
+    parser.add_argument("--org", help="one organisation: its loads and changes")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--many", help="organisations named so (a prefix), queried in turn")
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
-    print(json.dumps({"reload": measure(args.org, args.repeat)}))
+    if args.org:
+        print(json.dumps({"reload": measure(args.org, args.repeat)}))
+    if args.many:
+        print(json.dumps({"many": measure_many(args.many, args.rounds)}))
 
 
 if __name__ == "__main__":
