@@ -50,10 +50,18 @@ def _suggestions(cache, monkeypatch, organization, text):
     return [(s.issue.pk, round(s.score, 5), s.reasons, s.teams) for s in found]
 
 
+def _store_profiles(*organizations):
+    """A first load stores what it computed: the loads in threads below then only read (the
+    in-memory SQLite database of the tests locks whole tables for a writer)."""
+    for organization in organizations:
+        search.IndexCache().index(organization.pk)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_load_never_holds_up_another_organisations_suggestions(monkeypatch):
     slow, _, _ = _organization("Slow Org")
     fast, _, fast_rows = _organization("Fast Org")
+    _store_profiles(slow, fast)
     cache = search.IndexCache()
     loading, release = threading.Event(), threading.Event()
     original = search._load_rows
@@ -105,6 +113,7 @@ def test_a_load_never_holds_up_another_organisations_suggestions(monkeypatch):
 def test_one_organisations_load_waits_for_its_own_running_load(monkeypatch):
     """Two requests of the same organisation at once load it once."""
     organization, _, _ = _organization("Busy Org")
+    _store_profiles(organization)
     cache = search.IndexCache()
     loading, release = threading.Event(), threading.Event()
     original = search._load_rows
