@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
-EXAMPLES ?= ../shared/examples
+EXAMPLES ?= examples
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test test-fast lint format eval bench worker beat audit browser-deps clean
+.PHONY: install run test test-fast lint format eval bench bench-matching worker beat audit browser-deps clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Recur needs Python 3.12"' \
@@ -43,16 +43,20 @@ browser-deps:
 			echo "Browser tests need Chromium: run 'sudo apt-get install chromium'"; exit 1; \
 		fi; }
 
+# Everything: unit, view and engine tests, and the browser, worker, slow (server, fuzz,
+# subprocess, real model) and evaluation tests (markers in pyproject.toml).
 test: install browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The edit-test loop: unit, view and engine tests only. Run make test before pushing.
 test-fast: install
-	$(PY) -m pytest -m "not browser and not worker" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not browser and not worker and not slow and not evaluation" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 	DJANGO_DEBUG=False DJANGO_SECRET_KEY=lint-only-secret-key-with-enough-length-and-entropy-0123456789 \
 		DJANGO_ALLOWED_HOSTS=recur.example.com EMAIL_HOST=smtp.example.com \
@@ -74,6 +78,12 @@ eval: install
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
+
+# The matcher alone, without a database or a server: the embedding, the 100k-raising
+# suggestion path, and the inner loops against their budgets (the timing checks the unit
+# tests do not make).
+bench-matching: install
+	$(PY) -m bench.matching
 
 worker: install
 	$(BIN)/celery -A config worker --loglevel=info

@@ -1,1 +1,1 @@
-"""Recur's performance benchmark (``make bench``; see README, "Performance")."""
+"""Recur's performance benchmark (``make bench``; see docs/performance.md)."""

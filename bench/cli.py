@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import itertools
 import json
 import os
@@ -241,25 +242,19 @@ def measure(
     results: dict[str, dict[str, Any]] = {}
     for key, label, factory in plan:
         say(f"{label}: warm-up {args.warmup:g} s, then {args.duration:g} s")
-        counter = itertools.count()
-        warm = load.run(
+        # The warm-up and the measured run send the same requests, numbered on.
+        send = functools.partial(
+            load.run,
             "127.0.0.1",
             port,
             factory,
-            duration_s=args.warmup,
             concurrency=args.concurrency,
-            counter=counter,
+            counter=itertools.count(),
         )
+        warm = send(duration_s=args.warmup)
         ours = {os.getpid(), server.process.pid, *server.worker_pids()}
         before = cpu_sample(ours, args.database)
-        result = load.run(
-            "127.0.0.1",
-            port,
-            factory,
-            duration_s=args.duration,
-            concurrency=args.concurrency,
-            counter=counter,
-        )
+        result = send(duration_s=args.duration)
         result["other_cpu_pct"] = before.other_percent(cpu_sample(ours, args.database))
         result["label"] = label
         result["warmup_max_ms"] = warm["max_ms"]

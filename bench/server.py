@@ -88,19 +88,21 @@ def manage(
     run_streaming([sys.executable, "manage.py", *args], env, timeout=timeout, stream=stream)
 
 
+def _start_group(
+    command: list[str], env: Mapping[str, str], **streams: Any
+) -> subprocess.Popen[Any]:
+    """Start `command` in the project folder as a process group of its own, so that stopping
+    it stops every process it started (see _kill_group)."""
+    return subprocess.Popen(command, cwd=ROOT, env=dict(env), start_new_session=True, **streams)
+
+
 def run_streaming(
     command: list[str], env: Mapping[str, str], *, timeout: float, stream: TextIO | None = None
 ) -> str:
     """Run a command in its own process group; echo its output; kill the group on timeout."""
     out = stream or sys.stdout
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=dict(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    process = _start_group(
+        command, env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     lines: list[str] = []
 
@@ -188,14 +190,7 @@ def gunicorn(
         str(log),
     ]
     log.parent.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=dict(env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = _start_group(command, env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = Gunicorn(process, port, log)
     try:
         _wait_ready(server, ready_timeout)

@@ -262,7 +262,9 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Recur <recur@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Celery: without a broker, tasks run in-process (on commit, via delay_on_commit).
+# Celery: without a broker, tasks run in-process: a findings recompute right after the commit
+# that scheduled it (diagnosis.tasks.schedule_recompute), an import in a background thread
+# (retros.import_jobs.import_job_start), never inside the web request's own work.
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", ("redis", "rediss", "amqp"))
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,7 +1,7 @@
 """The diagnosis engine: one issue's history in, one finding out.
 
 Pure: no Django, no clock (pass `today`), no settings (pass `Rules`). It implements the
-diagnosis principles of DOMAIN.md:
+diagnosis principles of docs/domain.md:
 
 1. recurrence after a fix is the evidence; one raising stays `undetermined`;
 2. band-aid loop: back after `band_aid_threshold` band-aid fixes (or structural fixes that did
@@ -294,8 +294,17 @@ def _headline(
     in_teams = f" in {len(teams)} teams" if len(teams) > 1 else ""
     band_aids = sum(1 for f in fixes if not f.structural)
     if verdict.in_loop and verdict.loop:
-        n = len(verdict.loop)
-        how = f"back after {n} band-aid{'s' if n != 1 else ''}{in_teams}"
+        # The loop holds band-aids and structural fixes aimed at another category.
+        loop_band_aids = sum(1 for f in verdict.loop if not f.structural)
+        elsewhere = len(verdict.loop) - loop_band_aids
+        after = []
+        if loop_band_aids:
+            after.append(f"{loop_band_aids} band-aid{'s' if loop_band_aids != 1 else ''}")
+        if elsewhere:
+            after.append(
+                f"{elsewhere} structural fix{'es' if elsewhere != 1 else ''} aimed at another cause"
+            )
+        how = f"back after {' and '.join(after)}{in_teams}"
     elif len(occurrences) > 1 and band_aids:
         how = (
             f"raised {len(occurrences)} times{in_teams} "
@@ -626,7 +635,7 @@ def _held_long_enough(
 
 
 def _choose(scores: _Scores, allowed: Sequence[str], rules: Rules, *, forced: bool = False) -> str:
-    """The allowed category with the highest score (ties: DOMAIN.md's order), or
+    """The allowed category with the highest score (ties: docs/domain.md's order), or
     `undetermined` when no score reaches `min_category_score` (unless `forced`)."""
     if not allowed:
         return UNDETERMINED

@@ -1,6 +1,6 @@
 """Scoring an import of a sample history against its truth (`make eval`).
 
-Conventions (../shared/examples/README.md): recurrence linking is scored on pairs of items
+Conventions (examples/README.md): recurrence linking is scored on pairs of items
 placed in the same issue, against the `same_as` truth; a finding is matched to the issue
 that holds most of its true items; flag precision counts every flagged issue, matched or
 not.

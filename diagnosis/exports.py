@@ -1,5 +1,5 @@
 """Exports: the dashboard's filtered list as CSV, and the organisation's diagnoses as a
-`recur-diagnoses/1` document (HISTORY_FORMAT.md). Both read in batches, so memory stays
+`recur-diagnoses/1` document (docs/history-format.md). Both read in batches, so memory stays
 bounded whatever the size of the organisation."""
 
 from __future__ import annotations

@@ -11,28 +11,16 @@ urlpatterns = [
     path("dashboard/digest/", views.digest_toggle, name="digest_toggle"),
     path("dashboard/teams/<int:team_id>/", views.team_health, name="team_health"),
     path("dashboard/findings/<int:issue_id>/", views.finding, name="finding"),
-    path(
-        "dashboard/findings/<int:issue_id>/acknowledge/",
-        views.finding_acknowledge,
-        name="finding_acknowledge",
+    # The leaders' actions on a finding, one URL each: diagnosis:finding_<action>.
+    *(
+        path(
+            f"dashboard/findings/<int:issue_id>/{action.route or name}/",
+            views.finding_action,
+            {"action": name},
+            name=f"finding_{name}",
+        )
+        for name, action in views.LEADER_ACTIONS.items()
     ),
-    path(
-        "dashboard/findings/<int:issue_id>/confirm/", views.finding_confirm, name="finding_confirm"
-    ),
-    path(
-        "dashboard/findings/<int:issue_id>/override/",
-        views.finding_override,
-        name="finding_override",
-    ),
-    path(
-        "dashboard/findings/<int:issue_id>/dismiss/", views.finding_dismiss, name="finding_dismiss"
-    ),
-    path(
-        "dashboard/findings/<int:issue_id>/restore/", views.finding_restore, name="finding_restore"
-    ),
-    path("dashboard/findings/<int:issue_id>/owner/", views.finding_owner, name="finding_owner"),
-    path("dashboard/findings/<int:issue_id>/fixes/", views.finding_fix, name="finding_fix"),
-    path("dashboard/findings/<int:issue_id>/group/", views.finding_group, name="finding_group"),
     path("dashboard/hypotheses/", views.hypothesis_list, name="hypothesis_list"),
     path("dashboard/hypotheses/new/", views.hypothesis_create, name="hypothesis_create"),
     path(

@@ -349,160 +349,85 @@ def finding(request: HtmxRequest, issue_id: int) -> HttpResponse:
     return _render_finding(request, access, _issue_for(access, issue_id))
 
 
-# A handler validates its form and calls one service; it returns the invalid bound forms by
-# name (to show their errors) or None when the action was done.
-Handler = Callable[[acl.Access, Issue], "dict[str, django_forms.Form] | None"]
+# --- Leaders' actions on a finding: one table, one view ----------------------------------------
 
 
-def _act(request: HtmxRequest, issue_id: int, handler: Handler, done: str) -> HttpResponse:
+@dataclass(frozen=True)
+class LeaderAction:
+    """One leader's action on a finding: the message when done, the service it calls (with
+    `issue`, `actor` and the form's fields as keywords) and the form validated first, posted
+    under the action's name as prefix. `scoped` forms choose among the organisation's people,
+    teams or hypotheses; `route` is the URL segment when it is not the action's name."""
+
+    done: str
+    service: Callable[..., object]
+    form: Callable[..., django_forms.Form] | None = None
+    scoped: bool = False
+    route: str = ""
+
+
+def _group_under(
+    *, issue: Issue, actor: Any, hypothesis: Hypothesis | None, new_title: str
+) -> Hypothesis:
+    """Group the issue under the chosen hypothesis, or a new one of that title."""
+    hypothesis = hypothesis or actions.hypothesis_create(
+        organization=issue.organization, actor=actor, title=new_title
+    )
+    return actions.hypothesis_add_issue(hypothesis=hypothesis, issue=issue, actor=actor)
+
+
+# URL names `diagnosis:finding_<name>`: diagnosis/urls.py builds one URL per row.
+LEADER_ACTIONS: dict[str, LeaderAction] = {
+    "acknowledge": LeaderAction("Acknowledged.", actions.finding_acknowledge),
+    "confirm": LeaderAction(
+        "Category confirmed.", actions.assessment_confirm_category, ConfirmCategoryForm
+    ),
+    "override": LeaderAction(
+        "Category set.", actions.assessment_override_category, OverrideCategoryForm
+    ),
+    "dismiss": LeaderAction("Flag dismissed.", actions.flag_dismiss, DismissFlagForm),
+    "restore": LeaderAction("Flag restored.", actions.flag_restore),
+    "owner": LeaderAction(
+        "Owner assigned.", actions.assessment_assign_owner, AssignOwnerForm, scoped=True
+    ),
+    "fix": LeaderAction(
+        "Structural fix recorded.",
+        actions.fix_record_structural,
+        StructuralFixForm,
+        scoped=True,
+        route="fixes",
+    ),
+    "group": LeaderAction("Grouped under the hypothesis.", _group_under, GroupForm, scoped=True),
+}
+
+
+@require_POST
+def finding_action(request: HtmxRequest, issue_id: int, action: str) -> HttpResponse:
+    """Validate the action's form and call its service; the finding page again, with the
+    form's errors when it was not valid or the service refused it."""
+    step = LEADER_ACTIONS[action]
     access = _leader(request)
     issue = _issue_for(access, issue_id)
-    invalid = handler(access, issue)
-    if invalid:
-        return _render_finding(request, access, issue, bound=invalid)
+    form = None
+    if step.form is not None:
+        scope = {"organization": access.organization} if step.scoped else {}
+        form = step.form(request.POST, prefix=action, **scope)
+        if not form.is_valid():
+            return _render_finding(request, access, issue, bound={action: form})
+    data = form.cleaned_data if form is not None else {}
+    try:
+        step.service(issue=issue, actor=request.user, **data)
+    except ValidationError as error:
+        if form is None:
+            raise
+        form.add_error(None, error)
+        return _render_finding(request, access, issue, bound={action: form})
     if _wants_partial(request):
-        response = _render_finding(request, access, issue, done=done)
+        response = _render_finding(request, access, issue, done=step.done)
         response["HX-Trigger"] = "finding-changed"
         return response
-    messages.success(request, done)
+    messages.success(request, step.done)
     return redirect("diagnosis:finding", issue_id=issue.pk)
-
-
-def _call(form: django_forms.Form, name: str, service: Callable[[dict[str, Any]], object]):
-    """Validate `form` and call `service` with its data; the form with errors otherwise."""
-    if not form.is_valid():
-        return {name: form}
-    try:
-        service(form.cleaned_data)
-    except ValidationError as error:
-        form.add_error(None, error)
-        return {name: form}
-    return None
-
-
-@require_POST
-def finding_acknowledge(request: HtmxRequest, issue_id: int) -> HttpResponse:
-    def handle(access: acl.Access, issue: Issue) -> None:
-        actions.finding_acknowledge(issue=issue, actor=request.user)  # type: ignore[arg-type]
-
-    return _act(request, issue_id, handle, "Acknowledged.")
-
-
-@require_POST
-def finding_confirm(request: HtmxRequest, issue_id: int) -> HttpResponse:
-    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
-        return _call(
-            ConfirmCategoryForm(request.POST, prefix="confirm"),
-            "confirm",
-            lambda data: actions.assessment_confirm_category(
-                issue=issue,
-                actor=request.user,  # type: ignore[arg-type]
-                category=data["category"],
-            ),
-        )
-
-    return _act(request, issue_id, handle, "Category confirmed.")
-
-
-@require_POST
-def finding_override(request: HtmxRequest, issue_id: int) -> HttpResponse:
-    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
-        return _call(
-            OverrideCategoryForm(request.POST, prefix="override"),
-            "override",
-            lambda data: actions.assessment_override_category(
-                issue=issue,
-                actor=request.user,  # type: ignore[arg-type]
-                category=data["category"],
-                note=data["note"],
-            ),
-        )
-
-    return _act(request, issue_id, handle, "Category set.")
-
-
-@require_POST
-def finding_dismiss(request: HtmxRequest, issue_id: int) -> HttpResponse:
-    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
-        return _call(
-            DismissFlagForm(request.POST, prefix="dismiss"),
-            "dismiss",
-            lambda data: actions.flag_dismiss(
-                issue=issue,
-                actor=request.user,  # type: ignore[arg-type]
-                note=data["note"],
-            ),
-        )
-
-    return _act(request, issue_id, handle, "Flag dismissed.")
-
-
-@require_POST
-def finding_restore(request: HtmxRequest, issue_id: int) -> HttpResponse:
-    def handle(access: acl.Access, issue: Issue) -> None:
-        actions.flag_restore(issue=issue, actor=request.user)  # type: ignore[arg-type]
-
-    return _act(request, issue_id, handle, "Flag restored.")
-
-
-@require_POST
-def finding_owner(request: HtmxRequest, issue_id: int) -> HttpResponse:
-    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
-        return _call(
-            AssignOwnerForm(request.POST, prefix="owner", organization=access.organization),
-            "owner",
-            lambda data: actions.assessment_assign_owner(
-                issue=issue,
-                actor=request.user,  # type: ignore[arg-type]
-                owner=data["owner"],
-            ),
-        )
-
-    return _act(request, issue_id, handle, "Owner assigned.")
-
-
-@require_POST
-def finding_fix(request: HtmxRequest, issue_id: int) -> HttpResponse:
-    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
-        return _call(
-            StructuralFixForm(request.POST, prefix="fix", organization=access.organization),
-            "fix",
-            lambda data: actions.fix_record_structural(
-                issue=issue,
-                actor=request.user,  # type: ignore[arg-type]
-                text=data["text"],
-                kind=data["kind"],
-                team=data["team"],
-                owner=data["owner"],
-                due_on=data["due_on"],
-            ),
-        )
-
-    return _act(request, issue_id, handle, "Structural fix recorded.")
-
-
-@require_POST
-def finding_group(request: HtmxRequest, issue_id: int) -> HttpResponse:
-    def group(access: acl.Access, issue: Issue, data: dict[str, Any]) -> None:
-        hypothesis = data["hypothesis"] or actions.hypothesis_create(
-            organization=access.organization,
-            actor=request.user,  # type: ignore[arg-type]
-            title=data["new_title"],
-        )
-        actions.hypothesis_add_issue(
-            hypothesis=hypothesis,
-            issue=issue,
-            actor=request.user,  # type: ignore[arg-type]
-        )
-
-    def handle(access: acl.Access, issue: Issue) -> dict[str, django_forms.Form] | None:
-        return _call(
-            GroupForm(request.POST, prefix="group", organization=access.organization),
-            "group",
-            lambda data: group(access, issue, data),
-        )
-
-    return _act(request, issue_id, handle, "Grouped under the hypothesis.")
 
 
 # --- Hypotheses -------------------------------------------------------------------------------

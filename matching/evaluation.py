@@ -46,7 +46,7 @@ QueryEncoder = Callable[[str, lexical.Vocabulary], np.ndarray]
 QueryReader = Callable[[str, lexical.Vocabulary], tuple[str, np.ndarray]]
 
 BAND_AID_KINDS = frozenset({"meeting", "process", "reminder", "workaround", "escalation"})
-QUIET_DAYS = 90  # DOMAIN.md: no recurrence for 90 days after a fix counts as resolved
+QUIET_DAYS = 90  # docs/domain.md: no recurrence for 90 days after a fix counts as resolved
 
 
 @dataclass(frozen=True)

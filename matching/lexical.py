@@ -7,10 +7,10 @@ behind, and cut into trigrams. ``similarity`` is the Jaccard index of the two tr
 ``word_similarity(a, b)`` is the best similarity between the trigrams of ``a`` and a
 continuous extent of the (ordered) trigrams of ``b``.
 
-For comparable scores on SQLite and PostgreSQL, both sides compare :func:`normalize`-d text
-(lower case, accents folded, punctuation stripped): store the normalised text in a column
-and call pg_trgm on that column, or call these functions on it in Python. (pg_trgm does not
-fold accents; after normalisation there are none left to disagree on.) pg_trgm hashes
+Recur scores in Python on :func:`normalize`-d text (lower case, accents folded, punctuation
+stripped) on every database, so SQLite and PostgreSQL agree; nothing reads pg_trgm at run
+time (no trigram column is stored). (pg_trgm does not fold accents; after normalisation
+there are none left to disagree on.) pg_trgm hashes
 trigrams of multi-byte characters into 3 bytes, so non-Latin text can differ only by a
 hash collision.
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F
+from django.db.models import F, Model, QuerySet
 from django.http import Http404, HttpRequest
 
 from retros.models import (
@@ -120,56 +120,46 @@ def issues_visible(access: Access) -> ArchivableQuerySet[Issue]:
 # Single objects: 404 across organisations, 403 inside it ---------------------------------
 
 
-def team_for(access: Access, team_id: int, *, write: bool = False) -> Team:
-    team = Team.objects.filter(organization=access.organization, pk=team_id).first()
-    if team is None:
+def _of_organization[M: Model](access: Access, objects: QuerySet[M], pk: int) -> M:
+    """The object `pk` among `objects` of the person's organisation; 404 otherwise, so that
+    another organisation's objects look like ones that do not exist."""
+    found = objects.filter(organization=access.organization, pk=pk).first()
+    if found is None:
         raise Http404
+    return found
+
+
+def team_for(access: Access, team_id: int, *, write: bool = False) -> Team:
+    team = _of_organization(access, Team.objects.all(), team_id)
     _check_team(access, team.pk, write=write)
     return team
 
 
 def retro_for(access: Access, retro_id: int, *, write: bool = False) -> Retrospective:
-    retro = (
-        Retrospective.objects.select_related("team", "facilitator")
-        .filter(organization=access.organization, pk=retro_id)
-        .first()
+    retro = _of_organization(
+        access, Retrospective.objects.select_related("team", "facilitator"), retro_id
     )
-    if retro is None:
-        raise Http404
     _check_team(access, retro.team_id, write=write)
     retro.organization = access.organization  # the one it was filtered by: no query for it
     return retro
 
 
 def issue_for(access: Access, issue_id: int, *, write: bool = False) -> Issue:
-    issue = Issue.objects.filter(organization=access.organization, pk=issue_id).first()
-    if issue is None:
-        raise Http404
-    if write and not access.can_facilitate:
-        raise PermissionDenied("Only facilitators and leaders can change issues.")
+    issue = _of_organization(access, Issue.objects.all(), issue_id)
+    _check_issue_change(access, write=write)
     return issue
 
 
 def occurrence_for(access: Access, occurrence_id: int, *, write: bool = False) -> Occurrence:
-    occurrence = (
-        Occurrence.objects.select_related("retro", "issue")
-        .filter(organization=access.organization, pk=occurrence_id)
-        .first()
+    occurrence = _of_organization(
+        access, Occurrence.objects.select_related("retro", "issue"), occurrence_id
     )
-    if occurrence is None:
-        raise Http404
     _check_team(access, occurrence.team_id, write=write)
     return occurrence
 
 
 def fix_for(access: Access, fix_id: int, *, write: bool = False) -> Fix:
-    fix = (
-        Fix.objects.select_related("issue", "team")
-        .filter(organization=access.organization, pk=fix_id)
-        .first()
-    )
-    if fix is None:
-        raise Http404
+    fix = _of_organization(access, Fix.objects.select_related("issue", "team"), fix_id)
     if fix.team_id is not None:
         _check_team(access, fix.team_id, write=write)
     elif write and not access.is_leader:
@@ -185,17 +175,17 @@ def _check_team(access: Access, team_id: int, *, write: bool) -> None:
         raise PermissionDenied("You are not a member of this team.")
 
 
-def merge_for(access: Access, merge_id: int, *, write: bool = False) -> IssueMerge:
-    """A merge of two issues of the person's organisation; undoing it is a change to issues."""
-    merge = (
-        IssueMerge.objects.select_related("source", "target")
-        .filter(organization=access.organization, pk=merge_id)
-        .first()
-    )
-    if merge is None:
-        raise Http404
+def _check_issue_change(access: Access, *, write: bool) -> None:
     if write and not access.can_facilitate:
         raise PermissionDenied("Only facilitators and leaders can change issues.")
+
+
+def merge_for(access: Access, merge_id: int, *, write: bool = False) -> IssueMerge:
+    """A merge of two issues of the person's organisation; undoing it is a change to issues."""
+    merge = _of_organization(
+        access, IssueMerge.objects.select_related("source", "target"), merge_id
+    )
+    _check_issue_change(access, write=write)
     return merge
 
 
@@ -204,7 +194,4 @@ def import_job_for(access: Access, job_id: int) -> ImportJob:
     whatever the document names); leaders and admins only."""
     if not access.is_leader:
         raise PermissionDenied("Only leaders and admins can import history.")
-    job = ImportJob.objects.filter(organization=access.organization, pk=job_id).first()
-    if job is None:
-        raise Http404
-    return job
+    return _of_organization(access, ImportJob.objects.all(), job_id)

@@ -39,6 +39,16 @@ def _bound_date_picker(field: forms.Field) -> None:
     )
 
 
+def _date_field(label: str, *, required: bool = True) -> forms.DateField:
+    """A date chosen with the browser's picker; dates outside the sane range are refused."""
+    return forms.DateField(
+        label=label,
+        required=required,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[validate_sane_date],
+    )
+
+
 class OrganizationCreateForm(forms.Form):
     name = forms.CharField(
         label="Name of the organisation",
@@ -48,11 +58,7 @@ class OrganizationCreateForm(forms.Form):
 
 
 class RetroStartForm(forms.Form):
-    held_on = forms.DateField(
-        label="Date",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        validators=[validate_sane_date],
-    )
+    held_on = _date_field("Date")
     title = forms.CharField(
         label="Title",
         required=False,
@@ -154,7 +160,21 @@ KIND_UNSURE_ERROR = (
 )
 
 
-class FixForm(forms.Form):
+class _FixFieldsForm(forms.Form):
+    """What recording a fix and editing one both ask: its text, kind, owner and due date."""
+
+    field_order = ["text", "kind", "owner", "due_on"]
+
+    text = forms.CharField(label="What will be done", required=False, strip=False)
+    kind = forms.ChoiceField(label="Kind", choices=KIND_CHOICES)
+    owner = forms.CharField(label="Owner", required=False, max_length=OWNER_MAX)
+    due_on = _date_field("Due", required=False)
+
+    def clean_text(self) -> str:
+        return _stripped_text(self.cleaned_data.get("text"), what="The fix")
+
+
+class FixForm(_FixFieldsForm):
     """A fix for an issue. An empty kind means "infer it from the text" when the inference is
     sure, and asks the person otherwise. With JavaScript a sure kind is pre-selected from the
     text as the person types (`kind_source=inferred`) until they choose one themselves
@@ -170,16 +190,8 @@ class FixForm(forms.Form):
         label="Kind", required=False, choices=[("", "Suggest from the text"), *KIND_CHOICES]
     )
     kind_source = forms.CharField(required=False, widget=forms.HiddenInput)
-    owner = forms.CharField(label="Owner", required=False, max_length=OWNER_MAX)
-    due_on = forms.DateField(
-        label="Due",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        validators=[validate_sane_date],
-    )
 
-    def clean_text(self) -> str:
-        return _stripped_text(self.cleaned_data.get("text"), what="The fix")
+    field_order = ["text", "kind", "kind_source", "owner", "due_on"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -208,19 +220,8 @@ class OccurrenceReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=[("confirm", "Link it"), ("reject", "Not the same")])
 
 
-class FixEditForm(forms.Form):
-    text = forms.CharField(label="What will be done", required=False, strip=False)
-    kind = forms.ChoiceField(label="Kind", choices=KIND_CHOICES)
-    owner = forms.CharField(label="Owner", required=False, max_length=OWNER_MAX)
-    due_on = forms.DateField(
-        label="Due",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        validators=[validate_sane_date],
-    )
-
-    def clean_text(self) -> str:
-        return _stripped_text(self.cleaned_data.get("text"), what="The fix")
+class FixEditForm(_FixFieldsForm):
+    """An existing fix's text, kind, owner and due date; the kind is always chosen."""
 
 
 class FixOutcomeForm(forms.Form):

@@ -347,20 +347,15 @@ undo_guards: list[Callable[[list[int]], str]] = []
 def _check_undo(org_id: int, created: dict[str, list[int]]) -> None:
     issues, retros, teams = created["issues"], created["retros"], created["teams"]
     problems: list[str] = []
+    on_created = Q(organization_id=org_id) & (
+        Q(issue_id__in=issues) | Q(retro_id__in=retros) | Q(team_id__in=teams)
+    )
     later_raisings = (
-        Occurrence.objects.filter(organization_id=org_id)
-        .filter(Q(issue_id__in=issues) | Q(retro_id__in=retros) | Q(team_id__in=teams))
-        .exclude(pk__in=created["occurrences"])
-        .count()
+        Occurrence.objects.filter(on_created).exclude(pk__in=created["occurrences"]).count()
     )
     if later_raisings:
         problems.append(f"{later_raisings} item(s) were added since to what it created")
-    later_fixes = (
-        Fix.objects.filter(organization_id=org_id)
-        .filter(Q(issue_id__in=issues) | Q(retro_id__in=retros) | Q(team_id__in=teams))
-        .exclude(pk__in=created["fixes"])
-        .count()
-    )
+    later_fixes = Fix.objects.filter(on_created).exclude(pk__in=created["fixes"]).count()
     if later_fixes:
         problems.append(f"{later_fixes} fix(es) were recorded since on what it created")
     later_retros = (

@@ -1,4 +1,4 @@
-"""Import and export of `recur-history/1` documents (HISTORY_FORMAT.md).
+"""Import and export of `recur-history/1` documents (docs/history-format.md).
 
 Import is all or nothing: the document is validated first (vocabulary.history), then
 written in one transaction. It is idempotent: teams are matched by name, and retros, items
@@ -245,9 +245,13 @@ class _Importer:
         return self.report
 
     def _teams(self) -> None:
-        by_name = {t.name: t for t in Team.objects.filter(organization=self.org)}
+        existing = list(Team.objects.filter(organization=self.org))
+        by_name = {t.name: t for t in existing}
+        by_key = {t.import_key: t for t in existing if t.import_key}
         for record in self.doc.teams:
-            team = by_name.get(record.name)
+            # The key first: a team renamed since the last import of this file is the same
+            # team (and its key is taken: a new team with it could not be created).
+            team = by_key.get(record.key) or by_name.get(record.name)
             if team is None:
                 team = Team.objects.create(
                     organization=self.org, name=record.name, import_key=record.key

@@ -51,15 +51,15 @@ def review_decide(request: HttpRequest) -> HttpResponse:
     """Confirm or reject the selected reviews (one button, or bulk with checkboxes)."""
     access = _reviewer(request)
     decision = request.POST.get("decision")
-    ids = [int(v) for v in request.POST.getlist("review") if v.isdigit()]
+    ids = _ids(request.POST.getlist("review"))
     single = request.POST.get("single", "")
     group = request.POST.get("group", "")
     if ":" in single:  # the per-row buttons decide one pair, whatever is selected
         decision, _, review_id = single.partition(":")
-        ids = [int(review_id)] if review_id.isdigit() else []
+        ids = _ids([review_id])
     elif ":" in group:  # a group's buttons decide the pairs it showed, whatever is selected
         decision, _, listed = group.partition(":")
-        ids = [int(v) for v in listed.split(",") if v.isdigit()]
+        ids = _ids(listed.split(","))
     if decision not in ("confirm", "reject"):
         messages.error(request, "Choose whether the selected pairs are the same issue or not.")
         return redirect("review:queue")
@@ -79,6 +79,12 @@ def review_decide(request: HttpRequest) -> HttpResponse:
     verb = "Linked" if decision == "confirm" else "Kept apart"
     messages.success(request, f"{verb}: {len(chosen)} possible recurrence(s).")
     return _back(request)
+
+
+def _ids(values: list[str]) -> list[int]:
+    """The review ids among posted values: plain ASCII digits of a size a key can have
+    ("²" and "٣" are digits to str.isdigit, and a 30-digit number overflows the database)."""
+    return [int(v) for v in values if v.isascii() and v.isdigit() and len(v) <= 18]
 
 
 def _back(request: HttpRequest) -> HttpResponse:

@@ -554,17 +554,9 @@ def issue_page(issue: Issue, *, access: Access, timeline_page: str | int | None 
 def merge_candidates(issue: Issue, query: str, *, access: Access, limit: int = 8) -> list[Issue]:
     """Live issues of the organisation whose words the person may read contain `query`
     (retros.visibility.matching_words), for the merge form, with their display titles."""
-    query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
-    if not query:
-        return []
-    found = (
-        Issue.objects.live()
-        .filter(visibility.matching_words(access, query))
-        .filter(organization_id=issue.organization_id, merged_into=None)
-        .exclude(pk=issue.pk)
-        .order_by("-last_seen", "-id")[:limit]
+    return _issues_matching(
+        query, access=access, organization_id=issue.organization_id, but=issue.pk, limit=limit
     )
-    return visibility.show_titles(access, found)
 
 
 def link_candidates(
@@ -572,14 +564,28 @@ def link_candidates(
 ) -> list[Issue]:
     """Live issues whose words the person may read contain `query`, for linking an
     occurrence by hand, with their display titles."""
+    return _issues_matching(
+        query,
+        access=access,
+        organization_id=occurrence.organization_id,
+        but=occurrence.issue_id,
+        limit=limit,
+    )
+
+
+def _issues_matching(
+    query: str, *, access: Access, organization_id: int, but: int, limit: int
+) -> list[Issue]:
+    """Live, unmerged issues of the organisation other than `but` whose words the person may
+    read contain `query`, most recently seen first, with their display titles."""
     query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if not query:
         return []
     found = (
         Issue.objects.live()
         .filter(visibility.matching_words(access, query))
-        .filter(organization_id=occurrence.organization_id, merged_into=None)
-        .exclude(pk=occurrence.issue_id)
+        .filter(organization_id=organization_id, merged_into=None)
+        .exclude(pk=but)
         .order_by("-last_seen", "-id")[:limit]
     )
     return visibility.show_titles(access, found)

@@ -705,6 +705,15 @@ def _review_fix_response(
     return render(request, "retros/retro_board.html#review-fix", context, status=status)
 
 
+def _fix_reviewed(request: HtmxRequest, fix: Fix, message: str) -> HttpResponse:
+    """After a one-click review of an earlier fix: its refreshed card for htmx, with a
+    `fix-reviewed` event, else back with `message`."""
+    if not request.htmx:
+        messages.success(request, message)
+    response = _review_fix_response(request, fix)
+    return trigger_client_event(response, "fix-reviewed", {"fix": fix.pk})
+
+
 @require_POST
 def fix_outcome(request: HtmxRequest, fix_id: int) -> HttpResponse:
     access = acl.access_for(request)
@@ -718,10 +727,7 @@ def fix_outcome(request: HtmxRequest, fix_id: int) -> HttpResponse:
         services.fix_mark_outcome(fix=fix, outcome=form.cleaned_data["outcome"], user=request.user)
     except ValidationError as error:
         return _review_fix_response(request, fix, status=INVALID, error=_messages_of(error))
-    if not request.htmx:
-        messages.success(request, f"Outcome recorded for “{fix.text}”.")
-    response = _review_fix_response(request, fix)
-    return trigger_client_event(response, "fix-reviewed", {"fix": fix.pk})
+    return _fix_reviewed(request, fix, f"Outcome recorded for “{fix.text}”.")
 
 
 @require_POST
@@ -734,10 +740,7 @@ def fix_status(request: HtmxRequest, fix_id: int) -> HttpResponse:
             request, fix, status=INVALID, error="Choose open, done or dropped."
         )
     services.fix_set_status(fix=fix, status=form.cleaned_data["status"], user=request.user)
-    if not request.htmx:
-        messages.success(request, f"“{fix.text}” is now {fix.get_status_display().lower()}.")
-    response = _review_fix_response(request, fix)
-    return trigger_client_event(response, "fix-reviewed", {"fix": fix.pk})
+    return _fix_reviewed(request, fix, f"“{fix.text}” is now {fix.get_status_display().lower()}.")
 
 
 @require_http_methods(["GET", "POST"])

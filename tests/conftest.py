@@ -17,6 +17,7 @@ from tests.factories import (
     RetrospectiveFactory,
     TeamFactory,
     UserFactory,
+    signed_in_client,
 )
 
 
@@ -77,12 +78,6 @@ class Cast:
     outsider_team: Team
 
 
-def _client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def cast(db) -> Cast:
     org = OrganizationFactory(name="Northwind")
@@ -114,7 +109,7 @@ def cast(db) -> Cast:
         ),
     }
     users = {role: membership.user for role, membership in people.items()}
-    clients = {role: _client_for(user) for role, user in users.items()}
+    clients = {role: signed_in_client(user) for role, user in users.items()}
     clients["anonymous"] = Client()
     return Cast(org, team, other_team, clients, users, outsider_org, outsider_team)
 

@@ -1,5 +1,5 @@
-"""Where the sample histories live: ../shared/examples beside the project, or
-RECUR_EXAMPLES_DIR."""
+"""Where the sample histories live: examples/ in the repository (each NAME.history.json with
+its NAME.expected.json), or RECUR_EXAMPLES_DIR for another set."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = Path(os.environ.get("RECUR_EXAMPLES_DIR", ROOT.parent / "shared" / "examples"))
+EXAMPLES = Path(os.environ.get("RECUR_EXAMPLES_DIR", ROOT / "examples"))
 
 
 def example_files() -> list[Path]:

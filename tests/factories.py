@@ -6,6 +6,7 @@ import datetime as dt
 
 import factory
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from retros.models import (
     Fix,
@@ -19,6 +20,13 @@ from retros.models import (
 )
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def signed_in_client(user, **options) -> Client:
+    """A test client signed in as `user`; `options` go to Client (e.g. enforce_csrf_checks)."""
+    client = Client(**options)
+    client.force_login(user)
+    return client
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):

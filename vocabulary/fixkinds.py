@@ -1,7 +1,7 @@
 """Fix kinds, root-cause categories and the inference of a fix's kind from its text.
 
 The kind says what a fix changes; whether it is a band-aid depends on what it changes, not on
-how much effort it took (DOMAIN.md, "Fix kinds").
+how much effort it took (docs/domain.md, "Fix kinds").
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ CATEGORIES: dict[str, str] = {
 }
 CATEGORY_CHOICES: list[tuple[str, str]] = list(CATEGORIES.items())
 
-# What actually fixes each category (DOMAIN.md), as the next step a leader can take.
+# What actually fixes each category (docs/domain.md), as the next step a leader can take.
 NEXT_STEPS: dict[str, str] = {
     "execution": "Invest in the infrastructure or tooling behind it, or close the skills gap "
     "with training, pairing or hiring.",
@@ -108,7 +108,8 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
         (
             "meet*", "sync*", "stand-up*", "standup*", "1:1*", "1-on-1*", "one-on-one*",
             "huddle*", "check-in*", "office hours", "catch-up*", "retro*", "forum*",
-            "council*", "get together", "ceremon*", "review session*",
+            "council*", "get together", "ceremon*", "review session*", "zoom", "video call*",
+            "hangout*",
             # A call, but not an on-call queue or rotation.
             r"re:(?<!-)\bcall(?:s|ed|ing)?\b",
         ),
@@ -122,16 +123,18 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "process*", "checklist*", "approv*", "sign-off*", "gate*", "template*", "procedure*",
             "workflow*", "guideline*", "definition of done", "raci", "intake", "playbook*",
             "protocol*", "wip limit*", "add a step", "handoff doc*", "hand-off doc*",
-            "criteria",
+            "criteria", "handbook*", "runbook*", "timeline*",
         ),
         (
             "step*", "form", "forms", "rule*", "require*", "ticket*", "must", "sla*",
             "document*", "written", "before merging", "before release*", "code review*",
+            "defin*", "terminolog*", "in advance", "schedule*",
         ),
     ),
     "reminder": (
         (
-            "remind*", "announc*", "be careful", "be more careful", "remember to", "awareness",
+            "remind*", "announc*", "be careful", "be more careful", "remember*", "awareness",
+            "habit*", "visibility",
             "heads-up", "memo*", "newsletter*", "poster*", "policy note*",
         ),
         (
@@ -162,7 +165,8 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
         (
             "tool*", "config*", "automat*", "lint*", "plugin*", "bot", "bots", "dashboard*",
             "monitor*", "alert rule*", "feature flag*", "pre-commit", "static analysis",
-            "test suite*", "ci check*", "ci job*", "setting*",
+            "test suite*", "ci check*", "ci job*", "setting*", "acl", "acls", "permission*",
+            "access right*", "repositor*", "repo", "repos",
         ),
         ("script*", "install*", "integrat*", "upgrad*", "set up", "switch* to", "add* tests",
          "alert*"),
@@ -181,7 +185,7 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "train*", "course*", "pair", "pairs", "pairing", "paired", "mentor*", "hire*",
             "hiring", "recruit*", "onboard*", "teach*", "upskill*", "learn*", "certif*",
             "knowledge sharing", "knowledge transfer", "brown bag*", "bootcamp*", "shadow*",
-            "tutor*",
+            "tutor*", "instruction*", "how to", "how-to*", "contributing", "guide", "guides",
         ),
         ("skill*", "workshop*", "junior*", "senior*", "expert*", "study"),
     ),
@@ -190,7 +194,9 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "staff*", "headcount", "backfill*", "contractor*", "owner", "owners", "ownership",
             r"re:\badd\s+(?:an?\s+|one\s+|two\s+|three\s+|more\s+|another\s+)?(?:\w+\s+)?"
             r"(?:engineers?|developers?|devs?|people|persons?|testers?|sres?|designers?)\b",
-            "dedicated", "on-call rotation",
+            "dedicated", "on-call rotation", "timezone*", "time zone*",
+            r"re:\bmore\s+(?:\w+\s+)?(?:reviewers?|maintainers?|approvers?|members?|"
+            r"volunteers?|contributors?)\b",
         ),
         ("assign*", "rotat*", "capacity", "allocat*", "budget*", "borrow*", "loan*", "workload*",
          "free up time"),
@@ -255,7 +261,7 @@ def infer_fix_kind(text: str, *, rules: Rules = DEFAULT_RULES) -> InferredKind:
 
     Every kind scores the stems and phrases it matches (strong mechanism words outweigh weak
     topic words; a strong match on the first word, usually the imperative verb, gets a bonus). Ties
-    go to the kind listed first in DOMAIN.md. Text matching nothing falls back to
+    go to the kind listed first in docs/domain.md. Text matching nothing falls back to
     `workaround` at a low confidence: an action that names no structural change is, until a
     person says otherwise, a one-off, and a band-aid is the conservative reading for the
     band-aid loop. `sure` is False below `rules.infer_sure_confidence` (no match, or a tie

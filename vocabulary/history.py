@@ -1,4 +1,4 @@
-"""Read, validate and write `recur-history/1` documents (the contract in HISTORY_FORMAT.md).
+"""Read, validate and write `recur-history/1` documents (the contract in docs/history-format.md).
 
 Pure: no Django, no I/O; the clock is read only when the caller passes no `today`.
 `parse_history` validates the whole document and reports
@@ -25,7 +25,7 @@ Decisions this module makes where the written contract is silent:
   its column, and every date lies between 1990-01-01 and five years after `today`.
 - A `format` other than `recur-history/1` stops validation there: a different version has a
   different shape, and listing its fields as errors would only bury the real message.
-- Canonical form written by `dump_history`: keys in the order of HISTORY_FORMAT.md; `teams`,
+- Canonical form written by `dump_history`: keys in the order of docs/history-format.md; `teams`,
   `retrospectives`, `items`, `actions`, `votes` and `status` always written; `title`,
   `same_as`, `type`, `column`, `kind`, `owner`, `due_on` and `completed_on` omitted when
   empty.
@@ -51,7 +51,7 @@ from vocabulary import limits
 FORMAT: Final = "recur-history/1"
 SUPPORTED_FORMATS: Final = (FORMAT,)
 
-# Must match vocabulary.fixkinds.FIX_KINDS (DOMAIN.md, "Fix kinds"); a test asserts they match.
+# Must match vocabulary.fixkinds.FIX_KINDS (docs/domain.md, "Fix kinds"); a test asserts they match.
 FIX_KIND_SLUGS: Final = (
     "meeting",
     "process",

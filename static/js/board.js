@@ -17,6 +17,20 @@
     return document.getElementById("entry-text");
   }
 
+  // A shortcut's key pressed with Alt and no other modifier (Alt+L, Alt+W, Alt+1..5).
+  function altOnly(event) {
+    return event.altKey && !event.ctrlKey && !event.metaKey;
+  }
+
+  // Click the newest (last) element matching `selector`, if there is one, for a shortcut.
+  function clickNewest(event, selector) {
+    const found = document.querySelectorAll(selector);
+    if (found.length) {
+      event.preventDefault();
+      found[found.length - 1].click();
+    }
+  }
+
   // What is being typed in the new-issue field is kept in this tab until it is added, so a
   // session that ends mid-retro (sign in again, come back) or a trip to another page loses
   // nothing. sessionStorage: this tab only, gone when the tab closes.
@@ -112,7 +126,7 @@
     }
 
     // Alt+1..5 links the new issue to that earlier one ("raised again").
-    if (event.altKey && !event.ctrlKey && !event.metaKey && /^Digit[1-9]$/.test(event.code)) {
+    if (altOnly(event) && /^Digit[1-9]$/.test(event.code)) {
       const button = document.querySelector(
         '#suggestions button[data-suggestion="' + event.code.slice(5) + '"]'
       );
@@ -124,22 +138,14 @@
     }
 
     // Alt+L links the newest row that looks like an earlier issue ("Link it" on the row).
-    if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyL") {
-      const offers = document.querySelectorAll('.possible-link button[aria-keyshortcuts="Alt+L"]');
-      if (offers.length) {
-        event.preventDefault();
-        offers[offers.length - 1].click();
-      }
+    if (altOnly(event) && event.code === "KeyL") {
+      clickNewest(event, '.possible-link button[aria-keyshortcuts="Alt+L"]');
       return;
     }
 
     // Alt+W switches the newest row between "went well" and a problem.
-    if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyW") {
-      const toggles = document.querySelectorAll("#occurrence-list button[data-item-type]");
-      if (toggles.length) {
-        event.preventDefault();
-        toggles[toggles.length - 1].click();
-      }
+    if (altOnly(event) && event.code === "KeyW") {
+      clickNewest(event, "#occurrence-list button[data-item-type]");
       return;
     }
 

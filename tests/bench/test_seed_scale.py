@@ -35,6 +35,8 @@ from retros.models import (
 )
 from vocabulary.history import parse_history
 
+pytestmark = pytest.mark.slow
+
 TODAY = dt.date(2026, 3, 2)
 
 

@@ -13,23 +13,10 @@ from diagnosis.models import Assessment, Finding, Hypothesis, LeaderAction
 from diagnosis.services import finding_recompute_many
 from retros import services
 from retros.models import Fix
-from tests.diagnosis.test_dashboard import (
-    band_aid_loop,
-    isolated,
-    make_loops,
-    recompute,
-)
+from tests.diagnosis.stories import band_aid_loop, recompute
 from tests.factories import UserFactory
 
-
-@pytest.fixture(autouse=True)
-def _isolated(settings):
-    yield from isolated(settings)
-
-
-@pytest.fixture
-def loops(cast):
-    return make_loops(cast)
+pytestmark = pytest.mark.usefixtures("cold_cache")
 
 
 def _url(name: str, issue) -> str:

@@ -5,94 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import escape
 
 from diagnosis.models import Finding
 from diagnosis.services import finding_recompute_many
-from retros.models import Issue, Organization, Team
+from retros.models import Team
+from tests.diagnosis.stories import TODAY, band_aid_loop, months_ago, raise_issue, recompute
 from tests.factories import FixFactory, OccurrenceFactory, RetrospectiveFactory
 
-TODAY = timezone.localdate()
-
-
-def months_ago(n: int, day: int = 10) -> dt.date:
-    index = TODAY.year * 12 + TODAY.month - 1 - n
-    return dt.date(index // 12, index % 12 + 1, day)
-
-
-def raise_issue(
-    org: Organization,
-    raisings: Sequence[tuple[Team, dt.date]],
-    *,
-    title: str,
-    text: str = "Priorities changed mid-sprint again",
-    fixes: Sequence[tuple[Team | None, dt.date, str]] = (),
-) -> Issue:
-    """An issue raised by these teams on these dates, with done fixes (team, date, kind)."""
-    issue = Issue.objects.create(organization=org, title=title)
-    for raised_by, held_on in raisings:
-        retro = RetrospectiveFactory(team=raised_by, held_on=held_on)
-        OccurrenceFactory(retro=retro, issue=issue, text=f"{text} ({held_on:%b})")
-    for fixed_by, decided_on, kind in fixes:
-        FixFactory(
-            issue=issue,
-            team=fixed_by,
-            decided_on=decided_on,
-            completed_on=decided_on + dt.timedelta(days=5),
-            status="done",
-            kind=kind,
-            text=f"{kind.title()} to stop it",
-        )
-    return issue
-
-
-def band_aid_loop(org: Organization, teams: Sequence[Team], *, title: str, start: int = 5) -> Issue:
-    """Raised, band-aid, raised again, second band-aid, raised again: a flagged loop."""
-    raisings = [(teams[i % len(teams)], months_ago(start - 2 * i)) for i in range(3)]
-    fixes = [
-        (teams[0], months_ago(start, day=12), "meeting"),
-        (teams[0], months_ago(start - 2, day=12), "process"),
-    ]
-    return raise_issue(org, raisings, title=title, fixes=fixes)
-
-
-def recompute(*issues: Issue) -> None:
-    finding_recompute_many([i.pk for i in issues], today=TODAY)
-
-
-def isolated(settings) -> Iterator[None]:
-    """A cold cache per test."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def make_loops(cast) -> dict[str, Issue]:
-    """Two flagged loops (one in both teams), a one-off issue, and the outsider's own loop."""
-    wide = band_aid_loop(cast.org, [cast.team, cast.other_team], title="Priorities churn")
-    narrow = band_aid_loop(cast.org, [cast.other_team], title="Hand-offs stall", start=7)
-    single = raise_issue(cast.org, [(cast.team, months_ago(1))], title="Office too noisy")
-    secret = band_aid_loop(cast.outsider_org, [cast.outsider_team], title="Contoso secret loop")
-    recompute(wide, narrow, single, secret)
-    return {"wide": wide, "narrow": narrow, "single": single, "secret": secret}
-
-
-@pytest.fixture(autouse=True)
-def _isolated(settings):
-    yield from isolated(settings)
-
-
-@pytest.fixture
-def loops(cast):
-    return make_loops(cast)
+pytestmark = pytest.mark.usefixtures("cold_cache")
 
 
 def _html(response) -> str:

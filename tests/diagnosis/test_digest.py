@@ -15,19 +15,10 @@ from diagnosis.digest import build_digest, iso_week
 from diagnosis.models import DigestDelivery, Finding
 from diagnosis.tasks import send_weekly_digests
 from retros.models import FixStatus, Membership, Role
-from tests.diagnosis.test_dashboard import (
-    band_aid_loop,
-    isolated,
-    months_ago,
-    raise_issue,
-    recompute,
-)
+from tests.diagnosis.stories import band_aid_loop, months_ago, raise_issue, recompute
 from tests.factories import FixFactory, MembershipFactory, UserFactory
 
-
-@pytest.fixture(autouse=True)
-def _isolated(settings):
-    yield from isolated(settings)
+pytestmark = pytest.mark.usefixtures("cold_cache")
 
 
 SITE = "https://recur.example"

@@ -198,10 +198,12 @@ CASES = {
         history([(0, "Gameplay", "Sam and Alex shouting at each other in the stand-up")]),
         3, {"undetermined"}, False, "active", "one raising is not a pattern",
     ),
+    # One team, technical words: still execution. The structural fix that did not hold is
+    # reported as such; one band-aid and one failed fix do not make a loop.
     "it_stays_active_when_the_issue_returns_after_the_last_fix": Case(
         history([*SLOW_BUILDS, (40, "Platform", "Build servers down again")], SLOW_BUILD_FIXES),
-        45, {"execution", "undetermined", *NOT_EXECUTION}, False, "active",
-        "the cause was elsewhere",
+        45, {"execution"}, False, "active",
+        "so the cause was elsewhere than what it changed",
     ),
     "it_counts_a_fix_reported_as_not_working_toward_the_loop": Case(
         history(

@@ -1,4 +1,4 @@
-"""The engine against the shared sample histories, grouped by their `same_as` truth.
+"""The engine against the sample histories in examples/, grouped by their `same_as` truth.
 
 Each `NAME.history.json` is replayed with `diagnosis.replay` and judged as of the date of its
 last retro (the last day the history speaks for). Each expected finding is matched to the
@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from diagnosis.engine import Finding, diagnose
 from diagnosis.replay import document_as_of, issues_from_document
+from tests.examples import EXAMPLES, example_files
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
-SAMPLES = sorted(p.name.removesuffix(".history.json") for p in EXAMPLES.glob("*.history.json"))
+pytestmark = pytest.mark.evaluation
 
-pytestmark = pytest.mark.skipif(
-    not SAMPLES, reason=f"no sample histories in {EXAMPLES} (the shared examples folder)"
-)
+SAMPLES = [p.name.removesuffix(".history.json") for p in example_files()]
 
 MIN_FLAG_PRECISION = 0.9
 MIN_FLAG_RECALL = 0.9

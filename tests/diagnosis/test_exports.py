@@ -14,24 +14,9 @@ from django.utils import timezone
 
 from diagnosis.exports import build_diagnoses_document, csv_safe
 from diagnosis.models import Finding
-from tests.diagnosis.test_dashboard import (
-    band_aid_loop,
-    isolated,
-    make_loops,
-    months_ago,
-    raise_issue,
-    recompute,
-)
+from tests.diagnosis.stories import band_aid_loop, months_ago, raise_issue, recompute
 
-
-@pytest.fixture(autouse=True)
-def _isolated(settings):
-    yield from isolated(settings)
-
-
-@pytest.fixture
-def loops(cast):
-    return make_loops(cast)
+pytestmark = pytest.mark.usefixtures("cold_cache")
 
 
 ISSUE_KEYS = {

@@ -15,7 +15,7 @@ from vocabulary.fixkinds import (
     is_structural_for,
 )
 
-# DOMAIN.md's table, in its order: slug, nature, structural for.
+# docs/domain.md's table, in its order: slug, nature, structural for.
 DOMAIN_TABLE = [
     ("meeting", "band_aid", set()),
     ("process", "band_aid", set()),
@@ -180,3 +180,39 @@ def test_a_clear_fix_is_surer_than_a_mixed_one() -> None:
     mixed = infer_fix_kind("Meeting to plan replacing the servers")
 
     assert clear.confidence > mixed.confidence
+
+
+# Where the domain table is silent, what a fix changes decides its side of the band-aid line:
+# how-to documentation and people in other time zones change who can do the work
+# (structural); a step written into the handbook or an appeal to habit does not (band-aid).
+HOUSE_RULES = {
+    "how_to_docs_are_training": (
+        "Write instructions on running the slow tests locally",
+        "training",
+    ),
+    "a_contributing_guide_is_training": (
+        "Explain in the contributing guide how to review",
+        "training",
+    ),
+    "people_in_other_time_zones_are_staffing": ("Find maintainers in other time zones", "staffing"),
+    "more_reviewers_are_staffing": ("Get more reviewers for the docs area", "staffing"),
+    "permissions_are_tooling": ("Grant the new maintainers permission to tag releases", "tooling"),
+    "a_handbook_step_is_a_process": ("Note the freeze date in the handbook", "process"),
+    "a_strict_definition_is_a_process": ("Define what a beta build means", "process"),
+    "getting_back_into_a_habit_is_a_reminder": ("Let us get back into the habit", "reminder"),
+    "a_video_call_is_a_meeting": ("Try a zoom for the planning", "meeting"),
+}
+
+
+@pytest.mark.parametrize(("text", "kind"), HOUSE_RULES.values(), ids=HOUSE_RULES.keys())
+def test_house_rules_put_a_fix_on_its_side_of_the_band_aid_line(text: str, kind: str) -> None:
+    inferred = infer_fix_kind(text)
+
+    assert inferred.kind == kind
+    assert is_band_aid(inferred.kind) == is_band_aid(kind)
+
+
+def test_a_structural_fix_text_is_not_preselected_as_a_band_aid() -> None:
+    inferred = infer_fix_kind("Add how-to instructions so new contributors can cut a release")
+
+    assert not (inferred.sure and is_band_aid(inferred.kind))

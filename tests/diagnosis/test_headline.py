@@ -72,3 +72,59 @@ def test_a_leaders_category_replaces_the_engines_reading_of_the_words():
     assert judged.headline.split(";")[0] == plain.headline.split(";")[0]
     assert "a leader judged it" in judged.headline
     assert quoted(judged.headline) == []
+
+
+# What a line must not claim, whatever the rest of the evidence says: (raisings, fixes,
+# phrases that must be absent, a pattern that must be absent).
+ONE_TEAM = [
+    (0, "Payments", "Deploys fail on Fridays"),
+    (30, "Payments", "Deploys failed again on Friday"),
+    (60, "Payments", "Friday deploy broke checkout"),
+]
+MUTE_WORDS = [
+    (0, "Payments", "Thing with the widget"),
+    (30, "Mobile", "The widget thing again"),
+]
+BAND_AIDS = (
+    done(0, "Payments", "Remind people in standup", "reminder"),
+    done(30, "Payments", "Extra check meeting", "meeting"),
+)
+STRUCTURAL = (
+    done(0, "Payments", "Automate the deploy pipeline", "tooling"),
+    done(30, "Payments", "Freeze window enforced by CI", "infrastructure"),
+)
+NOT_CLAIMED = [
+    pytest.param(ONE_TEAM, BAND_AIDS, (" teams",), id="one team: no spread across teams"),
+    pytest.param(ONE_TEAM, STRUCTURAL, ("band-aid",), id="structural fixes only: no band-aids"),
+    pytest.param(MUTE_WORDS, (), ("“", "the words point"), id="no category words: none quoted"),
+    pytest.param(
+        ONE_TEAM,
+        BAND_AIDS[:1],
+        ("1 band-aids",),
+        id="one band-aid: singular",
+    ),
+    pytest.param(
+        [(0, "Payments", "The coffee machine is broken")],
+        (),
+        ("point to", "band-aid", "times"),
+        id="one raising: no pattern, no repetition",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raisings", "fixes", "absent"), NOT_CLAIMED)
+def test_the_line_claims_nothing_the_evidence_lacks(raisings, fixes, absent):
+    finding = diagnose(history(raisings, fixes), today=TODAY)
+    line = finding.headline
+    assert line.endswith(".") and line[0].isupper()
+    for phrase in absent:
+        assert phrase not in line, f"{phrase!r} in {line!r}"
+    if finding.category == "undetermined":
+        assert "not clear yet" in line
+
+
+def test_structural_fixes_that_missed_the_category_are_not_called_band_aids():
+    finding = diagnose(history(ONE_TEAM, STRUCTURAL), today=TODAY)
+    assert finding.loop_fixes == len(STRUCTURAL)  # both missed the category: a loop all the same
+    assert finding.headline.startswith("Back after 2 structural fixes aimed at another cause")
+    assert finding.band_aid_fixes == 0

@@ -43,6 +43,7 @@ def copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow  # copies the tree and runs the linter three times
 @pytest.mark.parametrize(
     ("module", "line", "broken"),
     [

@@ -10,7 +10,7 @@ from diagnosis.models import Finding
 from retros.demo.story import DEMO_PASSWORD, DEMO_PEOPLE
 from retros.models import Fix, Issue, Membership, Occurrence, Organization, Retrospective, Team
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 def _counts() -> tuple[int, ...]:

@@ -74,6 +74,7 @@ def _load_settings(
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -92,6 +93,7 @@ def test_bad_environment_fails_at_start_with_a_clear_message(env, message):
     assert message in result.stderr
 
 
+@pytest.mark.slow
 def test_debug_is_off_unless_asked_for():
     bare = _load_settings(development=False)
     assert bare.returncode != 0
@@ -105,6 +107,7 @@ def test_debug_is_off_unless_asked_for():
     assert asked.stdout.split() == ["True", "False"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_run_asks_for_debug_and_starts_with_no_environment(tmp_path):
     """`make run`'s commands get DJANGO_DEBUG=True from the Makefile; an explicit value wins.
@@ -130,6 +133,7 @@ def test_make_run_asks_for_debug_and_starts_with_no_environment(tmp_path):
     assert make_run(DJANGO_DEBUG="False") == ["False", "False", "False"]
 
 
+@pytest.mark.slow
 def test_production_settings_load_and_harden(tmp_path):
     result = _load_settings(
         DJANGO_DEBUG="False",
@@ -138,27 +142,10 @@ def test_production_settings_load_and_harden(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_settings_choose_the_database_from_the_environment():
     code = "import config.settings as s; print(s.DATABASES['default']['ENGINE'])"
-    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    sqlite = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert sqlite.stdout.strip() == "django.db.backends.sqlite3"
-    environ["DATABASE_URL"] = "postgres://u@127.0.0.1:5432/recur"
-    postgres = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert postgres.stdout.strip() == "django.db.backends.postgresql"
+    sqlite = _load_settings(code)
+    assert sqlite.stdout.strip() == "django.db.backends.sqlite3", sqlite.stderr
+    postgres = _load_settings(code, DATABASE_URL="postgres://u@127.0.0.1:5432/recur")
+    assert postgres.stdout.strip() == "django.db.backends.postgresql", postgres.stderr

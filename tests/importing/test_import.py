@@ -95,6 +95,21 @@ def test_importing_the_same_file_twice_changes_nothing():
     assert report.actions_skipped == 2
 
 
+def test_a_team_renamed_since_the_last_import_is_the_same_team_on_the_next():
+    history_import(copy.deepcopy(DOC))
+    Team.objects.filter(import_key="payments").update(name="Payments and Billing")
+    longer = copy.deepcopy(DOC)
+    longer["retrospectives"][1]["items"].append(
+        {"key": "p33-5", "text": "Flaky end-to-end tests", "votes": 1}
+    )
+    report = history_import(longer)  # used to end in an IntegrityError on the team's key
+    assert report.teams_created == 0 and report.items_created == 1
+    team = Team.objects.get(import_key="payments")
+    assert team.name == "Payments and Billing"
+    assert Occurrence.objects.get(import_key="p33-5").team == team
+    assert not Team.objects.filter(name="Payments").exists()
+
+
 def test_a_longer_version_of_a_file_adds_only_what_is_new():
     history_import(copy.deepcopy(DOC))
     longer = copy.deepcopy(DOC)

@@ -17,7 +17,7 @@ from retros.models import Team
 from tests.importing.test_import_jobs import _snapshot
 from vocabulary.history import parse_history
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 TEXTS = [
     "Releases slip because priorities change mid-sprint",

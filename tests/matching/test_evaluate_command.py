@@ -6,6 +6,8 @@ from django.core.management.base import CommandError
 
 from tests.matching.test_evaluation import _history
 
+pytestmark = pytest.mark.evaluation
+
 FIELDS = [
     "file",
     "recurrences",

@@ -8,6 +8,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from matching import embedding, onnxgraph
 
+pytestmark = pytest.mark.slow
+
 ROWS, WIDTH, OUT = 50, 16, 8
 
 

@@ -1,6 +1,5 @@
 import dataclasses
 import datetime as dt
-import time
 from datetime import date
 
 import numpy as np
@@ -234,28 +233,6 @@ def test_the_index_takes_the_best_of_several_query_readings():
     found = index.top_k_issues(np.stack([_unit(1, 0, 0), _unit(0, 1, 0)]), 2)
 
     assert sorted(s for _, s in found) == pytest.approx([1.0, 1.0])
-
-
-def test_top_k_over_100k_occurrence_vectors_is_well_within_budget():
-    rng = np.random.default_rng(0)
-    index = MatrixIndex(capacity=100_000, quantized=True)  # as production holds it
-    index.add(0, [], np.zeros((0, 384), dtype=np.float32))
-    matrix = _random_unit(rng, 100_000)
-    issues = rng.integers(0, 20_000, 100_000)
-    for start in range(0, 100_000, 10_000):
-        for issue in np.unique(issues[start : start + 10_000]).tolist():
-            rows = np.flatnonzero(issues[start : start + 10_000] == issue) + start
-            index.add(issue, rows.tolist(), matrix[rows])
-    queries = _random_unit(rng, 20)
-
-    timings = []
-    for query in queries:
-        started = time.perf_counter()
-        index.top_k_issues(query, 20)
-        timings.append((time.perf_counter() - started) * 1000)
-
-    print(f"\ntop_k over {len(index)} x 384: median {np.median(timings):.1f} ms")
-    assert np.median(timings) < 40
 
 
 def test_an_int8_index_finds_the_same_issues_with_a_quarter_of_the_memory():

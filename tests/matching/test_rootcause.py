@@ -8,7 +8,7 @@ from matching import rootcause
 from vocabulary.signals import SIGNAL_CATEGORIES, score_text
 
 DATA = Path(__file__).parent / "data"
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _texts():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -10,8 +11,14 @@ from django.test import Client
 
 from retros import services
 from retros.models import Fix, FixStatus, Issue, Occurrence, Retrospective
-from retros.search import invalidate
-from tests.factories import FixFactory, IssueFactory, OccurrenceFactory, RetrospectiveFactory
+from retros.search import IssueSuggestion, invalidate
+from tests.factories import (
+    FixFactory,
+    IssueFactory,
+    OccurrenceFactory,
+    RetrospectiveFactory,
+    signed_in_client,
+)
 
 EARLIER = dt.date(2026, 1, 14)
 TODAY = dt.date(2026, 2, 11)
@@ -33,24 +40,20 @@ def build_board(cast, size: int) -> Board:
     earlier = RetrospectiveFactory(team=cast.team, held_on=EARLIER, title="Sprint 1")
     retro = RetrospectiveFactory(team=cast.team, held_on=TODAY, title="Sprint 2")
     issues, occurrences, review = [], [], []
+
+    def decide(in_retro: Retrospective, issue: Issue, **fields):
+        """A fix the team decided in `in_retro` for `issue`."""
+        return FixFactory(
+            issue=issue, retro=in_retro, team=cast.team, decided_on=in_retro.held_on, **fields
+        )
+
     for n in range(size):
         issue = IssueFactory(organization=cast.org, title=f"Deploys are slow {n}")
         OccurrenceFactory(retro=earlier, issue=issue, text=f"Deploys are slow {n}", votes=2)
-        review.append(
-            FixFactory(
-                issue=issue,
-                retro=earlier,
-                team=cast.team,
-                decided_on=EARLIER,
-                text=f"Weekly sync {n}",
-                kind="meeting",
-            )
-        )
-        FixFactory(
-            issue=issue,
-            retro=earlier,
-            team=cast.team,
-            decided_on=EARLIER,
+        review.append(decide(earlier, issue, text=f"Weekly sync {n}", kind="meeting"))
+        decide(
+            earlier,
+            issue,
             text=f"New runners {n}",
             kind="infrastructure",
             status=FixStatus.DONE,
@@ -59,14 +62,7 @@ def build_board(cast, size: int) -> Board:
         occurrences.append(
             OccurrenceFactory(retro=retro, issue=issue, text=f"Deploys still slow {n}")
         )
-        FixFactory(
-            issue=issue,
-            retro=retro,
-            team=cast.team,
-            decided_on=TODAY,
-            text=f"Checklist {n}",
-            kind="process",
-        )
+        decide(retro, issue, text=f"Checklist {n}", kind="process")
         new_issue = IssueFactory(organization=cast.org, title=f"Flaky test {n}")
         occurrences.append(OccurrenceFactory(retro=retro, issue=new_issue, text=f"Flaky test {n}"))
         issues += [issue, new_issue]
@@ -75,20 +71,9 @@ def build_board(cast, size: int) -> Board:
     return Board(earlier, retro, issues, occurrences, review)
 
 
-@dataclass
-class FakeSuggestion:
-    """What retros.search.suggest returns, built without the embedding model."""
-
-    issue: Issue
-    score: float
-    reasons: tuple[str, ...]
-    teams: list[str]
-    fixes_tried: int
-    band_aid_fixes: int
-
-
 def fake_suggest(*, organization, text, team=None, limit=5, exclude_issue_ids=(), on=None):
-    """Earlier issues sharing a word of four letters or more with `text`, this team's first."""
+    """Earlier issues sharing a word of four letters or more with `text`, this team's first,
+    as retros.search.suggest returns them but without the embedding model."""
     words = {w.lower() for w in text.split() if len(w) >= 4}
     found = []
     issues = (
@@ -105,7 +90,7 @@ def fake_suggest(*, organization, text, team=None, limit=5, exclude_issue_ids=()
         teams = sorted({o.team.name for o in issue.occurrences.all() if o.archived_at is None})
         fixes = [f for f in issue.fixes.all() if f.archived_at is None]
         found.append(
-            FakeSuggestion(
+            IssueSuggestion(
                 issue=issue,
                 score=min(1.0, 0.5 + 0.1 * len(shared)),
                 reasons=("similar wording",),
@@ -146,11 +131,16 @@ def csrf_clients(cast) -> dict[str, Client]:
     """Clients that enforce CSRF like a browser does."""
     clients = {}
     for role, user in cast.users.items():
-        client = Client(enforce_csrf_checks=True)
-        client.force_login(user)
-        clients[role] = client
+        clients[role] = signed_in_client(user, enforce_csrf_checks=True)
     clients["anonymous"] = Client(enforce_csrf_checks=True)
     return clients
+
+
+def opened_at(response) -> str:
+    """The version an edit form was opened at (its hidden field)."""
+    match = re.search(r'name="version" value="([0-9a-f]+)"', response.content.decode())
+    assert match, "the edit form carries the version it shows"
+    return match.group(1)
 
 
 def htmx(**headers: str) -> dict[str, str]:

@@ -158,7 +158,7 @@ def test_members_get_no_forms_in_htmx_fragments_either(cast, board):
 
 
 def test_members_of_another_team_are_refused(cast, board):
-    from tests.factories import MembershipFactory, UserFactory
+    from tests.factories import MembershipFactory, UserFactory, signed_in_client
 
     stranger = MembershipFactory(
         organization=cast.org,
@@ -166,8 +166,7 @@ def test_members_of_another_team_are_refused(cast, board):
         user=UserFactory(username="sid"),
         teams=[cast.other_team],
     ).user
-    client = Client()
-    client.force_login(stranger)
+    client = signed_in_client(stranger)
     for endpoint in endpoints(cast, board):
         if endpoint.name in {"issue", "rename", "merge", "undo merge"}:
             continue  # issues are organisation-wide

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from retros import services
 from retros.models import LinkSource, Occurrence, RetroStatus
-from tests.retros.conftest import build_board, htmx
+from tests.retros.conftest import build_board, htmx, opened_at
 
 pytestmark = pytest.mark.django_db
 
@@ -363,16 +361,6 @@ def test_a_raising_is_logged_even_when_the_model_cannot_load(
     assert logged.embedding is None and logged.embedding_model == ""
 
 
-VERSION = re.compile(r'name="version" value="([0-9a-f]+)"')
-
-
-def _opened_at(response) -> str:
-    """The version an edit form was opened at (its hidden field)."""
-    match = VERSION.search(response.content.decode())
-    assert match, "the edit form carries the version it shows"
-    return match.group(1)
-
-
 def test_editing_an_item_archived_in_another_tab_keeps_the_text_and_can_restore(cast, board):
     occ = board.occurrences[1]
     url = reverse("retros:occurrence_edit", args=[occ.pk])
@@ -393,7 +381,7 @@ def test_editing_an_item_archived_in_another_tab_keeps_the_text_and_can_restore(
     assert "Your text was not saved" in html and f'value="{typed}"' in html
     assert 'name="restore" value="1"' in html
 
-    response = tab.post(url, {"text": typed, "version": _opened_at(response), "restore": "1"})
+    response = tab.post(url, {"text": typed, "version": opened_at(response), "restore": "1"})
     occ.refresh_from_db()
     assert response.status_code == 302
     assert (occ.text, occ.archived_at) == (typed, None)
@@ -403,8 +391,8 @@ def test_editing_an_item_changed_in_another_tab_shows_both_texts(cast, board):
     occ = board.occurrences[1]
     url = reverse("retros:occurrence_edit", args=[occ.pk])
     mine, theirs = cast.clients["facilitator"], cast.clients["leader"]
-    version = _opened_at(mine.get(url, **htmx()))
-    other = theirs.post(url, {"text": "Flaky UI tests", "version": _opened_at(theirs.get(url))})
+    version = opened_at(mine.get(url, **htmx()))
+    other = theirs.post(url, {"text": "Flaky UI tests", "version": opened_at(theirs.get(url))})
     assert other.status_code == 302
 
     response = mine.post(url, {"text": "Flaky API tests", "version": version}, **htmx())
@@ -416,6 +404,6 @@ def test_editing_an_item_changed_in_another_tab_shows_both_texts(cast, board):
     assert 'value="Flaky API tests"' in html
 
     # Saving again, having seen the other text, replaces it.
-    response = mine.post(url, {"text": "Flaky API tests", "version": _opened_at(response)})
+    response = mine.post(url, {"text": "Flaky API tests", "version": opened_at(response)})
     occ.refresh_from_db()
     assert response.status_code == 302 and occ.text == "Flaky API tests"

@@ -31,6 +31,26 @@ def log(client, retro, text):
     )
 
 
+REWORDED = "Staging env was broken for a couple of days again"
+
+
+def log_reworded(client, retro) -> tuple[Occurrence, LinkReview]:
+    """Log a reworded recurrence of the earlier issue as new: its raising and the review
+    it queued."""
+    log(client, retro, REWORDED)
+    logged = Occurrence.objects.get(text=REWORDED)
+    return logged, LinkReview.objects.get(occurrence=logged)
+
+
+def decide(client, review: LinkReview, decision: str):
+    """Decide on the board row of the review's raising, as its buttons do."""
+    return client.post(
+        reverse("retros:occurrence_review", args=[review.occurrence_id]),
+        {"review": review.pk, "decision": decision},
+        **htmx(),
+    )
+
+
 def test_a_reworded_recurrence_logged_as_new_is_queued_and_offered_on_its_row(
     cast, board, earlier_issue
 ):
@@ -54,14 +74,8 @@ def test_a_reworded_recurrence_logged_as_new_is_queued_and_offered_on_its_row(
 
 def test_link_it_from_the_row_links_the_raising_to_the_earlier_issue(cast, board, earlier_issue):
     client = cast.clients["facilitator"]
-    log(client, board.retro, "Staging env was broken for a couple of days again")
-    logged = Occurrence.objects.get(text="Staging env was broken for a couple of days again")
-    review = LinkReview.objects.get(occurrence=logged)
-    response = client.post(
-        reverse("retros:occurrence_review", args=[logged.pk]),
-        {"review": review.pk, "decision": "confirm"},
-        **htmx(),
-    )
+    logged, review = log_reworded(client, board.retro)
+    response = decide(client, review, "confirm")
     assert response.status_code == 200
     logged.refresh_from_db()
     assert logged.issue_id == earlier_issue.pk and logged.link_source == LinkSource.REVIEW
@@ -72,14 +86,8 @@ def test_link_it_from_the_row_links_the_raising_to_the_earlier_issue(cast, board
 
 def test_not_the_same_keeps_it_apart_for_good(cast, board, earlier_issue):
     client = cast.clients["facilitator"]
-    log(client, board.retro, "Staging env was broken for a couple of days again")
-    logged = Occurrence.objects.get(text="Staging env was broken for a couple of days again")
-    review = LinkReview.objects.get(occurrence=logged)
-    response = client.post(
-        reverse("retros:occurrence_review", args=[logged.pk]),
-        {"review": review.pk, "decision": "reject"},
-        **htmx(),
-    )
+    logged, review = log_reworded(client, board.retro)
+    response = decide(client, review, "reject")
     assert response.status_code == 200
     assert "Looks like" not in response.content.decode()
     logged.refresh_from_db()
@@ -89,12 +97,9 @@ def test_not_the_same_keeps_it_apart_for_good(cast, board, earlier_issue):
 
 def test_a_decision_on_a_pair_already_decided_says_so(cast, board, earlier_issue):
     client = cast.clients["facilitator"]
-    log(client, board.retro, "Staging env was broken for a couple of days again")
-    logged = Occurrence.objects.get(text="Staging env was broken for a couple of days again")
-    review = LinkReview.objects.get(occurrence=logged)
-    url = reverse("retros:occurrence_review", args=[logged.pk])
-    client.post(url, {"review": review.pk, "decision": "reject"}, **htmx())
-    again = client.post(url, {"review": review.pk, "decision": "confirm"}, **htmx())
+    logged, review = log_reworded(client, board.retro)
+    decide(client, review, "reject")
+    again = decide(client, review, "confirm")
     assert again.status_code == 422
     assert "already decided" in again.content.decode()
     assert Occurrence.objects.get(pk=logged.pk).issue_id != earlier_issue.pk

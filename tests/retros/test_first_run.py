@@ -6,26 +6,19 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.urls import reverse
 
 from retros.models import Membership, Organization, Role
-from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
 CREATE = "retros:organization_create"
 
 
-def _signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_the_first_superuser_creates_the_organisation_and_lands_on_the_team_list():
     root = UserFactory(username="root", is_staff=True, is_superuser=True)
-    client = _signed_in(root)
+    client = signed_in_client(root)
 
     home = client.get(reverse("home"))
     assert home.status_code == 302 and home["Location"] == reverse(CREATE)
@@ -56,7 +49,7 @@ def test_the_first_superuser_creates_the_organisation_and_lands_on_the_team_list
 )
 def test_an_unusable_name_is_refused_with_the_reason_and_kept(name, message):
     OrganizationFactory(name="Fabrikam Freight")
-    client = _signed_in(UserFactory(username="root", is_staff=True, is_superuser=True))
+    client = signed_in_client(UserFactory(username="root", is_staff=True, is_superuser=True))
 
     response = client.post(reverse(CREATE), {"name": name})
 
@@ -69,7 +62,7 @@ def test_an_unusable_name_is_refused_with_the_reason_and_kept(name, message):
 
 
 def test_an_account_without_organisation_that_is_not_a_superuser_cannot_create_one():
-    client = _signed_in(UserFactory(username="someone", is_staff=True))
+    client = signed_in_client(UserFactory(username="someone", is_staff=True))
 
     assert client.get(reverse("home")).status_code == 404
     assert client.get(reverse(CREATE)).status_code == 404

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from django.urls import reverse
@@ -11,13 +10,22 @@ from django.utils import timezone
 
 from retros.models import Fix, FixOutcome, FixStatus
 from tests.factories import FixFactory
-from tests.retros.conftest import htmx
+from tests.retros.conftest import htmx, opened_at
 
 pytestmark = pytest.mark.django_db
 
 
 def fix_url(occurrence) -> str:
     return reverse("retros:fix_create", args=[occurrence.pk])
+
+
+def kind_field(client, text: str, *, trigger: str = "f7-text", **params: str) -> str:
+    """The kind field that fix form `f7` fetches as the person types (`f7-text`) or chooses
+    a kind (`f7-kind`)."""
+    query = {"text": text, "prefix": "f7", **params}
+    return client.get(
+        reverse("retros:fix_kind_field"), query, **htmx(trigger=trigger)
+    ).content.decode()
 
 
 def test_a_fix_with_an_untouched_inferred_kind_is_marked_inferred(cast, board):
@@ -108,11 +116,7 @@ def test_the_board_says_how_many_band_aids_were_already_tried(cast, board):
 
 
 def test_the_kind_field_suggests_a_kind_from_the_text(cast):
-    url = reverse("retros:fix_kind_field")
-    client = cast.clients["facilitator"]
-    html = client.get(
-        url, {"text": "Weekly sync with Platform", "prefix": "f7"}, **htmx(trigger="f7-text")
-    ).content.decode()
+    html = kind_field(cast.clients["facilitator"], "Weekly sync with Platform")
     assert 'id="f7-kind-field"' in html
     assert '<option value="meeting" selected>' in html
     assert 'name="kind_source" value="inferred"' in html
@@ -121,22 +125,15 @@ def test_the_kind_field_suggests_a_kind_from_the_text(cast):
 
 
 def test_the_kind_field_keeps_a_kind_the_person_chose(cast):
-    url = reverse("retros:fix_kind_field")
     client = cast.clients["facilitator"]
-    chosen = client.get(
-        url,
-        {"text": "Weekly sync", "kind": "coaching", "kind_source": "inferred", "prefix": "f7"},
-        **htmx(trigger="f7-kind"),
-    ).content.decode()
+    chosen = kind_field(
+        client, "Weekly sync", trigger="f7-kind", kind="coaching", kind_source="inferred"
+    )
     assert '<option value="coaching" selected>' in chosen
     assert 'name="kind_source" value="person"' in chosen
     assert "Structural</span> A leader coaches" in chosen
     assert "Suggested from the text" not in chosen
-    typed = client.get(
-        url,
-        {"text": "Weekly sync again", "kind": "coaching", "kind_source": "person", "prefix": "f7"},
-        **htmx(trigger="f7-text"),
-    ).content.decode()
+    typed = kind_field(client, "Weekly sync again", kind="coaching", kind_source="person")
     assert '<option value="coaching" selected>' in typed
 
 
@@ -230,25 +227,14 @@ def test_editing_a_fix(cast, board):
     ],
 )
 def test_a_structural_fix_text_is_not_pre_selected_as_a_band_aid(cast, text):
-    html = (
-        cast.clients["facilitator"]
-        .get(
-            reverse("retros:fix_kind_field"),
-            {"text": text, "prefix": "f7"},
-            **htmx(trigger="f7-text"),
-        )
-        .content.decode()
-    )
+    html = kind_field(cast.clients["facilitator"], text)
     band_aids = ("meeting", "process", "reminder", "workaround", "escalation")
     assert not any(f'<option value="{kind}" selected>' in html for kind in band_aids)
 
 
 def test_when_the_text_does_not_say_what_the_fix_changes_the_form_asks(cast, board):
-    url = reverse("retros:fix_kind_field")
     client = cast.clients["facilitator"]
-    html = client.get(
-        url, {"text": "Fix flaky test in CI", "prefix": "f7"}, **htmx(trigger="f7-text")
-    ).content.decode()
+    html = kind_field(client, "Fix flaky test in CI")
     assert '<option value="" selected>Choose a kind…</option>' in html
     assert "Not sure from the text" in html
     assert 'name="kind_source" value=""' in html
@@ -263,22 +249,8 @@ def test_when_the_text_does_not_say_what_the_fix_changes_the_form_asks(cast, boa
 
 
 def test_a_pre_selected_kind_says_how_sure_the_inference_is(cast):
-    html = (
-        cast.clients["facilitator"]
-        .get(
-            reverse("retros:fix_kind_field"),
-            {"text": "Weekly sync with Platform", "prefix": "f7"},
-            **htmx(trigger="f7-text"),
-        )
-        .content.decode()
-    )
+    html = kind_field(cast.clients["facilitator"], "Weekly sync with Platform")
     assert "% sure" in html
-
-
-def _opened_at(response) -> str:
-    match = re.search(r'name="version" value="([0-9a-f]+)"', response.content.decode())
-    assert match, "the edit form carries the version it shows"
-    return match.group(1)
 
 
 def test_editing_a_fix_archived_meanwhile_keeps_the_text_and_says_who(cast, board):
@@ -308,9 +280,9 @@ def test_editing_a_fix_changed_meanwhile_shows_both_versions(cast, board):
     fix = board.review_fixes[0]
     url = reverse("retros:fix_edit", args=[fix.pk])
     mine, theirs = cast.clients["facilitator"], cast.clients["leader"]
-    version = _opened_at(mine.get(url))
+    version = opened_at(mine.get(url))
     other = {"text": "Daily sync", "kind": "meeting", "owner": "Lee"}
-    assert theirs.post(url, {**other, "version": _opened_at(theirs.get(url))}).status_code == 302
+    assert theirs.post(url, {**other, "version": opened_at(theirs.get(url))}).status_code == 302
 
     response = mine.post(url, {"text": "Async updates", "kind": "process", "version": version})
     html = response.content.decode()
@@ -319,7 +291,7 @@ def test_editing_a_fix_changed_meanwhile_shows_both_versions(cast, board):
     assert "changed elsewhere while you were editing it" in html
     assert "Daily sync" in html and "owner Lee" in html and 'value="Async updates"' in html
 
-    again = {"text": "Async updates", "kind": "process", "version": _opened_at(response)}
+    again = {"text": "Async updates", "kind": "process", "version": opened_at(response)}
     response = mine.post(url, again)
     fix.refresh_from_db()
     assert response.status_code == 302 and fix.text == "Async updates"

@@ -197,3 +197,18 @@ def test_a_group_rejection_keeps_every_raising_apart(cast, grouped):
     )
     assert statuses == {"rejected"}
     assert LinkReview.objects.get(pk=grouped["alone"].pk).status == "pending"
+
+
+@pytest.mark.parametrize(
+    "posted",
+    [
+        {"single": "confirm:²"},
+        {"single": "confirm:٣"},
+        {"group": "confirm:²,99999999999999999999999999"},
+        {"decision": "reject", "review": ["99999999999999999999999999", "¹"]},
+    ],
+)
+def test_ids_that_are_not_plain_keys_decide_nothing_and_break_nothing(cast, queued, posted):
+    response = cast.clients["leader"].post(reverse("review:decide"), posted)
+    assert response.status_code == 302
+    assert set(LinkReview.objects.values_list("status", flat=True)) == {"pending"}

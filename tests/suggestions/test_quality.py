@@ -14,7 +14,7 @@ from retros.models import Issue, Occurrence, Organization, Retrospective, Team
 from retros.search import suggest
 from tests.examples import example_files
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.evaluation, pytest.mark.django_db]
 
 
 def _replay(path) -> tuple[int, int, int]:

@@ -28,7 +28,7 @@ from retros.models import (
     Role,
     Team,
 )
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory, signed_in_client
 
 MARKERS = {"Northwind": "NWSECRET", "Contoso": "CTSECRET"}
 
@@ -69,68 +69,44 @@ def build_objects(org: Organization, team: Team, user, marker: str = "") -> OrgO
     marker = marker or MARKERS[org.name]
     team.name = f"{team.name} {marker}"
     team.save(update_fields=["name"])
-    retro = Retrospective.objects.create(
-        organization=org,
-        team=team,
-        held_on=dt.date(2026, 1, 14),
-        title=f"Sprint 14 {marker}",
-        facilitator=user,
-    )
-    earlier = Retrospective.objects.create(
-        organization=org,
-        team=team,
-        held_on=dt.date(2025, 12, 3),
-        title=f"Sprint 12 {marker}",
-        status="closed",
-    )
+
+    def retro_on(held_on: dt.date, title: str, **extra) -> Retrospective:
+        return Retrospective.objects.create(
+            organization=org, team=team, held_on=held_on, title=f"{title} {marker}", **extra
+        )
+
+    def raise_in(retro: Retrospective, issue: Issue, text: str, **extra) -> Occurrence:
+        return Occurrence.objects.create(
+            organization=org,
+            issue=issue,
+            retro=retro,
+            team=team,
+            held_on=retro.held_on,
+            text=f"{text} {marker}",
+            **extra,
+        )
+
+    retro = retro_on(dt.date(2026, 1, 14), "Sprint 14", facilitator=user)
+    earlier = retro_on(dt.date(2025, 12, 3), "Sprint 12", status="closed")
     issue = Issue.objects.create(organization=org, title=f"Deploys break {marker}")
-    Occurrence.objects.create(
-        organization=org,
+    raise_in(earlier, issue, "Deploys broke staging twice")
+    occurrence = raise_in(retro, issue, "Deploys broke staging again", votes=2)
+    fix = services.fix_record(
         issue=issue,
         retro=earlier,
-        team=team,
-        held_on=earlier.held_on,
-        text=f"Deploys broke staging twice {marker}",
-    )
-    occurrence = Occurrence.objects.create(
-        organization=org,
-        issue=issue,
-        retro=retro,
-        team=team,
-        held_on=retro.held_on,
-        text=f"Deploys broke staging again {marker}",
-        votes=2,
-    )
-    fix = Fix.objects.create(
-        organization=org,
-        issue=issue,
-        retro=earlier,
-        team=team,
         decided_on=earlier.held_on,
         text=f"Weekly deploy sync {marker}",
         kind="meeting",
         owner=f"Sam {marker}",
+        user=user,
+        schedule=False,  # the findings are computed below
     )
     duplicate = Issue.objects.create(organization=org, title=f"Staging is down {marker}")
-    Occurrence.objects.create(
-        organization=org,
-        issue=duplicate,
-        retro=retro,
-        team=team,
-        held_on=retro.held_on,
-        text=f"Staging was down all week {marker}",
-    )
+    raise_in(retro, duplicate, "Staging was down all week")
     services.issue_refresh_stats(issue_ids=[issue.pk, duplicate.pk])
     merge = services.issue_merge(source=duplicate, target=issue, user=user)
     candidate = Issue.objects.create(organization=org, title=f"Release nerves {marker}")
-    Occurrence.objects.create(
-        organization=org,
-        issue=candidate,
-        retro=earlier,
-        team=team,
-        held_on=earlier.held_on,
-        text=f"Releases make everyone nervous {marker}",
-    )
+    raise_in(earlier, candidate, "Releases make everyone nervous")
     review = LinkReview.objects.create(
         organization=org,
         occurrence=occurrence,
@@ -171,12 +147,6 @@ def build_objects(org: Organization, team: Team, user, marker: str = "") -> OrgO
     )
 
 
-def _client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def world(cast) -> World:
     other = MembershipFactory(
@@ -186,7 +156,7 @@ def world(cast) -> World:
         teams=[cast.other_team],
     ).user
     users = {**cast.users, "other_facilitator": other}
-    clients = {**cast.clients, "other_facilitator": _client_for(other)}
+    clients = {**cast.clients, "other_facilitator": signed_in_client(other)}
     north = build_objects(cast.org, cast.team, cast.users["facilitator"])
     contoso = build_objects(cast.outsider_org, cast.outsider_team, cast.users["outsider"])
     assert get_user_model().objects.filter(username="fred").exists()

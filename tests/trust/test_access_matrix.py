@@ -13,7 +13,7 @@ from django.test import override_settings
 from tests.trust.conftest import EVERYONE
 from tests.trust.matrix import Policy, check_url, url_entries
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 ALL = EVERYONE
 # Everyone who may facilitate somewhere: issues are organisation-wide, so these may change

@@ -7,18 +7,16 @@ import pytest
 from django.contrib import admin
 from django.test import Client, override_settings
 
-from tests.factories import UserFactory
+from tests.factories import UserFactory, signed_in_client
 from tests.trust.admin_matrix import admin_entries, check_admin
 from tests.trust.open_admin import leaky_site
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 @pytest.fixture
 def superuser_client() -> Client:
-    client = Client()
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
+    return signed_in_client(UserFactory(username="root", is_staff=True, is_superuser=True))
 
 
 def test_the_walk_covers_every_kind_of_admin_url():

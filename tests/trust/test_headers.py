@@ -20,6 +20,8 @@ from django.db import connection
 
 from tests.worker import _database_url
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "trust-tests-secret-key-with-plenty-of-entropy-0123456789-abcdefghij"
 PASSWORD = "header-test-password-2026"

@@ -12,7 +12,6 @@ import re
 
 import pytest
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
@@ -35,13 +34,13 @@ from retros.models import (
     Role,
     Team,
 )
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory, signed_in_client
 from tests.trust.conftest import build_objects
 from tests.trust.matrix import KWARG_OBJECTS, url_entries
 from tests.trust.test_access_matrix import POLICIES
 from vocabulary.history import HistoryValidationError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 PAYLOAD = "<script>alert(1)</script>{{ request }}{% debug %}\"'><img src=x onerror=alert(2)>"
 RAW = ("<script>alert(", "<img src=x onerror")
@@ -70,9 +69,7 @@ def hostile(db):
         teams=[team],
     ).user
     objects = build_objects(org, team, admin, marker=PAYLOAD)
-    client = Client()
-    client.force_login(admin)
-    return objects, client
+    return objects, signed_in_client(admin)
 
 
 def _readable_urls(objects) -> list[tuple[str, str]]:
@@ -381,15 +378,15 @@ def test_malformed_uploads_in_the_browser_answer_400_and_start_nothing(cast):
 
 def test_an_import_that_fails_half_way_writes_nothing(db, monkeypatch):
     before = row_counts()
-    real_create = Fix.objects.create
+    real_save = Fix.save
 
-    def failing_create(**kwargs):
+    def failing_save(self, *args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(Fix.objects, "create", failing_create)
+    monkeypatch.setattr(Fix, "save", failing_save)  # the last rows the import writes
     with pytest.raises(RuntimeError):
         history_import(json.dumps(VALID))
-    monkeypatch.setattr(Fix.objects, "create", real_create)
+    monkeypatch.setattr(Fix, "save", real_save)
     assert row_counts() == before
     history_import(json.dumps(VALID))
     assert Fix.objects.filter(organization__name="Imported Ltd").count() == 1
@@ -420,7 +417,7 @@ POST_FIELDS: dict[str, list[str]] = {
     "retros:issue_rename": ["title"],
     "retros:issue_merge": ["target"],
     "retros:merge_undo": [],
-    "review:decide": ["decision", "review", "single"],
+    "review:decide": ["decision", "review", "single", "group"],
     "imports:start": [],  # a file upload: see the history_import tests
     "imports:confirm": ["anyway"],
     "imports:undo": [],
