@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-import", action="store_true", help="do not time the import")
     parser.add_argument("--skip-recompute", action="store_true", help="do not time recompute")
     parser.add_argument(
+        "--skip-reload", action="store_true", help="do not time the matcher index's loads"
+    )
+    parser.add_argument(
         "--skip-profile", action="store_true", help="do not profile the pages in-process"
     )
     parser.add_argument("--output", type=Path, default=OUT / "latest.json")
@@ -334,8 +337,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         task(env, "cleanup", {"org": ORG, "between_rounds": True}, timeout=300)
         say("profiling each page in-process (queries, SQL time, Python hot spots)")
         profile = attempt("profile", "profile", info, 900) or {}
-    cleaned = task(env, "cleanup", {"org": ORG, "queue": QUEUE, "broker": broker}, timeout=600)
     timings: dict[str, Any] = {}
+    if not args.skip_reload:
+        say("loading the matcher index cold, and after a relink, a merge and an archive")
+        reloaded = attempt("reload", "reload", {"org": ORG}, 1800)
+        if reloaded:
+            timings.update({f"reload_{key}": value for key, value in reloaded.items()})
+    cleaned = task(env, "cleanup", {"org": ORG, "queue": QUEUE, "broker": broker}, timeout=600)
     if not args.skip_recompute:
         say("recomputing every finding of the organisation in one process")
         recompute = attempt("recompute", "recompute", {"org": ORG}, 3600)

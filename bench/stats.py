@@ -122,6 +122,10 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("import of the history document", "timings.import_s", 60, True, " s"),
     Budget("web worker peak RSS", "memory.peak_worker_mb", 250, True, " MB"),
     Budget("web worker peak PSS", "memory.peak_worker_pss_mb", 250, True, " MB"),
+    Budget("cold index load (worst of 3)", "timings.reload_cold_load_max_ms", 1000, True, " ms"),
+    Budget("first suggestion after a relink", "timings.reload_relink_ms", 100, True, " ms"),
+    Budget("first suggestion after a merge", "timings.reload_merge_ms", 100, True, " ms"),
+    Budget("first suggestion after an archive", "timings.reload_archive_ms", 100, True, " ms"),
     Budget("failed requests", "totals.errors", 0, True, ""),
 )
 

@@ -392,6 +392,14 @@ def suggest_inprocess(args: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def reload_index(args: dict[str, Any]) -> dict[str, Any]:
+    """The organisation's matcher index: cold loads, the first suggestion after a relink, a
+    merge and an archive (each undone), a rebuild after a moved stamp (bench.reload)."""
+    from bench.reload import measure
+
+    return measure(args["org"], args.get("repeat", 3))
+
+
 STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "status": status,
     "cleanup": cleanup,
@@ -400,6 +408,7 @@ STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "import": import_history,
     "profile": profile_pages,
     "suggest": suggest_inprocess,
+    "reload": reload_index,
 }
 
 

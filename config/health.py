@@ -1,4 +1,5 @@
-"""Liveness and readiness: /healthz checks the database and, when configured, the broker."""
+"""Liveness and readiness: /healthz checks the database and, when configured, the broker, and
+shows the process's matcher memory against its budget."""
 
 from __future__ import annotations
 
@@ -48,6 +49,22 @@ def _check_broker() -> str | None:
     return None
 
 
+def _matcher_memory() -> dict[str, int]:
+    """This process's matcher indexes against its budget: sizes and counts only, never
+    which organisations."""
+    from retros.search import matcher_status
+
+    status = matcher_status()
+    mb = 1024 * 1024
+    return {
+        "budget_mb": round(status["budget_bytes"] / mb),
+        "used_mb": round(status["used_bytes"] / mb),
+        "indexes": status["organizations"],
+        "loads": status["loads"],
+        "evictions": status["evictions"],
+    }
+
+
 @login_not_required
 @never_cache
 @require_GET
@@ -67,6 +84,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     body = {
         "status": "ok" if healthy else "error",
         "checks": checks,
+        "matcher": _matcher_memory(),
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
     }
     return JsonResponse(body, status=200 if healthy else 503)

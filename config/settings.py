@@ -283,6 +283,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # may stay silent before it is marked failed.
 RECUR_IMPORT_MAX_BYTES = env_int("RECUR_IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 RECUR_IMPORT_STALE_SECONDS = env_int("RECUR_IMPORT_STALE_SECONDS", 600, minimum=30)
+# Memory a web process gives the matcher's in-memory indexes (retros.search), in MB: the
+# organisations queried least recently are let go beyond it (about 80 MB per 100k raisings).
+RECUR_MATCHER_MEMORY_MB = env_int("RECUR_MATCHER_MEMORY_MB", 200, minimum=1)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE

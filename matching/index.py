@@ -31,6 +31,19 @@ from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 POOL = 40  # candidates per signal: best by meaning plus best by wording
 
 
+@dataclasses.dataclass(frozen=True)
+class Words:
+    """What the index reads from a text's words, when computed earlier (e.g. stored): its
+    distinctive words (``lexical.terms``) and its normalised words (for the vocabulary)."""
+
+    terms: frozenset[str]
+    words: tuple[str, ...]
+
+    @classmethod
+    def of(cls, text: str) -> Words:
+        return cls(lexical.terms(text), tuple(dict.fromkeys(lexical.normalize(text).split())))
+
+
 class IssueIndex:
     def __init__(
         self, dimension: int = embedding.DIMENSION, *, quantized: bool = True, pool: int = POOL
@@ -90,21 +103,82 @@ class IssueIndex:
         self._teams[issue_id] = self._teams.get(issue_id, 0) | bit
         return profile
 
-    def add_fix(self, issue_id: int, text: str, profile: np.ndarray | None = None) -> np.ndarray:
+    def add_occurrences(
+        self,
+        *,
+        occurrence_ids: list[int],
+        issue_ids: list[int],
+        texts: list[str],
+        teams: list[str],
+        vectors: np.ndarray,
+        profiles: list[np.ndarray | None],
+        words: list[Words | None] | None = None,
+    ) -> list[np.ndarray]:
+        """:meth:`add_occurrence` for many at once (their vectors as one ``(n, d)`` array,
+        quantized together; their profiles and words when read earlier); returns their
+        profiles."""
+        self.matrix.add_rows(np.asarray(issue_ids, dtype=np.int64), occurrence_ids, vectors)
+        out = []
+        read = words or [None] * len(texts)
+        for issue_id, text, team, profile, known in zip(
+            issue_ids, texts, teams, profiles, read, strict=True
+        ):
+            out.append(self._add_text(issue_id, text, profile, fix=False, words=known))
+            bit = self._team_bits.get(team)
+            if bit is None:
+                bit = self._team_bits[team] = 1 << len(self._team_names)
+                self._team_names.append(team)
+            self._teams[issue_id] = self._teams.get(issue_id, 0) | bit
+        return out
+
+    def add_fix(
+        self,
+        issue_id: int,
+        text: str,
+        profile: np.ndarray | None = None,
+        words: Words | None = None,
+    ) -> np.ndarray:
         """A fix's text describes its issue too: its words and category words count."""
-        return self._add_text(issue_id, text, profile, fix=True)
+        return self._add_text(issue_id, text, profile, fix=True, words=words)
 
     def _add_text(
-        self, issue_id: int, text: str, profile: np.ndarray | None, *, fix: bool
+        self,
+        issue_id: int,
+        text: str,
+        profile: np.ndarray | None,
+        *,
+        fix: bool,
+        words: Words | None = None,
     ) -> np.ndarray:
-        self.terms.add(issue_id, text, fix=fix)
-        self.vocabulary.update([text])
+        if words is None:
+            self.terms.add(issue_id, text, fix=fix)
+            self.vocabulary.update([text])
+        else:
+            self.terms.add(issue_id, text, fix=fix, text_terms=words.terms)
+            self.vocabulary.add_words(words.words)
         if profile is None:
             profile = rootcause.text_profile(text)
         slot, width = self._slot(issue_id), len(rootcause.CATEGORIES)
         self._sums[slot, width * fix : width * (fix + 1)] += profile
         self._counts[slot, int(fix)] += 1
         return profile
+
+    def remove_issue(self, issue_id: int) -> None:
+        """Forget an issue: its rows, words, profile sums and teams (before adding back what
+        it holds now, after a relink, merge or archive)."""
+        self.matrix.remove_issue(issue_id)
+        self.terms.remove_issue(issue_id)
+        slot = self._slots.get(issue_id)
+        if slot is not None:
+            self._sums[slot] = 0.0
+            self._counts[slot] = 0
+        self._teams.pop(issue_id, None)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, estimated from the arrays and the word indexes."""
+        own = self._sums.nbytes + self._counts.nbytes + 120 * (len(self._slots) + len(self._teams))
+        return self.matrix.nbytes + own + self.terms.nbytes + self.vocabulary.nbytes
 
     def profile_of(self, issue_id: int) -> np.ndarray:
         """The issue's root-cause profile (occurrence and fix words, weighed as diagnosis

@@ -191,10 +191,21 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self._words)
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held, estimated: the words and their trigram postings."""
+        words = sum(60 + len(w) for w in self._words) + 40 * len(self._words)
+        return words + sum(150 + 8 * len(p) for p in self._postings.values())
+
     def update(self, texts: Iterable[str]) -> None:
         for text in texts:
             for word in normalize(text).split():
                 self._add(word)
+
+    def add_words(self, words: Iterable[str]) -> None:
+        """Add words already normalised (``normalize(text).split()`` computed earlier)."""
+        for word in words:
+            self._add(word)
 
     def _add(self, word: str) -> None:
         if word in self._words:
@@ -318,11 +329,20 @@ class TermIndex:
     def __len__(self) -> int:
         return len(self._issue_terms)
 
-    def add(self, issue_id: int, text: str, *, fix: bool = False) -> None:
-        """Add a text to an issue's document: an occurrence's, or a fix's (``fix=True``)."""
+    def add(
+        self,
+        issue_id: int,
+        text: str,
+        *,
+        fix: bool = False,
+        text_terms: frozenset[str] | None = None,
+    ) -> None:
+        """Add a text to an issue's document: an occurrence's, or a fix's (``fix=True``);
+        ``text_terms``, when given, are ``terms(text)`` computed earlier."""
         current = self._issue_terms.get(issue_id, ())
         fix_only = self._fix_only.get(issue_id, ())
-        text_terms = terms(text)
+        if text_terms is None:
+            text_terms = terms(text)
         new = text_terms.difference(current)
         for term in new:
             postings = self._postings.get(term)
@@ -347,6 +367,14 @@ class TermIndex:
             issues.remove(issue_id)
             if not issues:
                 del self._postings[term]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, estimated: the per-issue tuples, the postings and the words."""
+        tuples = sum(56 + 8 * len(t) for t in self._issue_terms.values())
+        tuples += sum(56 + 8 * len(t) for t in self._fix_only.values())
+        postings = sum(80 + 8 * len(p) + 60 + len(term) for term, p in self._postings.items())
+        return tuples + postings + 100 * (len(self._issue_terms) + len(self._fix_only))
 
     def terms_of(self, issue_id: int) -> frozenset[str]:
         return frozenset(self._issue_terms.get(issue_id, ()))

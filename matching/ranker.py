@@ -417,6 +417,13 @@ class MatrixIndex:
         for row in range(0, len(codes), self.pack_rows):  # a block at a time
             self._append_codes(codes[row : row + self.pack_rows])
 
+    def add_rows(
+        self, issue_ids: np.ndarray, occurrence_ids: Sequence[int], vectors: np.ndarray
+    ) -> None:
+        """:meth:`add` for rows of several issues (``issue_ids``, one per row): a load's
+        rows converted together rather than one call per row."""
+        self.add(issue_ids, occurrence_ids, vectors)  # type: ignore[arg-type]  # per row
+
     def _append_codes(self, codes: np.ndarray) -> None:
         rows = self._rows
         filled = rows.size - rows.tail_start

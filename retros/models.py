@@ -444,6 +444,53 @@ class IssueMerge(models.Model):
         return f"{self.source_title} → {self.target}"
 
 
+class MatchingChange(models.Model):
+    """Issues whose raisings or fixes moved (a relink, split, merge, archive, restore or edited
+    text): each web process applies the changes it has not seen to its in-memory matcher
+    index on its next query, re-reading just those issues, instead of rebuilding the whole
+    index (retros.search). Appended after the change commits; never updated."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    issue_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "id"], name="matching_change_org_id")]
+
+    def __str__(self) -> str:
+        return f"change {self.pk} of {self.issue_ids}"
+
+
+class TextProfile(models.Model):
+    """The root-cause profile and the words of an occurrence's or a fix's text, kept for the
+    matcher's index loads (retros.search): computing them is most of a load's work (0.15 ms
+    a text), reading them back a bulk read. Stored by the first load that computes them;
+    ``text_key`` is a keyed hash of the text and of the code that reads it, so an edited
+    text or a changed vocabulary is read again."""
+
+    class Kind(models.TextChoices):
+        OCCURRENCE = "o", "occurrence"
+        FIX = "f", "fix"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=1, choices=Kind.choices)
+    row_id = models.BigIntegerField()
+    text_key = models.BigIntegerField()
+    profile = models.BinaryField()
+    # The text's distinctive words (stems) and its normalised words, space-separated.
+    terms = models.TextField(blank=True, default="")
+    words = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "row_id"], name="text_profile_unique_row")
+        ]
+        indexes = [models.Index(fields=["organization", "kind"], name="text_profile_org_kind")]
+
+    def __str__(self) -> str:
+        return f"profile of {self.get_kind_display()} {self.row_id}"
+
+
 class ReviewStatus(models.TextChoices):
     PENDING = "pending", "Waiting for review"
     CONFIRMED = "confirmed", "Confirmed recurrence"

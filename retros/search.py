@@ -3,13 +3,17 @@
 An organisation's live occurrences and fixes are held in an in-memory :class:`OrgIndex`, an
 :class:`~matching.index.IssueIndex` (int8 vectors, the distinctive words and
 root-cause profiles of occurrence and fix texts; no texts kept) that the replay evaluation
-ranks against too. Each web process keeps one per organisation and brings it up to date on
-every query: one query reads the newest occurrence and fix ids of the database and the
-organisation's matching stamp. When the ids have moved, new occurrences and new fixes are
-appended (one indexed query each for rows newer than the newest it holds); structural changes
-(relinks, merges, archives) bump the stamp, and a moved stamp rebuilds the index, reusing the
-root-cause profiles of texts it already read. The candidates by wording come from the
-index's distinctive words, on every database alike. Ranking itself is
+ranks against too. Each web process keeps its indexes in an :class:`IndexCache`: by recent
+use within a memory budget (``RECUR_MATCHER_MEMORY_MB``), with a lock per organisation, so
+that a load never holds up another organisation's queries. An index is brought up to date on
+every query: one query reads the organisation's matching stamp and the newest occurrence, fix
+and change ids of the database. When the ids have moved, new occurrences and new fixes are
+appended (one indexed query each for rows newer than the newest it holds), and structural
+changes of a few issues (relinks, splits, merges, archives: :func:`changed` writes a
+:class:`~retros.models.MatchingChange` after they commit) are applied in place, by re-reading
+just those issues. A moved stamp (:func:`invalidate`: a new model, an import) rebuilds the
+index, reusing the root-cause profiles of texts it already read. The candidates by wording
+come from the index's distinctive words, on every database alike. Ranking itself is
 :func:`matching.ranker.rank`. Never returns another organisation's issue: every
 query is filtered by organisation.
 """
@@ -18,28 +22,31 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import hashlib
 import logging
 import threading
 from array import array
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
 
 from matching import embedding, heap, ranker, rootcause
-from matching.index import POOL, IssueIndex
+from matching.index import POOL, IssueIndex, Words
 from matching.ranker import Candidate, Decision, Query, Suggestion
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
+from retros import profile_store
 from retros.models import (
     Fix,
     FixStatus,
     Issue,
     LinkReview,
+    MatchingChange,
     Occurrence,
     Organization,
     ReviewStatus,
@@ -68,8 +75,7 @@ class IssueSuggestion:
     same_team: bool = False
 
 
-def _text_key(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+_text_key = profile_store.text_key
 
 
 class ProfileCache:
@@ -88,9 +94,39 @@ class ProfileCache:
         self._pending_ids = array("q")
         self._pending_keys = array("Q")
         self._pending_values = array("f")
+        self._pending_texts: list[str] = []  # to store their words with them
+        self._stored: profile_store.Stored | None = None
 
     def __len__(self) -> int:
         return len(self._ids) + len(self._pending_ids)
+
+    @classmethod
+    def stored(cls, organization_id: int, kind: str) -> ProfileCache:
+        """The profiles the database keeps for the organisation's texts of one kind, with
+        their words until :meth:`freeze` (a load's lookups)."""
+        cache = cls()
+        cache._stored = profile_store.read(organization_id, kind)  # ordered by id
+        cache._ids, cache._keys = cache._stored.ids, cache._stored.keys
+        cache._values = cache._stored.values
+        return cache
+
+    def store_pending(self, organization_id: int, kind: str) -> None:
+        """Keep in the database what was put since the last :meth:`freeze`."""
+        width = self._values.shape[1]
+        profile_store.write(
+            organization_id,
+            kind,
+            np.frombuffer(self._pending_ids, dtype=np.int64),
+            np.frombuffer(self._pending_keys, dtype=np.uint64),
+            np.frombuffer(self._pending_values, dtype=np.float32).reshape(-1, width),
+            self._pending_texts,
+        )
+
+    @property
+    def nbytes(self) -> int:
+        held = (self._ids, self._keys, self._values)
+        pending = (self._pending_ids, self._pending_keys, self._pending_values)
+        return sum(a.nbytes for a in held) + sum(a.itemsize * len(a) for a in pending)
 
     def get(self, row_id: int, text: str) -> np.ndarray | None:
         at = int(np.searchsorted(self._ids, row_id))
@@ -98,13 +134,40 @@ class ProfileCache:
             return self._values[at]
         return None
 
+    def get_many(
+        self, row_ids: list[int], texts: list[str]
+    ) -> tuple[list[np.ndarray | None], list[Words | None]]:
+        """:meth:`get` of many rows, looked up together; and their stored words, while a
+        load from the store lasts."""
+        if not len(self._ids):
+            return [None] * len(row_ids), [None] * len(row_ids)
+        ids = np.asarray(row_ids, dtype=np.int64)
+        keys = np.fromiter(map(_text_key, texts), dtype=np.uint64, count=len(texts))
+        at = np.minimum(np.searchsorted(self._ids, ids), len(self._ids) - 1)
+        found = (self._ids[at] == ids) & (self._keys[at] == keys)
+        profiles = [self._values[a] if hit else None for a, hit in zip(at, found, strict=True)]
+        stored = self._stored
+        if stored is None:
+            return profiles, [None] * len(row_ids)
+        words = [stored.words_at(a) if hit else None for a, hit in zip(at, found, strict=True)]
+        if found.any():
+            stored.release_before(int(at[found].min()))
+        return profiles, words
+
+    def get_one(self, row_id: int, text: str) -> tuple[np.ndarray | None, Words | None]:
+        profiles, words = self.get_many([row_id], [text])
+        return profiles[0], words[0]
+
     def put(self, row_id: int, text: str, profile: np.ndarray) -> None:
+        self._pending_texts.append(text)
         self._pending_ids.append(row_id)
         self._pending_keys.append(_text_key(text))
         self._pending_values.extend(profile.tolist())
 
     def freeze(self) -> None:
-        """Merge what was put since the last call (before the next lookups)."""
+        """Merge what was put since the last call (before the next lookups); the stored
+        words are let go (a load is over)."""
+        self._stored = None
         if not self._pending_ids:
             return
         width = self._values.shape[1]
@@ -113,9 +176,12 @@ class ProfileCache:
         pending = np.frombuffer(self._pending_values, dtype=np.float32).reshape(-1, width)
         values = np.concatenate([self._values, pending])
         order = np.argsort(ids, kind="stable")
-        self._ids, self._keys, self._values = ids[order], keys[order], values[order]
+        ids, keys, values = ids[order], keys[order], values[order]
+        last = np.append(ids[1:] != ids[:-1], True)  # an edited text: its newest profile
+        self._ids, self._keys, self._values = ids[last], keys[last], values[last]
         self._pending_ids, self._pending_keys = array("q"), array("Q")
         self._pending_values = array("f")
+        self._pending_texts = []
 
 
 class OrgIndex(IssueIndex):
@@ -136,6 +202,18 @@ class OrgIndex(IssueIndex):
         self.checked = (0, 0)
         self.occurrence_profiles = occurrence_profiles or ProfileCache()
         self.fix_profiles = fix_profiles or ProfileCache()
+        # The newest change (MatchingChange id, of any organisation) applied, the ids of the
+        # organisation's changes just behind it that are applied, and how many rows changes
+        # have replaced since the index was loaded (dead rows: a rebuild beyond a share).
+        self.seen_change = 0
+        self.applied: set[int] = set()
+        self.replaced = 0
+        self.estimate = 0  # bytes, as of the last load or change
+
+    def estimate_size(self) -> int:
+        profiles = self.occurrence_profiles.nbytes + self.fix_profiles.nbytes
+        self.estimate = self.nbytes + profiles
+        return self.estimate
 
     def add(
         self, *, occurrence_id: int, issue_id: int, text: str, team: str, vector: np.ndarray
@@ -154,12 +232,42 @@ class OrgIndex(IssueIndex):
             self.occurrence_profiles.put(occurrence_id, text, profile)
         self.newest_id = max(self.newest_id, occurrence_id)
 
-    def add_live_fix(self, *, fix_id: int, issue_id: int, text: str) -> None:
-        known = self.fix_profiles.get(fix_id, text)
-        profile = self.add_fix(issue_id, text, known)
-        if known is None:
-            self.fix_profiles.put(fix_id, text, profile)
-        self.newest_fix_id = max(self.newest_fix_id, fix_id)
+    def add_many(
+        self,
+        rows: list[tuple[int, int, str, str]],
+        vectors: np.ndarray,
+    ) -> None:
+        """Add live occurrences (``(id, issue id, text, team)``, their vectors as one
+        array): profiles looked up and vectors converted together."""
+        if not rows:
+            return
+        ids, issue_ids, texts, teams = (list(column) for column in zip(*rows, strict=True))
+        known, words = self.occurrence_profiles.get_many(ids, texts)
+        profiles = self.add_occurrences(
+            occurrence_ids=ids,
+            issue_ids=issue_ids,
+            texts=texts,
+            teams=teams,
+            vectors=vectors,
+            profiles=known,
+            words=words,
+        )
+        for row_id, text, was, profile in zip(ids, texts, known, profiles, strict=True):
+            if was is None:
+                self.occurrence_profiles.put(row_id, text, profile)
+        self.newest_id = max(self.newest_id, max(ids))
+
+    def add_live_fixes(self, rows: list[tuple[int, int, str]]) -> None:
+        """Add live fixes (``(id, issue id, text)``), their profiles looked up together."""
+        if not rows:
+            return
+        ids, _, texts = (list(column) for column in zip(*rows, strict=True))
+        known, words = self.fix_profiles.get_many(ids, texts)
+        for (fix_id, issue_id, text), was, read in zip(rows, known, words, strict=True):
+            profile = self.add_fix(issue_id, text, was, read)
+            if was is None:
+                self.fix_profiles.put(fix_id, text, profile)
+        self.newest_fix_id = max(self.newest_fix_id, max(ids))
 
     def query_vectors(self, text: str) -> np.ndarray:
         return self.read(text)[1]
@@ -178,6 +286,11 @@ def _live_occurrences(organization_id: int):
     )
 
 
+def live_occurrence_count(organization_id: int) -> int:
+    """The raisings an index of the organisation holds."""
+    return _live_occurrences(organization_id).count()
+
+
 def _stream[T](rows: QuerySet[Any, T], *, whole: bool) -> Iterable[T]:
     """A whole organisation in chunks (a server-side cursor on PostgreSQL); the few rows
     added since the last query in one fetch (a cursor would cost three round trips)."""
@@ -185,26 +298,67 @@ def _stream[T](rows: QuerySet[Any, T], *, whole: bool) -> Iterable[T]:
 
 
 def _load_rows(
-    org_index: OrgIndex, organization_id: int, newer_than: int = 0, fixes_newer_than: int = 0
+    org_index: OrgIndex,
+    organization_id: int,
+    newer_than: int = 0,
+    fixes_newer_than: int = 0,
+    *,
+    issue_ids: Sequence[int] | None = None,
+    store: bool = True,
 ) -> None:
+    """Add the organisation's live rows newer than the ids given; with ``issue_ids``, only
+    those issues' rows up to the newest ids the index holds (the newer ones join with the
+    next append)."""
     live = _live_occurrences(organization_id).filter(id__gt=newer_than)
-    if not newer_than:
+    fixes = Fix.objects.live().filter(
+        organization_id=organization_id,
+        id__gt=fixes_newer_than,
+        issue__archived_at=None,
+        issue__merged_into=None,
+    )
+    whole = not newer_than and issue_ids is None
+    if issue_ids is not None:
+        # The organisation through the issues' rows, so that the issue index is used (by the
+        # occurrence's own organisation column, SQLite scans the whole organisation).
+        live = (
+            Occurrence.objects.live()
+            .problems()
+            .filter(
+                issue_id__in=issue_ids,
+                issue__organization_id=organization_id,
+                issue__archived_at=None,
+                issue__merged_into=None,
+                id__lte=org_index.newest_id,
+            )
+        )
+        fixes = fixes.filter(issue_id__in=issue_ids, id__lte=org_index.newest_fix_id)
+    elif whole:
         org_index.matrix.reserve(live.count())  # exact size: no spare doubled capacity
     rows = live.order_by("id").values_list(
         "id", "issue_id", "text", "team__name", "embedding", "embedding_model"
     )
     missing: list[tuple[int, int, str, str]] = []
-    for occ_id, issue_id, text, team, blob, model_id in _stream(rows, whole=not newer_than):
-        if blob is None or model_id != embedding.MODEL_ID:
+    chunk: list[tuple[int, int, str, str]] = []
+    blobs: list[bytes] = []
+
+    def flush() -> None:
+        # The chunk's vectors read as one array: no conversion per row.
+        vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(chunk), -1)
+        org_index.add_many(chunk, vectors.astype(np.float32))
+        chunk.clear()
+        blobs.clear()
+
+    width = 4 * embedding.DIMENSION
+    for occ_id, issue_id, text, team, blob, model_id in _stream(rows, whole=whole):
+        if blob is None or model_id != embedding.MODEL_ID or len(blob) != width:
             missing.append((occ_id, issue_id, text, team))
             continue
-        org_index.add(
-            occurrence_id=occ_id,
-            issue_id=issue_id,
-            text=text,
-            team=team,
-            vector=embedding.from_bytes(bytes(blob)),
-        )
+        chunk.append((occ_id, issue_id, text, team))
+        blobs.append(bytes(blob))
+        if len(chunk) == _LOAD_CHUNK:
+            flush()
+    if chunk:
+        flush()
     if missing:
         vectors = embedding.encode([m[2] for m in missing])
         for (occ_id, issue_id, text, team), vector in zip(missing, vectors, strict=True):
@@ -214,31 +368,44 @@ def _load_rows(
             org_index.add(
                 occurrence_id=occ_id, issue_id=issue_id, text=text, team=team, vector=vector
             )
-    fixes = (
-        Fix.objects.live()
-        .filter(
-            organization_id=organization_id,
-            id__gt=fixes_newer_than,
-            issue__archived_at=None,
-            issue__merged_into=None,
-        )
-        .order_by("id")
-        .values_list("id", "issue_id", "text")
-    )
-    for fix_id, issue_id, text in _stream(fixes, whole=not fixes_newer_than):
-        org_index.add_live_fix(fix_id=fix_id, issue_id=issue_id, text=text)
+    fix_rows = fixes.order_by("id").values_list("id", "issue_id", "text")
+    fix_chunk: list[tuple[int, int, str]] = []
+    for row in _stream(fix_rows, whole=whole):
+        fix_chunk.append(row)
+        if len(fix_chunk) == _LOAD_CHUNK:
+            org_index.add_live_fixes(fix_chunk)
+            fix_chunk = []
+    org_index.add_live_fixes(fix_chunk)
+    if store:
+        org_index.occurrence_profiles.store_pending(organization_id, profile_store.OCCURRENCE)
+        org_index.fix_profiles.store_pending(organization_id, profile_store.FIX)
     org_index.occurrence_profiles.freeze()
     org_index.fix_profiles.freeze()
 
 
-_indexes: dict[int, OrgIndex] = {}
-_lock = threading.Lock()
+#: Change ids read again behind the newest one seen: an id handed out just before a newer
+#: one can commit just after it.
+_CHANGE_SLACK = 200
+#: A change touching more issues than this rebuilds the index instead.
+_MAX_CHANGED_ISSUES = 500
+#: Rows replaced by changes, as a share of the index, beyond which it is rebuilt (the
+#: replaced rows stay in its arrays, dead, until then), and no sooner than this many.
+_REBUILD_SHARE = 0.25
+_REBUILD_ROWS = 5000
 
 
 def invalidate(organization_id: int) -> None:
-    """Structural change (relink, merge, split, archive): every process rebuilds the
-    organisation's index on its next query."""
+    """A change of the whole organisation (a new model, an import): every process rebuilds
+    the organisation's index on its next query."""
     Organization.objects.filter(pk=organization_id).update(matching_stamp=F("matching_stamp") + 1)
+
+
+def changed(*, organization_id: int, issue_ids: Iterable[int]) -> None:
+    """Structural change of a few issues (relink, split, merge, archive, restore, edited
+    text): every process re-reads just those issues into its index on its next query."""
+    ids = sorted(set(issue_ids))
+    if ids:
+        MatchingChange.objects.create(organization_id=organization_id, issue_ids=ids)
 
 
 def _settle() -> None:
@@ -251,48 +418,174 @@ def _settle() -> None:
     heap.release_free_heap()
 
 
-def _freshness(organization_id: int) -> tuple[int, tuple[int, int]]:
-    """The organisation's matching stamp, and the newest occurrence and fix ids of any
-    organisation: one round trip (three primary-key lookups)."""
+@dataclass(frozen=True)
+class _Fresh:
+    stamp: int
+    newest: tuple[int, int]  # occurrence and fix ids, of any organisation
+    change: int  # the newest MatchingChange id, of any organisation
+
+
+def _freshness(organization_id: int) -> _Fresh:
+    """The organisation's matching stamp, and the newest occurrence, fix and change ids of
+    any organisation: one round trip (four primary-key lookups)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT (SELECT matching_stamp FROM retros_organization WHERE id = %s),"
-            " (SELECT MAX(id) FROM retros_occurrence), (SELECT MAX(id) FROM retros_fix)",
+            " (SELECT MAX(id) FROM retros_occurrence), (SELECT MAX(id) FROM retros_fix),"
+            " (SELECT MAX(id) FROM retros_matchingchange)",
             [organization_id],
         )
-        stamp, occurrence_id, fix_id = cursor.fetchone()
-    return stamp or 0, (occurrence_id or 0, fix_id or 0)
+        stamp, occurrence_id, fix_id, change_id = cursor.fetchone()
+    return _Fresh(stamp or 0, (occurrence_id or 0, fix_id or 0), change_id or 0)
+
+
+def _changes(organization_id: int, after: int, upto: int) -> list[tuple[int, list[int]]]:
+    rows = MatchingChange.objects.filter(
+        organization_id=organization_id, id__gt=after, id__lte=upto
+    ).values_list("id", "issue_ids")
+    return list(rows)
+
+
+class IndexCache:
+    """A process's indexes, one per organisation, kept by recent use within a memory budget
+    (``RECUR_MATCHER_MEMORY_MB``, or ``budget_bytes``): beyond it the organisations queried
+    least recently are let go, and load again on their next query. Each organisation has its
+    own lock: a load never waits for another organisation's, nor holds up its queries."""
+
+    def __init__(self, budget_bytes: int | None = None) -> None:
+        self.indexes: OrderedDict[int, OrgIndex] = OrderedDict()
+        self._budget = budget_bytes
+        self._registry = threading.Lock()  # held only to look up or reorder, never to load
+        self._locks: dict[int, threading.Lock] = {}
+        self.loads = 0
+        self.evictions = 0
+
+    @property
+    def budget(self) -> int:
+        if self._budget is not None:
+            return self._budget
+        return int(settings.RECUR_MATCHER_MEMORY_MB) * 1024 * 1024
+
+    def _lock_of(self, organization_id: int) -> threading.Lock:
+        with self._registry:
+            lock = self._locks.get(organization_id)
+            if lock is None:
+                lock = self._locks[organization_id] = threading.Lock()
+            return lock
+
+    def index(self, organization_id: int) -> OrgIndex:
+        """This process's up-to-date index of the organisation."""
+        with self._lock_of(organization_id):
+            with self._registry:
+                current = self.indexes.get(organization_id)
+            # Read before loading, so a row written meanwhile is loaded by the next query.
+            fresh = _freshness(organization_id)
+            if current is None or current.stamp != fresh.stamp:
+                current = self._load(organization_id, fresh, current)
+            elif current.checked != fresh.newest or current.seen_change != fresh.change:
+                _load_rows(
+                    current,
+                    organization_id,
+                    newer_than=current.newest_id,
+                    fixes_newer_than=current.newest_fix_id,
+                )
+                if current.seen_change != fresh.change and not self._apply(
+                    current, organization_id, fresh.change
+                ):
+                    current = self._load(organization_id, fresh, current)
+            current.checked = fresh.newest
+            self._keep(organization_id, current)
+            return current
+
+    def _load(self, organization_id: int, fresh: _Fresh, previous: OrgIndex | None) -> OrgIndex:
+        if previous is None:  # read in bulk what earlier loads computed
+            profiles = ProfileCache.stored(organization_id, profile_store.OCCURRENCE)
+            fix_profiles = ProfileCache.stored(organization_id, profile_store.FIX)
+        else:
+            profiles, fix_profiles = previous.occurrence_profiles, previous.fix_profiles
+        current = OrgIndex(
+            stamp=fresh.stamp, occurrence_profiles=profiles, fix_profiles=fix_profiles
+        )
+        with self._registry:
+            self.indexes.pop(organization_id, None)  # let the old index go before loading
+        del previous
+        # Changes up to the newest are in the rows read below; those just behind it are
+        # marked applied, so that reading them again (see _CHANGE_SLACK) changes nothing.
+        current.seen_change = fresh.change
+        recent = _changes(organization_id, fresh.change - _CHANGE_SLACK, fresh.change)
+        current.applied = {change_id for change_id, _ in recent}
+        _load_rows(current, organization_id)
+        _settle()
+        current.estimate_size()
+        self.loads += 1
+        return current
+
+    def _apply(self, current: OrgIndex, organization_id: int, newest: int) -> bool:
+        """Re-read the issues of the changes not applied yet; False when the index should
+        rather be rebuilt."""
+        issue_ids: set[int] = set()
+        for change_id, ids in _changes(
+            organization_id, current.seen_change - _CHANGE_SLACK, newest
+        ):
+            if change_id not in current.applied:
+                current.applied.add(change_id)
+                issue_ids.update(ids)
+        current.seen_change = newest
+        current.applied = {c for c in current.applied if c > newest - _CHANGE_SLACK}
+        if not issue_ids:
+            return True
+        if len(issue_ids) > _MAX_CHANGED_ISSUES:
+            return False
+        for issue_id in issue_ids:
+            current.replaced += current.occurrences_of(issue_id)
+            current.remove_issue(issue_id)
+        if current.replaced > max(_REBUILD_ROWS, _REBUILD_SHARE * len(current)):
+            return False
+        _load_rows(current, organization_id, issue_ids=sorted(issue_ids))
+        current.estimate_size()
+        return True
+
+    def _keep(self, organization_id: int, current: OrgIndex) -> None:
+        """Hold the index as the most recently used; let the least recently used go while
+        the indexes held exceed the budget (the one just used always stays)."""
+        with self._registry:
+            self.indexes[organization_id] = current
+            self.indexes.move_to_end(organization_id)
+            used = sum(index.estimate for index in self.indexes.values())
+            while used > self.budget and len(self.indexes) > 1:
+                _, evicted = self.indexes.popitem(last=False)
+                used -= evicted.estimate
+                self.evictions += 1
+
+    def status(self) -> dict[str, Any]:
+        """The budget and what is held now (organisation ids, rows and estimated bytes)."""
+        with self._registry:
+            held = [
+                {"organization_id": org_id, "rows": len(index), "bytes": index.estimate}
+                for org_id, index in reversed(self.indexes.items())
+            ]
+        return {
+            "budget_bytes": self.budget,
+            "used_bytes": sum(h["bytes"] for h in held),
+            "organizations": len(held),
+            "loads": self.loads,
+            "evictions": self.evictions,
+            "held": held,
+        }
+
+
+_cache = IndexCache()
+_indexes = _cache.indexes  # the same dict: tests clear it between databases
 
 
 def org_index(organization_id: int) -> OrgIndex:
     """This process's up-to-date index of the organisation."""
-    with _lock:
-        current = _indexes.get(organization_id)
-        # Read before loading, so a row written meanwhile is loaded by the next query.
-        stamp, newest = _freshness(organization_id)
-        if current is not None and current.stamp == stamp and current.checked == newest:
-            return current  # nothing was written anywhere since the last query
-        if current is None or current.stamp != stamp:
-            previous = current
-            current = OrgIndex(
-                stamp=stamp,
-                occurrence_profiles=previous.occurrence_profiles if previous else None,
-                fix_profiles=previous.fix_profiles if previous else None,
-            )
-            _indexes.pop(organization_id, None)  # let the old index go before loading
-            del previous
-            _load_rows(current, organization_id)
-            _indexes[organization_id] = current
-            _settle()
-        else:
-            _load_rows(
-                current,
-                organization_id,
-                newer_than=current.newest_id,
-                fixes_newer_than=current.newest_fix_id,
-            )
-        current.checked = newest
-        return current
+    return _cache.index(organization_id)
+
+
+def matcher_status() -> dict[str, Any]:
+    """This process's matcher memory: budget, use, indexes held."""
+    return _cache.status()
 
 
 def rejected_candidates(occurrence_ids: Sequence[int]) -> set[int]:
@@ -477,6 +770,8 @@ def embed_occurrence(occurrence: Occurrence) -> None:
     occurrence.embedding = fields["embedding"]
     occurrence.embedding_model = fields["embedding_model"]
     Occurrence.objects.filter(pk=occurrence.pk).update(**fields)
+    organization_id, issue_id = occurrence.organization_id, occurrence.issue_id
+    transaction.on_commit(lambda: changed(organization_id=organization_id, issue_ids=[issue_id]))
 
 
 # --- import linking -----------------------------------------------------------------------
@@ -502,7 +797,10 @@ class ImportLinker:
 
         self.organization = organization
         self.weights = _weights_for(organization, weights)
-        self.idx = OrgIndex()
+        self.idx = OrgIndex(
+            occurrence_profiles=ProfileCache.stored(organization.pk, profile_store.OCCURRENCE),
+            fix_profiles=ProfileCache.stored(organization.pk, profile_store.FIX),
+        )
         _load_rows(self.idx, organization.pk)
         self._vectors: dict[str, np.ndarray] = {}
         self._titles: dict[int, str] = dict(

@@ -38,7 +38,7 @@ from retros.models import (
     Role,
     Team,
 )
-from retros.search import embed_occurrence, invalidate, vector_fields
+from retros.search import changed, embed_occurrence, vector_fields
 from retros.validators import check_date
 from vocabulary import limits
 from vocabulary.fixkinds import FIX_KINDS
@@ -107,9 +107,10 @@ def _save(instance: Any, user: Any, **kwargs: Any) -> None:
     instance.save(**kwargs)
 
 
-def _after_commit_invalidate(organization_id: int) -> None:
-    """Relinks, merges, archives and text changes make the matcher rebuild its index."""
-    transaction.on_commit(lambda: invalidate(organization_id))
+def _after_commit_changed(organization_id: int, issue_ids: Iterable[int]) -> None:
+    """Relinks, merges, archives and text changes make the matcher re-read those issues."""
+    ids = list(issue_ids)
+    transaction.on_commit(lambda: changed(organization_id=organization_id, issue_ids=ids))
 
 
 # --- Organisations ---------------------------------------------------------------------------
@@ -318,7 +319,7 @@ def occurrence_update_text(
         occurrence.text = text
         _save(occurrence, user, update_fields=["text"])
         schedule_recompute([occurrence.issue_id])
-        _after_commit_invalidate(occurrence.organization_id)
+        _after_commit_changed(occurrence.organization_id, [occurrence.issue_id])
     embed_occurrence(occurrence)
     return occurrence
 
@@ -348,7 +349,7 @@ def occurrence_archive(*, occurrence: Occurrence, user: Any) -> Occurrence:
         _archive_if_empty(occurrence.issue, user)
         issue_refresh_stats(issue_ids=[occurrence.issue_id])
         schedule_recompute([occurrence.issue_id])
-        _after_commit_invalidate(occurrence.organization_id)
+        _after_commit_changed(occurrence.organization_id, [occurrence.issue_id])
     return occurrence
 
 
@@ -364,7 +365,7 @@ def occurrence_restore(*, occurrence: Occurrence, user: Any) -> Occurrence:
             _save(issue, user, update_fields=["archived_at"])
         issue_refresh_stats(issue_ids=[issue.pk])
         schedule_recompute([issue.pk])
-        _after_commit_invalidate(occurrence.organization_id)
+        _after_commit_changed(occurrence.organization_id, [issue.pk])
     return occurrence
 
 
@@ -384,7 +385,7 @@ def occurrence_set_type(*, occurrence: Occurrence, item_type: str, user: Any) ->
             occurrence_relink(occurrence=occurrence, issue=None, user=user)
         else:
             schedule_recompute([occurrence.issue_id])
-            _after_commit_invalidate(occurrence.organization_id)
+            _after_commit_changed(occurrence.organization_id, [occurrence.issue_id])
     return occurrence
 
 
@@ -435,7 +436,7 @@ def occurrence_relink(
         ids = [old_issue.pk, target.pk]
         issue_refresh_stats(issue_ids=ids)
         schedule_recompute(ids)
-        _after_commit_invalidate(occurrence.organization_id)
+        _after_commit_changed(occurrence.organization_id, ids)
     return occurrence
 
 
@@ -521,7 +522,7 @@ def issue_merge(*, source: Issue, target: Issue, user: Any) -> IssueMerge:
         ids = [source.pk, target.pk]
         issue_refresh_stats(issue_ids=ids)
         schedule_recompute(ids)
-        _after_commit_invalidate(source.organization_id)
+        _after_commit_changed(source.organization_id, ids)
     return merge
 
 
@@ -559,7 +560,7 @@ def issue_merge_undo(*, merge: IssueMerge, user: Any) -> IssueMerge:
         ids = [merge.source_id, merge.target_id]
         issue_refresh_stats(issue_ids=ids)
         schedule_recompute(ids)
-        _after_commit_invalidate(merge.organization_id)
+        _after_commit_changed(merge.organization_id, ids)
     return merge
 
 
@@ -731,6 +732,8 @@ def fix_update(
             )
         if kind_inferred is None:
             kind_inferred = fix.kind_inferred and kind == fix.kind
+        if text != fix.text:  # its words count for its issue in the matcher
+            _after_commit_changed(fix.organization_id, [fix.issue_id])
         fix.text, fix.kind, fix.owner, fix.due_on = text, kind, owner, due_on
         fix.kind_inferred = kind_inferred
         _save(fix, user, update_fields=["text", "kind", "owner", "due_on", "kind_inferred"])

@@ -33,3 +33,21 @@ def test_healthz_reports_a_database_error(monkeypatch):
     response = Client().get("/healthz")
     assert response.status_code == 503
     assert "database is gone" in response.json()["checks"]["database"]["error"]
+
+
+def test_healthz_shows_matcher_memory_without_naming_organisations(settings):
+    from retros.search import org_index
+    from tests.factories import OccurrenceFactory, OrganizationFactory
+
+    settings.RECUR_MATCHER_MEMORY_MB = 32
+    organization = OrganizationFactory(name="Confidential Holdings")
+    OccurrenceFactory(retro__team__organization=organization, text="Builds keep timing out")
+    org_index(organization.pk)
+
+    response = Client().get("/healthz")
+
+    matcher = response.json()["matcher"]
+    assert matcher["budget_mb"] == 32
+    assert matcher["indexes"] == 1
+    assert "Confidential" not in response.content.decode()
+    assert set(matcher) == {"budget_mb", "used_mb", "indexes", "loads", "evictions"}
