@@ -85,7 +85,7 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
     from django.db import connection, transaction
 
     from diagnosis.dashboard import dashboard_invalidate
-    from diagnosis.models import Finding
+    from diagnosis.models import Finding, PendingRecompute
     from retros.models import Issue, LinkReview, Occurrence, Organization
     from retros.search import invalidate
     from retros.services import issue_refresh_stats
@@ -110,6 +110,8 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
         finding_history = Finding.history.model  # type: ignore[attr-defined]
         finding_history.objects.filter(issue_id__in=started)._raw_delete(connection.alias)
         Finding.objects.filter(issue_id__in=started)._raw_delete(connection.alias)
+        # Recomputes the logging round scheduled and a worker has not run yet.
+        PendingRecompute.objects.filter(issue_id__in=started)._raw_delete(connection.alias)
         issue_history = Issue.history.model  # type: ignore[attr-defined]
         issue_history.objects.filter(id__in=started)._raw_delete(connection.alias)
         Issue.objects.filter(pk__in=started)._raw_delete(connection.alias)

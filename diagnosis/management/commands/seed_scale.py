@@ -131,6 +131,10 @@ def delete_organization(organization: Organization) -> None:
             "(SELECT id FROM diagnosis_hypothesis WHERE organization_id = %s)"
         ),
         "UPDATE retros_issue SET merged_into_id = NULL WHERE organization_id = %s",
+        (
+            "DELETE FROM diagnosis_pendingrecompute WHERE issue_id IN "
+            "(SELECT id FROM retros_issue WHERE organization_id = %s)"
+        ),
         *(
             f"DELETE FROM {apps.get_model(label)._meta.db_table} WHERE organization_id = %s"
             for label in ordered
