@@ -78,6 +78,10 @@ class IssueSuggestion:
 _text_key = profile_store.text_key
 
 
+#: Texts appended by queries that wait before their profiles are merged and stored.
+_MERGE_AT_LEAST = 1024
+
+
 class ProfileCache:
     """Root-cause profiles of texts by database id (and a hash of the text, so an edited
     text is read again). Profiling is the costly part of loading an index (about 0.15 ms a
@@ -157,6 +161,14 @@ class ProfileCache:
     def get_one(self, row_id: int, text: str) -> tuple[np.ndarray | None, Words | None]:
         profiles, words = self.get_many([row_id], [text])
         return profiles[0], words[0]
+
+    def pending_is_large(self) -> bool:
+        """Whether the texts put since the last :meth:`freeze` are worth merging now. A
+        merge copies and sorts every profile held (100k rows: milliseconds) and a store
+        writes to the database, so the few texts a query appends wait for many more; until
+        then :meth:`get` does not find them, which costs only profiling them again should
+        their rows be read again (an edit, a change re-read)."""
+        return len(self._pending_ids) >= max(_MERGE_AT_LEAST, len(self._ids) // 16)
 
     def put(self, row_id: int, text: str, profile: np.ndarray) -> None:
         self._pending_texts.append(text)
@@ -376,11 +388,14 @@ def _load_rows(
             org_index.add_live_fixes(fix_chunk)
             fix_chunk = []
     org_index.add_live_fixes(fix_chunk)
-    if store:
-        org_index.occurrence_profiles.store_pending(organization_id, profile_store.OCCURRENCE)
-        org_index.fix_profiles.store_pending(organization_id, profile_store.FIX)
-    org_index.occurrence_profiles.freeze()
-    org_index.fix_profiles.freeze()
+    for cache, kind in (
+        (org_index.occurrence_profiles, profile_store.OCCURRENCE),
+        (org_index.fix_profiles, profile_store.FIX),
+    ):
+        if whole or cache.pending_is_large():
+            if store:
+                cache.store_pending(organization_id, kind)
+            cache.freeze()
 
 
 #: Change ids read again behind the newest one seen: an id handed out just before a newer
