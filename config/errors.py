@@ -13,19 +13,22 @@ from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
-def _back(request: HttpRequest) -> str:
-    """The referring page when it is on this site and not this very page, else ""."""
-    referer = request.headers.get("referer", "")
+def _on_this_site(request: HttpRequest, url: str) -> bool:
     try:
         host = request.get_host()
     except DisallowedHost:  # no way back to offer
-        return ""
-    if not referer or referer == request.build_absolute_uri():
-        return ""
-    safe = url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={host}, require_https=request.is_secure()
+        return False
+    return bool(url) and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={host}, require_https=request.is_secure()
     )
-    return referer if safe else ""
+
+
+def _back(request: HttpRequest) -> str:
+    """The referring page when it is on this site and not this very page, else ""."""
+    referer = request.headers.get("referer", "")
+    if not _on_this_site(request, referer) or referer == request.build_absolute_uri():
+        return ""
+    return referer
 
 
 def _page(template: str, status: int, **context: str) -> HttpResponse:
@@ -51,14 +54,8 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def same_site_page(request: HttpRequest) -> str:
     """The path of the page the request came from — htmx names it in HX-Current-URL, a plain
     form in Referer — when that page is on this site, else ""."""
-    try:
-        host = request.get_host()
-    except DisallowedHost:
-        return ""
     for url in (request.headers.get("hx-current-url", ""), request.headers.get("referer", "")):
-        if url and url_has_allowed_host_and_scheme(
-            url, allowed_hosts={host}, require_https=request.is_secure()
-        ):
+        if _on_this_site(request, url):
             parts = urlsplit(url)
             return parts.path + (f"?{parts.query}" if parts.query else "")
     return ""
