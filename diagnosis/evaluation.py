@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vocabulary.fixkinds import FIX_KINDS, infer_fix_kind
+from matching.fixkind import infer_fix_kind
+from vocabulary.fixkinds import FIX_KINDS
 
 
 def true_groups(document: Mapping[str, Any]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from diagnosis.engine import FixFact, IssueHistory, OccurrenceFact
-from vocabulary.fixkinds import infer_fix_kind
+from matching.fixkind import infer_fix_kind
 
 FORMAT = "recur-history/1"
 

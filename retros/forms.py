@@ -7,9 +7,10 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from matching.fixkind import infer_fix_kind
 from retros.models import FixOutcome, FixStatus, ItemType, RetroFormat
 from retros.validators import validate_sane_date
-from vocabulary.fixkinds import FIX_KINDS, KIND_CHOICES, infer_fix_kind
+from vocabulary.fixkinds import FIX_KINDS, KIND_CHOICES
 from vocabulary.limits import (
     EARLIEST_DATE,
     ORGANIZATION_NAME_MAX,

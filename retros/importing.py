@@ -24,6 +24,7 @@ from django.db import transaction
 
 from diagnosis.tasks import schedule_recompute
 from matching import embedding
+from matching.fixkind import infer_fix_kind
 from retros import services
 from retros.models import (
     Fix,
@@ -38,7 +39,6 @@ from retros.models import (
     Team,
 )
 from retros.services import issue_refresh_stats, title_from_text
-from vocabulary.fixkinds import infer_fix_kind
 from vocabulary.history import (
     HistoryDocument,
     ItemRecord,

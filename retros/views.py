@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
+from matching.fixkind import infer_fix_kind
 from retros import access as acl
 from retros import review, selectors, services, visibility
 from retros.forms import (
@@ -53,7 +54,7 @@ from retros.models import (
 from retros.pagination import page_with_total
 from retros.review import rejected_issue_ids
 from retros.search import suggest
-from vocabulary.fixkinds import FIX_KINDS, infer_fix_kind
+from vocabulary.fixkinds import FIX_KINDS
 from vocabulary.itemtype import infer_item_type
 
 INVALID = 422

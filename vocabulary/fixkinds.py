@@ -246,6 +246,81 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
 
 KIND_LEXICON: tuple[Term, ...] = build_lexicon(KIND_VOCABULARY)
 
+# What a typical fix of each kind says, in plain sentences. When a fix's words match nothing
+# in KIND_VOCABULARY (or only weakly), its meaning is compared with these
+# (matching.fixkind). Written from the kinds' definitions in docs/domain.md, in no team's
+# wording: add sentences that describe a kind, never a copy of one history's fix.
+# fmt: off
+KIND_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "meeting": (
+        "hold a weekly sync meeting", "add a daily stand-up to discuss it",
+        "schedule a call with the other team", "set up a recurring review session",
+        "a monthly check-in with stakeholders", "book a meeting to talk it through",
+        "run another workshop together",
+    ),
+    "process": (
+        "add a step to the release checklist", "require approval before merging",
+        "write the procedure in the handbook", "define a template for requests",
+        "make it a rule that every ticket has an owner", "document the steps in the runbook",
+        "change how we hand over work between people",
+    ),
+    "reminder": (
+        "remind everyone to be careful", "announce it in the channel",
+        "ask people to remember to update the ticket", "raise awareness of the problem",
+        "send a heads-up before the change", "encourage people to ask for help",
+    ),
+    "workaround": (
+        "fix it by hand this time", "manually patch the broken data",
+        "restart the service when it fails", "copy the files over manually",
+        "a quick temporary hack to get past it",
+    ),
+    "escalation": (
+        "ask the manager to decide", "escalate to the director",
+        "the head of department settles the dispute", "raise it with leadership to unblock",
+        "get a senior leader to intervene this time",
+    ),
+    "tooling": (
+        "automate the check in the CI pipeline", "add a linter rule",
+        "write a script that generates the report",
+        "a bot that posts the reminders automatically",
+        "use a tool to create the release notes",
+    ),
+    "infrastructure": (
+        "migrate to a managed cloud service", "upgrade the servers",
+        "build a dedicated test environment", "replace the legacy database",
+        "move the pipeline to a new platform",
+    ),
+    "training": (
+        "train the team on the new framework", "pair junior developers with seniors",
+        "hire an experienced engineer", "run a course on testing",
+        "onboarding documentation and mentoring for new contributors",
+    ),
+    "staffing": (
+        "add another person to the team", "a named owner for the component",
+        "assign a dedicated release manager", "rotate who is on call",
+        "find more maintainers",
+    ),
+    "strategy": (
+        "clarify the product priorities", "agree on the roadmap with leadership",
+        "align the OKRs across teams", "decide what we will stop doing",
+        "set a clear goal for the release",
+    ),
+    "incentives": (
+        "count cross-team help in everyone's goals", "reward helping other teams",
+        "change the bonus criteria", "recognise collaboration in performance reviews",
+    ),
+    "coaching": (
+        "the manager coaches the two leads", "mediate between the two people",
+        "facilitated conversation to resolve the conflict",
+        "give feedback to the person privately",
+    ),
+    "reorg": (
+        "merge the two teams", "move ownership of the service to another team",
+        "split the team by product area", "change team boundaries",
+    ),
+}
+# fmt: on
+
 
 @dataclass(frozen=True)
 class InferredKind:

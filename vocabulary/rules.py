@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-RULES_VERSION = "2026.12.1"
+RULES_VERSION = "2026.12.2"
 
 
 def _rule(default: int | float | bool, low: float | None = None, high: float | None = None) -> Any:
@@ -98,6 +98,8 @@ class Rules:
     infer_fallback_confidence: float = _rule(0.15, 0.0, 1.0)
     # Below this confidence an inferred kind is not pre-selected: the form asks the person.
     infer_sure_confidence: float = _rule(0.6, 0.0, 1.0)
+    # Words weaker than this: the fix's meaning is compared with KIND_EXAMPLES instead.
+    infer_meaning_below: float = _rule(0.3, 0.0, 1.0)
 
     def with_overrides(self, overrides: Mapping[str, object], *, allow_all: bool = False) -> Self:
         """A copy with `overrides` applied, validated.
