@@ -251,10 +251,15 @@ def occurrence_record(
             if link_source == LinkSource.NEW:
                 link_source = LinkSource.MANUAL
         else:
+            # A new issue's figures are this one raising's: no counting needed.
             issue = Issue(
                 organization_id=retro.organization_id,
                 title=title_from_text(text),
                 title_team_id=retro.team_id,
+                occurrence_count=1,
+                team_count=1,
+                first_seen=retro.held_on,
+                last_seen=retro.held_on,
             )
             _save(issue, user)
             link_source, link_score = LinkSource.NEW, None
@@ -273,7 +278,8 @@ def occurrence_record(
             **vector,
         )
         _save(occurrence, user)
-        issue_refresh_stats(issue_ids=[issue.pk])
+        if link_to_issue is not None:
+            issue_refresh_stats(issue_ids=[issue.pk])
         schedule_recompute([issue.pk])
     return occurrence
 
