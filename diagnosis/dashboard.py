@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from django.core.cache import cache
@@ -282,8 +282,32 @@ def spread(organization: Organization, filters: Filters, *, today: date) -> list
 # --- Aggregates ------------------------------------------------------------------------------
 
 
+class _Counts(Protocol):
+    @property
+    def raised(self) -> int: ...
+    @property
+    def recurrences(self) -> int: ...
+    @property
+    def fixes(self) -> int: ...
+    @property
+    def band_aid_fixes(self) -> int: ...
+
+
+class _Shares:
+    """The two rates a leader reads, over a period or a month: None where nothing was
+    counted."""
+
+    @property
+    def recurrence_share(self: _Counts) -> float | None:
+        return self.recurrences / self.raised if self.raised else None
+
+    @property
+    def band_aid_share(self: _Counts) -> float | None:
+        return self.band_aid_fixes / self.fixes if self.fixes else None
+
+
 @dataclass(frozen=True)
-class Headline:
+class Headline(_Shares):
     raised: int = 0
     recurrences: int = 0
     fixes: int = 0
@@ -291,17 +315,9 @@ class Headline:
     fixes_back: int = 0  # fixes carried out after which the issue came back
     median_days_back: float | None = None
 
-    @property
-    def recurrence_share(self) -> float | None:
-        return self.recurrences / self.raised if self.raised else None
-
-    @property
-    def band_aid_share(self) -> float | None:
-        return self.band_aid_fixes / self.fixes if self.fixes else None
-
 
 @dataclass(frozen=True)
-class Month:
+class Month(_Shares):
     month: date
     raised: int = 0
     recurrences: int = 0
@@ -311,14 +327,6 @@ class Month:
     @property
     def fixes(self) -> int:
         return self.band_aid_fixes + self.structural_fixes
-
-    @property
-    def recurrence_rate(self) -> float | None:
-        return self.recurrences / self.raised if self.raised else None
-
-    @property
-    def band_aid_share(self) -> float | None:
-        return self.band_aid_fixes / self.fixes if self.fixes else None
 
 
 @dataclass(frozen=True)
