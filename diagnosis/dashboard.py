@@ -370,26 +370,26 @@ def _earlier_raising() -> Exists:
     )
 
 
-def _occurrences(organization: Organization, filters: Filters, start: date | None) -> QuerySet:
-    qs = Occurrence.objects.live().problems().filter(organization=organization)
+def _filtered(qs: QuerySet, filters: Filters, start: date | None, *, dated_by: str) -> QuerySet:
+    """The rows from `start` on (by their `dated_by` date), of the filtered team, of issues
+    whose current finding is of the filtered category."""
     if start is not None:
-        qs = qs.filter(held_on__gte=start)
+        qs = qs.filter(**{f"{dated_by}__gte": start})
     if filters.team_id is not None:
         qs = qs.filter(team_id=filters.team_id)
     if filters.category:
         qs = qs.filter(issue__findings__is_current=True, issue__findings__category=filters.category)
     return qs
+
+
+def _occurrences(organization: Organization, filters: Filters, start: date | None) -> QuerySet:
+    occurrences = Occurrence.objects.live().problems().filter(organization=organization)
+    return _filtered(occurrences, filters, start, dated_by="held_on")
 
 
 def _fixes(organization: Organization, filters: Filters, start: date | None) -> QuerySet:
-    qs = Fix.objects.live().filter(organization=organization)
-    if start is not None:
-        qs = qs.filter(decided_on__gte=start)
-    if filters.team_id is not None:
-        qs = qs.filter(team_id=filters.team_id)
-    if filters.category:
-        qs = qs.filter(issue__findings__is_current=True, issue__findings__category=filters.category)
-    return qs
+    fixes = Fix.objects.live().filter(organization=organization)
+    return _filtered(fixes, filters, start, dated_by="decided_on")
 
 
 def _median_days_back(fixes: QuerySet) -> tuple[int, float | None]:
