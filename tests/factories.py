@@ -8,6 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from matching import embedding
 from retros.models import (
     Fix,
     Issue,
@@ -105,6 +106,17 @@ class OccurrenceFactory(factory.django.DjangoModelFactory):
     held_on = factory.LazyAttribute(lambda o: o.retro.held_on)
     issue = factory.SubFactory(IssueFactory, organization=factory.SelfAttribute("..organization"))
     text = factory.Sequence(lambda n: f"Problem number {n}")
+
+
+def embedded_occurrence(retro, text: str, **fields) -> Occurrence:
+    """A raising of `text` in `retro` with its sentence vector, as the matcher reads it."""
+    return OccurrenceFactory(
+        retro=retro,
+        text=text,
+        embedding=embedding.to_bytes(embedding.encode_one(text)),
+        embedding_model=embedding.MODEL_ID,
+        **fields,
+    )
 
 
 class FixFactory(factory.django.DjangoModelFactory):

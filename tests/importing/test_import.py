@@ -11,57 +11,16 @@ from django.core.management.base import CommandError
 
 from retros.importing import history_export, history_import
 from retros.models import Fix, Issue, LinkReview, Occurrence, Organization, Retrospective, Team
-from tests.examples import example_files
+from tests.examples import example_files, format_example
 from vocabulary.history import HistoryValidationError
 
 pytestmark = pytest.mark.django_db
 
-DOC = {
-    "format": "recur-history/1",
-    "organization": "Northwind",
-    "teams": [{"key": "payments", "name": "Payments"}, {"key": "checkout", "name": "Checkout"}],
-    "retrospectives": [
-        {
-            "key": "payments-2026-01-14",
-            "team": "payments",
-            "held_on": "2026-01-14",
-            "title": "Sprint 31",
-            "items": [
-                {
-                    "key": "p31-1",
-                    "text": "Releases slip because priorities change mid-sprint",
-                    "votes": 4,
-                },
-                {"key": "p31-2", "text": "Staging was down two days", "votes": 2},
-            ],
-            "actions": [
-                {
-                    "key": "p31-a1",
-                    "item": "p31-1",
-                    "text": "Weekly priority sync with product",
-                    "kind": "meeting",
-                    "owner": "Dana",
-                    "due_on": "2026-01-28",
-                    "status": "done",
-                    "completed_on": "2026-01-21",
-                },
-                {"key": "p31-a2", "item": "p31-2", "text": "Rebuild the staging servers"},
-            ],
-        },
-        {
-            "key": "payments-2026-02-11",
-            "team": "payments",
-            "held_on": "2026-02-11",
-            "items": [
-                {
-                    "key": "p33-4",
-                    "text": "Scope changed twice again this sprint",
-                    "same_as": "p31-1",
-                },
-            ],
-        },
-    ],
-}
+# The format's example, with a second action of no kind (the importer infers it).
+DOC = format_example()
+DOC["retrospectives"][0]["actions"].append(
+    {"key": "p31-a2", "item": "p31-2", "text": "Rebuild the staging servers"}
+)
 
 
 def _counts() -> tuple[int, ...]:
