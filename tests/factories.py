@@ -108,7 +108,7 @@ class OccurrenceFactory(factory.django.DjangoModelFactory):
     text = factory.Sequence(lambda n: f"Problem number {n}")
 
 
-def embedded_occurrence(retro, text: str, **fields) -> Occurrence:
+def embedded_occurrence(retro, text, **fields):
     """A raising of `text` in `retro` with its sentence vector, as the matcher reads it."""
     return OccurrenceFactory(
         retro=retro,
