@@ -59,17 +59,38 @@ def _check_category(category: str) -> None:
         )
 
 
-def finding_acknowledge(*, issue: Issue, actor: AbstractBaseUser) -> Assessment:
-    """The leader has seen the finding."""
+def _assessment_update(
+    issue: Issue,
+    actor: AbstractBaseUser,
+    kind: str,
+    detail: str = "",
+    *,
+    recompute: bool,
+    **values: object,
+) -> Assessment:
+    """Set `values` on the issue's assessment and record the leader's action, in one
+    transaction."""
     with transaction.atomic():
         assessment = _assessment(issue)
-        assessment.acknowledged_at = timezone.now()
-        assessment.acknowledged_by_id = actor.pk
+        for name, value in values.items():
+            setattr(assessment, name, value)
         assessment.updated_at = timezone.now()
-        assessment.save(update_fields=["acknowledged_at", "acknowledged_by", "updated_at"])
-        _record(issue, actor, Kind.ACKNOWLEDGE)
-        _after_commit(issue, recompute=False)
+        assessment.save(update_fields=[*values, "updated_at"])
+        _record(issue, actor, kind, detail)
+        _after_commit(issue, recompute=recompute)
     return assessment
+
+
+def finding_acknowledge(*, issue: Issue, actor: AbstractBaseUser) -> Assessment:
+    """The leader has seen the finding."""
+    return _assessment_update(
+        issue,
+        actor,
+        Kind.ACKNOWLEDGE,
+        recompute=False,
+        acknowledged_at=timezone.now(),
+        acknowledged_by_id=actor.pk,
+    )
 
 
 def assessment_override_category(
@@ -79,22 +100,20 @@ def assessment_override_category(
     the engine again."""
     if category:
         _check_category(category)
-    with transaction.atomic():
-        assessment = _assessment(issue)
-        assessment.category_override = category
-        assessment.category_confirmed = False
-        assessment.updated_at = timezone.now()
-        assessment.save(update_fields=["category_override", "category_confirmed", "updated_at"])
-        detail = (
-            f"Set the category to {CATEGORIES[category]}"
-            if category
-            else "Back to the engine's view"
-        )
-        if note.strip():
-            detail += f": {note.strip()}"
-        _record(issue, actor, Kind.OVERRIDE, detail)
-        _after_commit(issue, recompute=True)
-    return assessment
+    detail = (
+        f"Set the category to {CATEGORIES[category]}" if category else "Back to the engine's view"
+    )
+    if note.strip():
+        detail += f": {note.strip()}"
+    return _assessment_update(
+        issue,
+        actor,
+        Kind.OVERRIDE,
+        detail,
+        recompute=True,
+        category_override=category,
+        category_confirmed=False,
+    )
 
 
 def assessment_confirm_category(
@@ -103,15 +122,15 @@ def assessment_confirm_category(
     """The leader agrees with `category` (the engine's current view): it is pinned as the
     leader's, so a later change of the engine's mind shows beside it rather than replacing it."""
     _check_category(category)
-    with transaction.atomic():
-        assessment = _assessment(issue)
-        assessment.category_override = category
-        assessment.category_confirmed = True
-        assessment.updated_at = timezone.now()
-        assessment.save(update_fields=["category_override", "category_confirmed", "updated_at"])
-        _record(issue, actor, Kind.CONFIRM, CATEGORIES[category])
-        _after_commit(issue, recompute=True)
-    return assessment
+    return _assessment_update(
+        issue,
+        actor,
+        Kind.CONFIRM,
+        CATEGORIES[category],
+        recompute=True,
+        category_override=category,
+        category_confirmed=True,
+    )
 
 
 def flag_dismiss(*, issue: Issue, actor: AbstractBaseUser, note: str) -> Assessment:
@@ -119,27 +138,21 @@ def flag_dismiss(*, issue: Issue, actor: AbstractBaseUser, note: str) -> Assessm
     note = note.strip()
     if not note:
         raise ValidationError("Say why the flag is dismissed.", code="note")
-    with transaction.atomic():
-        assessment = _assessment(issue)
-        assessment.flag_dismissed = True
-        assessment.dismiss_note = note[:2000]
-        assessment.updated_at = timezone.now()
-        assessment.save(update_fields=["flag_dismissed", "dismiss_note", "updated_at"])
-        _record(issue, actor, Kind.DISMISS, note)
-        _after_commit(issue, recompute=True)
-    return assessment
+    return _assessment_update(
+        issue,
+        actor,
+        Kind.DISMISS,
+        note,
+        recompute=True,
+        flag_dismissed=True,
+        dismiss_note=note[:2000],
+    )
 
 
 def flag_restore(*, issue: Issue, actor: AbstractBaseUser) -> Assessment:
-    with transaction.atomic():
-        assessment = _assessment(issue)
-        assessment.flag_dismissed = False
-        assessment.dismiss_note = ""
-        assessment.updated_at = timezone.now()
-        assessment.save(update_fields=["flag_dismissed", "dismiss_note", "updated_at"])
-        _record(issue, actor, Kind.RESTORE)
-        _after_commit(issue, recompute=True)
-    return assessment
+    return _assessment_update(
+        issue, actor, Kind.RESTORE, recompute=True, flag_dismissed=False, dismiss_note=""
+    )
 
 
 def assessment_assign_owner(
@@ -153,15 +166,15 @@ def assessment_assign_owner(
         ).exists()
         if not belongs:
             raise ValidationError("The owner must belong to the organisation.", code="owner")
-    with transaction.atomic():
-        assessment = _assessment(issue)
-        assessment.owner_id = owner.pk if owner is not None else None
-        assessment.updated_at = timezone.now()
-        assessment.save(update_fields=["owner", "updated_at"])
-        name = _person(owner) if owner is not None else "nobody"
-        _record(issue, actor, Kind.ASSIGN, f"Owner: {name}")
-        _after_commit(issue, recompute=False)
-    return assessment
+    name = _person(owner) if owner is not None else "nobody"
+    return _assessment_update(
+        issue,
+        actor,
+        Kind.ASSIGN,
+        f"Owner: {name}",
+        recompute=False,
+        owner_id=owner.pk if owner is not None else None,
+    )
 
 
 def _person(user: AbstractBaseUser) -> str:
@@ -229,30 +242,33 @@ def hypothesis_create(
     return hypothesis
 
 
-def hypothesis_add_issue(
-    *, hypothesis: Hypothesis, issue: Issue, actor: AbstractBaseUser
+def _hypothesis_membership(
+    hypothesis: Hypothesis, issue: Issue, actor: AbstractBaseUser, *, grouped: bool
 ) -> Hypothesis:
+    """Put the issue under the hypothesis (or take it out); recorded only when it changes."""
     if hypothesis.organization_id != issue.organization_id:
         raise ValidationError("The issue belongs to another organisation.", code="organization")
     with transaction.atomic():
-        if not hypothesis.issues.filter(pk=issue.pk).exists():
-            hypothesis.issues.add(issue)
-            _record(issue, actor, Kind.GROUP, hypothesis.title)
+        if hypothesis.issues.filter(pk=issue.pk).exists() != grouped:
+            if grouped:
+                hypothesis.issues.add(issue)
+            else:
+                hypothesis.issues.remove(issue)
+            _record(issue, actor, Kind.GROUP if grouped else Kind.UNGROUP, hypothesis.title)
             _after_commit(issue, recompute=False)
     return hypothesis
+
+
+def hypothesis_add_issue(
+    *, hypothesis: Hypothesis, issue: Issue, actor: AbstractBaseUser
+) -> Hypothesis:
+    return _hypothesis_membership(hypothesis, issue, actor, grouped=True)
 
 
 def hypothesis_remove_issue(
     *, hypothesis: Hypothesis, issue: Issue, actor: AbstractBaseUser
 ) -> Hypothesis:
-    if hypothesis.organization_id != issue.organization_id:
-        raise ValidationError("The issue belongs to another organisation.", code="organization")
-    with transaction.atomic():
-        if hypothesis.issues.filter(pk=issue.pk).exists():
-            hypothesis.issues.remove(issue)
-            _record(issue, actor, Kind.UNGROUP, hypothesis.title)
-            _after_commit(issue, recompute=False)
-    return hypothesis
+    return _hypothesis_membership(hypothesis, issue, actor, grouped=False)
 
 
 def digest_set_enabled(*, user: AbstractBaseUser, enabled: bool) -> bool:

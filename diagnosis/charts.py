@@ -165,7 +165,7 @@ def rate_chart(months: Sequence[Month], *, chart_id: str = "rate") -> SafeString
     group = plot_w / max(len(months), 1)
     centres = [LEFT + i * group + group / 2 for i in range(len(months))]
     series = (
-        ("rate", "line-rate", "recurrence rate", [m.recurrence_rate for m in months], ""),
+        ("rate", "line-rate", "recurrence rate", [m.recurrence_share for m in months], ""),
         ("share", "line-share", "band-aid share of fixes", [m.band_aid_share for m in months],
          ' stroke-dasharray="6 4"'),
     )  # fmt: skip

@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from django.core.cache import cache
@@ -282,8 +282,32 @@ def spread(organization: Organization, filters: Filters, *, today: date) -> list
 # --- Aggregates ------------------------------------------------------------------------------
 
 
+class _Counts(Protocol):
+    @property
+    def raised(self) -> int: ...
+    @property
+    def recurrences(self) -> int: ...
+    @property
+    def fixes(self) -> int: ...
+    @property
+    def band_aid_fixes(self) -> int: ...
+
+
+class _Shares:
+    """The two rates a leader reads, over a period or a month: None where nothing was
+    counted."""
+
+    @property
+    def recurrence_share(self: _Counts) -> float | None:
+        return self.recurrences / self.raised if self.raised else None
+
+    @property
+    def band_aid_share(self: _Counts) -> float | None:
+        return self.band_aid_fixes / self.fixes if self.fixes else None
+
+
 @dataclass(frozen=True)
-class Headline:
+class Headline(_Shares):
     raised: int = 0
     recurrences: int = 0
     fixes: int = 0
@@ -291,17 +315,9 @@ class Headline:
     fixes_back: int = 0  # fixes carried out after which the issue came back
     median_days_back: float | None = None
 
-    @property
-    def recurrence_share(self) -> float | None:
-        return self.recurrences / self.raised if self.raised else None
-
-    @property
-    def band_aid_share(self) -> float | None:
-        return self.band_aid_fixes / self.fixes if self.fixes else None
-
 
 @dataclass(frozen=True)
-class Month:
+class Month(_Shares):
     month: date
     raised: int = 0
     recurrences: int = 0
@@ -311,14 +327,6 @@ class Month:
     @property
     def fixes(self) -> int:
         return self.band_aid_fixes + self.structural_fixes
-
-    @property
-    def recurrence_rate(self) -> float | None:
-        return self.recurrences / self.raised if self.raised else None
-
-    @property
-    def band_aid_share(self) -> float | None:
-        return self.band_aid_fixes / self.fixes if self.fixes else None
 
 
 @dataclass(frozen=True)
@@ -362,26 +370,26 @@ def _earlier_raising() -> Exists:
     )
 
 
-def _occurrences(organization: Organization, filters: Filters, start: date | None) -> QuerySet:
-    qs = Occurrence.objects.live().problems().filter(organization=organization)
+def _filtered(qs: QuerySet, filters: Filters, start: date | None, *, dated_by: str) -> QuerySet:
+    """The rows from `start` on (by their `dated_by` date), of the filtered team, of issues
+    whose current finding is of the filtered category."""
     if start is not None:
-        qs = qs.filter(held_on__gte=start)
+        qs = qs.filter(**{f"{dated_by}__gte": start})
     if filters.team_id is not None:
         qs = qs.filter(team_id=filters.team_id)
     if filters.category:
         qs = qs.filter(issue__findings__is_current=True, issue__findings__category=filters.category)
     return qs
+
+
+def _occurrences(organization: Organization, filters: Filters, start: date | None) -> QuerySet:
+    occurrences = Occurrence.objects.live().problems().filter(organization=organization)
+    return _filtered(occurrences, filters, start, dated_by="held_on")
 
 
 def _fixes(organization: Organization, filters: Filters, start: date | None) -> QuerySet:
-    qs = Fix.objects.live().filter(organization=organization)
-    if start is not None:
-        qs = qs.filter(decided_on__gte=start)
-    if filters.team_id is not None:
-        qs = qs.filter(team_id=filters.team_id)
-    if filters.category:
-        qs = qs.filter(issue__findings__is_current=True, issue__findings__category=filters.category)
-    return qs
+    fixes = Fix.objects.live().filter(organization=organization)
+    return _filtered(fixes, filters, start, dated_by="decided_on")
 
 
 def _median_days_back(fixes: QuerySet) -> tuple[int, float | None]:

@@ -19,8 +19,9 @@ diagnosis principles of docs/domain.md:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -488,7 +489,15 @@ def _score(
     scores = _Scores(words={}, patterns={}, support={}, word_hits={}, notes=[])
     _score_words(scores, occurrences, fixes, rules)
     _score_spread(scores, history, occurrences, teams, rules)
-    _score_fixes(scores, fixes, history.team_retro_dates, teams, quiet, rules, today)
+    held = functools.partial(
+        _held_long_enough,
+        retro_dates=history.team_retro_dates,
+        teams=teams,
+        quiet=quiet,
+        rules=rules,
+        today=today,
+    )
+    _score_fixes(scores, fixes, rules, held)
     return scores
 
 
@@ -579,14 +588,10 @@ def _pair_reason(pair: NamedPair, occurrences: Sequence[OccurrenceFact]) -> Reas
 
 
 def _score_fixes(
-    scores: _Scores,
-    fixes: Sequence[_Fix],
-    retro_dates: Mapping[str, tuple[date, ...]],
-    teams: tuple[str, ...],
-    quiet: _Quiet,
-    rules: Rules,
-    today: date,
+    scores: _Scores, fixes: Sequence[_Fix], rules: Rules, held: Callable[[_Fix], bool]
 ) -> None:
+    """Band-aids that failed point away from execution; a structural fix that failed
+    counts against its categories, one that `held` (or is still holding) for them."""
     band_aid_failures = sum(1 for f in fixes if f.failed and not f.structural)
     if band_aid_failures:
         weight = rules.band_aid_failure_weight * min(band_aid_failures, rules.band_aid_failure_cap)
@@ -599,8 +604,7 @@ def _score_fixes(
         if fix.failed:
             scores.add(fix.kind.structural_for, -rules.failed_structural_penalty, None)
             continue
-        held = _held_long_enough(fix, retro_dates, teams, quiet, rules, today)
-        weight = rules.held_structural_weight * (1.0 if held else rules.held_pending_factor)
+        weight = rules.held_structural_weight * (1.0 if held(fix) else rules.held_pending_factor)
         if fix.fact.outcome == "worked":
             weight += rules.worked_outcome_bonus
         targets = _join(sorted(fix.kind.structural_for), last=" or ")
@@ -618,6 +622,7 @@ def _score_fixes(
 
 def _held_long_enough(
     fix: _Fix,
+    *,
     retro_dates: Mapping[str, tuple[date, ...]],
     teams: tuple[str, ...],
     quiet: _Quiet,

@@ -61,10 +61,6 @@ def _leader(request: HttpRequest) -> acl.Access:
     return access
 
 
-def _issue_for(access: acl.Access, issue_id: int) -> Issue:
-    return acl.issue_for(access, issue_id)
-
-
 def _hypothesis_for(access: acl.Access, hypothesis_id: int) -> Hypothesis:
     hypothesis = Hypothesis.objects.filter(
         organization=access.organization, pk=hypothesis_id
@@ -72,10 +68,6 @@ def _hypothesis_for(access: acl.Access, hypothesis_id: int) -> Hypothesis:
     if hypothesis is None:
         raise Http404
     return hypothesis
-
-
-def _team_for(access: acl.Access, team_id: int) -> Team:
-    return acl.team_for(access, team_id)
 
 
 def _wants_partial(request: HtmxRequest) -> bool:
@@ -346,7 +338,7 @@ def _render_finding(
 @require_GET
 def finding(request: HtmxRequest, issue_id: int) -> HttpResponse:
     access = _leader(request)
-    return _render_finding(request, access, _issue_for(access, issue_id))
+    return _render_finding(request, access, acl.issue_for(access, issue_id))
 
 
 # --- Leaders' actions on a finding: one table, one view ----------------------------------------
@@ -407,7 +399,7 @@ def finding_action(request: HtmxRequest, issue_id: int, action: str) -> HttpResp
     form's errors when it was not valid or the service refused it."""
     step = LEADER_ACTIONS[action]
     access = _leader(request)
-    issue = _issue_for(access, issue_id)
+    issue = acl.issue_for(access, issue_id)
     form = None
     if step.form is not None:
         scope = {"organization": access.organization} if step.scoped else {}
@@ -490,7 +482,7 @@ def hypothesis_remove_issue(
 ) -> HttpResponse:
     access = _leader(request)
     hypothesis = _hypothesis_for(access, hypothesis_id)
-    issue = _issue_for(access, issue_id)
+    issue = acl.issue_for(access, issue_id)
     actions.hypothesis_remove_issue(
         hypothesis=hypothesis,
         issue=issue,
@@ -508,7 +500,7 @@ def hypothesis_remove_issue(
 @require_GET
 def team_health(request: HtmxRequest, team_id: int) -> HttpResponse:
     access = _leader(request)
-    team = _team_for(access, team_id)
+    team = acl.team_for(access, team_id)
     today = timezone.localdate()
     period = PeriodForm(request.GET).period_value()
     form = PeriodForm(initial={"period": period})

@@ -412,8 +412,12 @@ class TermIndex:
         )
 
     def issue_coverage(
-        self, query_terms: frozenset[str], issue_id: int, fix_share: float = 1.0
+        self,
+        query_terms: frozenset[str] | dict[str, float],
+        issue_id: int,
+        fix_share: float = 1.0,
     ) -> float:
+        """:meth:`coverage` of the issue's words (its fixes' own words counting ``fix_share``)."""
         return self.coverage(
             query_terms,
             self._issue_terms.get(issue_id, ()),
@@ -445,16 +449,6 @@ class TermIndex:
             for issue_id in issues:
                 found[issue_id] = found.get(issue_id, 0.0) + weight
         return heapq.nsmallest(k, found, key=lambda i: (-found[i], i))
-
-    def issue_coverage_weighted(
-        self, weights: dict[str, float], issue_id: int, fix_share: float = 1.0
-    ) -> float:
-        return self.coverage(
-            weights,
-            self._issue_terms.get(issue_id, ()),
-            self._fix_only.get(issue_id, ()),
-            fix_share,
-        )
 
 
 def term_index(documents: Iterable[tuple[int, str]]) -> TermIndex:

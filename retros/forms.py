@@ -181,12 +181,6 @@ class FixForm(_FixFieldsForm):
     text as the person types (`kind_source=inferred`) until they choose one themselves
     (`kind_source=person`); a kept inferred kind is recorded as inferred."""
 
-    text = forms.CharField(
-        label="What will be done",
-        required=False,
-        strip=False,
-        widget=forms.TextInput(attrs={"placeholder": "e.g. Add a weekly sync with Platform"}),
-    )
     kind = forms.ChoiceField(
         label="Kind", required=False, choices=[("", "Suggest from the text"), *KIND_CHOICES]
     )

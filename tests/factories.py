@@ -8,16 +8,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from retros.models import (
-    Fix,
-    Issue,
-    Membership,
-    Occurrence,
-    Organization,
-    Retrospective,
-    Role,
-    Team,
-)
+from matching import embedding
+from retros import models
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -31,7 +23,7 @@ def signed_in_client(user, **options) -> Client:
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Organization
+        model = models.Organization
         django_get_or_create = ("name",)
 
     name = factory.Sequence(lambda n: f"Organisation {n}")
@@ -39,7 +31,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
 
 class TeamFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Team
+        model = models.Team
 
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Team {n}")
@@ -64,12 +56,12 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class MembershipFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Membership
+        model = models.Membership
         skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     organization = factory.SubFactory(OrganizationFactory)
-    role = Role.MEMBER
+    role = models.Role.MEMBER
 
     @factory.post_generation
     def teams(obj, create, extracted, **kwargs):
@@ -79,7 +71,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 class RetrospectiveFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Retrospective
+        model = models.Retrospective
 
     team = factory.SubFactory(TeamFactory)
     organization = factory.LazyAttribute(lambda o: o.team.organization)
@@ -89,7 +81,7 @@ class RetrospectiveFactory(factory.django.DjangoModelFactory):
 
 class IssueFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Issue
+        model = models.Issue
 
     organization = factory.SubFactory(OrganizationFactory)
     title = factory.Sequence(lambda n: f"Issue {n}")
@@ -97,7 +89,7 @@ class IssueFactory(factory.django.DjangoModelFactory):
 
 class OccurrenceFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Occurrence
+        model = models.Occurrence
 
     retro = factory.SubFactory(RetrospectiveFactory)
     organization = factory.LazyAttribute(lambda o: o.retro.organization)
@@ -107,9 +99,20 @@ class OccurrenceFactory(factory.django.DjangoModelFactory):
     text = factory.Sequence(lambda n: f"Problem number {n}")
 
 
+def embedded_occurrence(retro, text, **fields):
+    """A raising of `text` in `retro` with its sentence vector, as the matcher reads it."""
+    return OccurrenceFactory(
+        retro=retro,
+        text=text,
+        embedding=embedding.to_bytes(embedding.encode_one(text)),
+        embedding_model=embedding.MODEL_ID,
+        **fields,
+    )
+
+
 class FixFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Fix
+        model = models.Fix
 
     issue = factory.SubFactory(IssueFactory)
     organization = factory.LazyAttribute(lambda o: o.issue.organization)

@@ -545,21 +545,24 @@ class _Reader:
         fields.error("format", message)
         return False
 
-    def _team(self, obj: Mapping[str, Any], path: str) -> TeamRecord:
+    def _keyed(self, kind: str, obj: Mapping[str, Any], path: str) -> tuple[_Fields, str | None]:
+        """The object's fields and its key, claimed for `kind` (a key used twice is an
+        error)."""
         fields = _Fields(self._errors, obj, path)
         key = fields.key()
-        name = fields.string("name", required=True, max_length=MAX_TEAM_NAME_LENGTH)
         if key is not None:
-            self._claim("team", key, fields)
+            self._claim(kind, key, fields)
+        return fields, key
+
+    def _team(self, obj: Mapping[str, Any], path: str) -> TeamRecord:
+        fields, key = self._keyed("team", obj, path)
+        name = fields.string("name", required=True, max_length=MAX_TEAM_NAME_LENGTH)
         if name is not None and key is not None:
             self._claim_team_name(name, key, fields)
         return TeamRecord(key or "", name or "")
 
     def _retro(self, obj: Mapping[str, Any], path: str, pos: int) -> RetroRecord:
-        fields = _Fields(self._errors, obj, path)
-        key = fields.key()
-        if key is not None:
-            self._claim("retrospective", key, fields)
+        fields, key = self._keyed("retrospective", obj, path)
         team = fields.string("team", required=True)
         if team is not None and self._teams_known and ("team", team) not in self._first_seen:
             fields.error("team", self._unknown_team(team))
@@ -594,10 +597,7 @@ class _Reader:
         return ItemRecord(key or "", text or "", votes, same_as, item_type, column)
 
     def _action(self, obj: Mapping[str, Any], path: str, place: _Place) -> ActionRecord:
-        fields = _Fields(self._errors, obj, path)
-        key = fields.key()
-        if key is not None:
-            self._claim("action", key, fields)
+        fields, key = self._keyed("action", obj, path)
         item = fields.string("item", required=True)
         if item is not None:
             self._action_items.append(_Ref(fields.at("item"), key, item, place))

@@ -23,16 +23,7 @@ from diagnosis.management.commands.seed_scale import (
 )
 from diagnosis.models import Finding
 from matching import embedding
-from retros.models import (
-    Fix,
-    Issue,
-    Membership,
-    Occurrence,
-    Organization,
-    Retrospective,
-    Role,
-    Team,
-)
+from retros.models import Fix, Occurrence, Organization, Retrospective, Role
 from vocabulary.history import parse_history
 
 pytestmark = pytest.mark.slow
@@ -66,10 +57,10 @@ def seed(*extra: str, org: str = "Tiny Co", teams: int = 3, occurrences: int = 1
 def test_it_seeds_the_requested_size_with_consistent_issue_statistics():
     output = seed()
     org = Organization.objects.get(name="Tiny Co")
-    assert Team.objects.filter(organization=org).count() == 3
-    assert Occurrence.objects.filter(organization=org).count() == 120
-    assert Retrospective.objects.filter(organization=org).count() == 3 * 26
-    issues = Issue.objects.filter(organization=org)
+    assert org.teams.count() == 3
+    assert org.occurrences.count() == 120
+    assert org.retrospectives.count() == 3 * 26
+    issues = org.issues.all()
     assert 0 < issues.count() < 120
     live = issues.annotate(
         n=Count("occurrences"),
@@ -81,7 +72,7 @@ def test_it_seeds_the_requested_size_with_consistent_issue_statistics():
         assert issue.occurrence_count == issue.n
         assert issue.team_count == issue.teams
         assert (issue.first_seen, issue.last_seen) == (issue.first, issue.last)
-    assert Fix.objects.filter(organization=org).exists()
+    assert org.fixes.exists()
     assert "120 occurrences" in output
 
 
@@ -117,7 +108,7 @@ def test_rows_never_cross_the_organisation_boundary():
 def test_it_computes_one_current_finding_per_issue_unless_told_not_to():
     seed()
     org = Organization.objects.get(name="Tiny Co")
-    issues = Issue.objects.filter(organization=org).count()
+    issues = org.issues.count()
     assert Finding.objects.filter(organization=org, is_current=True).count() == issues
     seed("--no-findings", org="Quiet Co", teams=2, occurrences=30)
     assert not Finding.objects.filter(organization__name="Quiet Co").exists()
@@ -144,8 +135,8 @@ def test_it_refuses_an_existing_organisation_unless_asked_to_replace_it():
         seed()
     seed("--replace", occurrences=50)
     org = Organization.objects.get(name="Tiny Co")
-    assert Occurrence.objects.filter(organization=org).count() == 50
-    assert Membership.objects.filter(organization=org).count() == 2
+    assert org.occurrences.count() == 50
+    assert org.memberships.count() == 2
 
 
 @pytest.mark.django_db
@@ -157,9 +148,9 @@ def test_deleting_an_organisation_leaves_the_others_untouched():
     assert not Occurrence.objects.filter(organization__name="Gone Co").exists()
     assert not get_user_model().objects.filter(username__startswith="gone-co").exists()
     kept = Organization.objects.get(name="Kept Co")
-    assert Occurrence.objects.filter(organization=kept).count() == 40
+    assert kept.occurrences.count() == 40
     assert Finding.objects.filter(organization=kept).exists()
-    assert Membership.objects.filter(organization=kept).count() == 2
+    assert kept.memberships.count() == 2
 
 
 def test_noisy_vectors_are_unit_vectors_near_their_base():

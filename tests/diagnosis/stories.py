@@ -14,6 +14,23 @@ from tests.factories import FixFactory, OccurrenceFactory, RetrospectiveFactory
 
 TODAY = timezone.localdate()
 
+# The leaders' actions on a finding, as their URLs read: written out rather than taken from
+# the views' table, so that a lost or renamed URL fails the tests that post to them all.
+FINDING_ACTIONS = (
+    "acknowledge",
+    "confirm",
+    "override",
+    "dismiss",
+    "restore",
+    "owner",
+    "fixes",
+    "group",
+)
+
+
+def finding_action_urls(issue_id: int) -> list[str]:
+    return [f"/dashboard/findings/{issue_id}/{action}/" for action in FINDING_ACTIONS]
+
 
 def months_ago(n: int, day: int = 10) -> dt.date:
     index = TODAY.year * 12 + TODAY.month - 1 - n

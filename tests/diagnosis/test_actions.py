@@ -13,7 +13,7 @@ from diagnosis.models import Assessment, Finding, Hypothesis, LeaderAction
 from diagnosis.services import finding_recompute_many
 from retros import services
 from retros.models import Fix
-from tests.diagnosis.stories import band_aid_loop, recompute
+from tests.diagnosis.stories import band_aid_loop, finding_action_urls, recompute
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.usefixtures("cold_cache")
@@ -306,19 +306,7 @@ def test_csrf_is_enforced_on_every_action(cast, loops):
     client = Client(enforce_csrf_checks=True)
     client.force_login(cast.users["leader"])
     urls = [
-        *[
-            f"/dashboard/findings/{issue.pk}/{a}/"
-            for a in (
-                "acknowledge",
-                "confirm",
-                "override",
-                "dismiss",
-                "restore",
-                "owner",
-                "fixes",
-                "group",
-            )
-        ],
+        *finding_action_urls(issue.pk),
         reverse("diagnosis:hypothesis_create"),
         reverse("diagnosis:hypothesis_remove_issue", args=[hypothesis.pk, issue.pk]),
         reverse("diagnosis:digest_toggle"),

@@ -16,7 +16,14 @@ from django.utils.html import escape
 from diagnosis.models import Finding
 from diagnosis.services import finding_recompute_many
 from retros.models import Team
-from tests.diagnosis.stories import TODAY, band_aid_loop, months_ago, raise_issue, recompute
+from tests.diagnosis.stories import (
+    TODAY,
+    band_aid_loop,
+    finding_action_urls,
+    months_ago,
+    raise_issue,
+    recompute,
+)
 from tests.factories import FixFactory, OccurrenceFactory, RetrospectiveFactory
 
 pytestmark = pytest.mark.usefixtures("cold_cache")
@@ -34,16 +41,6 @@ OVERVIEW = reverse("diagnosis:overview")
 
 def _leader_urls(cast, loops, hypothesis) -> list[tuple[str, str]]:
     issue = loops["wide"].pk
-    finding_posts = [
-        "acknowledge",
-        "confirm",
-        "override",
-        "dismiss",
-        "restore",
-        "owner",
-        "fixes",
-        "group",
-    ]
     return [
         ("get", OVERVIEW),
         ("get", reverse("diagnosis:export_csv")),
@@ -51,7 +48,7 @@ def _leader_urls(cast, loops, hypothesis) -> list[tuple[str, str]]:
         ("post", reverse("diagnosis:digest_toggle")),
         ("get", reverse("diagnosis:team_health", args=[cast.team.pk])),
         ("get", reverse("diagnosis:finding", args=[issue])),
-        *[("post", f"/dashboard/findings/{issue}/{action}/") for action in finding_posts],
+        *[("post", url) for url in finding_action_urls(issue)],
         ("get", reverse("diagnosis:hypothesis_list")),
         ("post", reverse("diagnosis:hypothesis_create")),
         ("get", reverse("diagnosis:hypothesis_detail", args=[hypothesis.pk])),

@@ -26,16 +26,14 @@ from retros.import_jobs import (
 )
 from retros.importing import history_import
 from retros.models import (
-    Fix,
     ImportJob,
-    Issue,
-    LinkReview,
     Occurrence,
     Organization,
     Retrospective,
     Team,
 )
 from tests.importing.test_import import DOC
+from tests.rows import snapshot
 from vocabulary.history import dump_history, parse_history
 
 pytestmark = pytest.mark.django_db
@@ -184,22 +182,10 @@ def test_a_job_run_twice_imports_once(cast):
 # --- undo -----------------------------------------------------------------------------------
 
 
-def _snapshot() -> dict[str, list[dict]]:
-    models = [Organization, Team, Retrospective, Issue, Occurrence, Fix, LinkReview]
-    snap = {m.__name__: list(m.objects.order_by("pk").values()) for m in models}
-    # The matcher's version stamp moves on when rows go (every process rebuilds its index);
-    # it is a counter, not content.
-    for org in snap["Organization"]:
-        del org["matching_stamp"]
-    for m in (Issue, Occurrence, Fix, LinkReview):
-        snap[f"{m.__name__} history"] = list(m.history.order_by("pk").values())
-    return snap
-
-
 def test_undo_removes_what_the_import_created_and_keeps_what_it_reused(cast):
     history_import(DOC)  # the first two retros, already here
     Team.objects.filter(organization=cast.org, name="Checkout").update(import_key="")
-    before = _snapshot()
+    before = snapshot()
     longer = copy.deepcopy(DOC)
     longer["teams"].append({"key": "mobile", "name": "Mobile"})
     longer["retrospectives"].append(
@@ -219,7 +205,7 @@ def test_undo_removes_what_the_import_created_and_keeps_what_it_reused(cast):
     assert job.report["items_skipped"] == 3 and job.report["items_created"] == 1
 
     import_job_undo(job=job, user=cast.users["leader"])
-    assert _snapshot() == before
+    assert snapshot() == before
     job.refresh_from_db()
     assert job.status == "undone"
 
@@ -236,11 +222,11 @@ def test_undo_is_refused_when_people_built_on_the_import(cast):
         held_on=retro.held_on,
         text="Added by hand after the import",
     )
-    before = _snapshot()
+    before = snapshot()
     job.refresh_from_db()
     with pytest.raises(ImportUndoRefused, match="1 item"):
         import_job_undo(job=job, user=None)
-    assert _snapshot() == before
+    assert snapshot() == before
     response = cast.clients["leader"].post(reverse("imports:undo", args=[job.pk]), follow=True)
     assert "cannot be undone" in response.content.decode()
     job.refresh_from_db()
@@ -248,14 +234,14 @@ def test_undo_is_refused_when_people_built_on_the_import(cast):
 
 
 def test_a_leader_undoes_an_import_from_its_page(cast):
-    before = _snapshot()
+    before = snapshot()
     job = _job(cast.org, DOC)
     import_job_run(job.pk)
     page = cast.clients["leader"].get(reverse("imports:detail", args=[job.pk]))
     assert "Undo this import" in page.content.decode()
     response = cast.clients["leader"].post(reverse("imports:undo", args=[job.pk]))
     assert response.status_code == 302
-    assert _snapshot() == before
+    assert snapshot() == before
     assert cast.clients["outsider"].post(reverse("imports:undo", args=[job.pk])).status_code == 404
 
 

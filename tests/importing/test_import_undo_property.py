@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from retros.import_jobs import import_job_create, import_job_run, import_job_undo
 from retros.importing import history_import
 from retros.models import Team
-from tests.importing.test_import_jobs import _snapshot
+from tests.rows import snapshot
 from vocabulary.history import parse_history
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -99,7 +99,7 @@ def test_import_then_undo_leaves_the_database_as_it_was(cast, history, team_by_h
                 Team.objects.create(organization=cast.org, name="Mobile")
             if earlier:
                 history_import(_document(retros[:earlier]), organization=cast.org)
-            before = _snapshot()
+            before = snapshot()
             job = import_job_create(
                 organization=cast.org,
                 doc=parse_history(_document(retros)),
@@ -110,7 +110,7 @@ def test_import_then_undo_leaves_the_database_as_it_was(cast, history, team_by_h
             assert import_job_run(job.pk) == "done"
             job.refresh_from_db()
             import_job_undo(job=job, user=cast.users["leader"])
-            assert _snapshot() == before
+            assert snapshot() == before
             raise _Rollback
     except _Rollback:
         pass

@@ -4,17 +4,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.matching.test_evaluation import _history
+from tests.matching.test_evaluation import RANKING_FIELDS, _history
 
 pytestmark = pytest.mark.evaluation
 
 FIELDS = [
-    "file",
-    "recurrences",
-    "top1",
-    "top3",
-    "mrr",
-    "p95_ms",
+    *RANKING_FIELDS,
     "lexical_top3",
     "queued_or_linked",
     "queue_precision",

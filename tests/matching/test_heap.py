@@ -9,10 +9,8 @@ from django.conf import settings
 
 pytestmark = pytest.mark.slow  # each test starts Python processes
 
-# Frees a 16 MB array (which raises glibc's dynamic mmap threshold to 16 MB), then allocates
-# and frees 6 MB arrays, holding a small object allocated after each; prints how much of
-# that stayed resident once all the 6 MB arrays are freed.
-_RETAINED = textwrap.dedent(
+# What both scripts start with: numpy, the module under test and the process's resident size.
+_PRELUDE = textwrap.dedent(
     """
     import sys
     import numpy as np
@@ -23,7 +21,14 @@ _RETAINED = textwrap.dedent(
             for line in status:
                 if line.startswith("VmRSS"):
                     return int(line.split()[1]) / 1024
+    """
+)
 
+# Frees a 16 MB array (which raises glibc's dynamic mmap threshold to 16 MB), then allocates
+# and frees 6 MB arrays, holding a small object allocated after each; prints how much of
+# that stayed resident once all the 6 MB arrays are freed.
+_RETAINED = _PRELUDE + textwrap.dedent(
+    """
     if sys.argv[1] == "fixed":
         assert heap.map_large_blocks()
     big = np.ones(16 << 20, dtype=np.uint8)
@@ -60,18 +65,8 @@ def test_large_blocks_go_back_to_the_system_once_freed():
 # heap), each followed by a small array that stays; frees the large ones, leaving 50 MB of
 # holes the heap cannot give back from its top; prints how much of that stays resident,
 # after release_free_heap when asked (twice: a second call finds nothing and is harmless).
-_HOLES = textwrap.dedent(
+_HOLES = _PRELUDE + textwrap.dedent(
     """
-    import sys
-    import numpy as np
-    from matching import heap
-
-    def rss_mb():
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS"):
-                    return int(line.split()[1]) / 1024
-
     before = rss_mb()
     blocks, kept = [], []
     for _ in range(800):

@@ -12,22 +12,29 @@ def _unit(*values):
     return vector / np.linalg.norm(vector)
 
 
+# The index's raisings: occurrence, issue, text, team and the direction of its vector.
+RAISINGS = [
+    (1, 10, "Staging down", "A", (1, 0, 0)),
+    (2, 10, "Stagng unavailable", "B", (1, 0.2, 0)),
+    (3, 20, "Geocoding quota exhausted", "A", (0, 1, 0)),
+]
+
+
+def _raise(index, occurrence_id, issue_id, text, team, direction):
+    index.add_occurrence(
+        occurrence_id=occurrence_id,
+        issue_id=issue_id,
+        text=text,
+        team=team,
+        vector=_unit(*direction),
+    )
+
+
 @pytest.fixture
 def index():
     idx = IssueIndex(dimension=3, pool=1)
-    idx.add_occurrence(
-        occurrence_id=1, issue_id=10, text="Staging down", team="A", vector=_unit(1, 0, 0)
-    )
-    idx.add_occurrence(
-        occurrence_id=2, issue_id=10, text="Stagng unavailable", team="B", vector=_unit(1, 0.2, 0)
-    )
-    idx.add_occurrence(
-        occurrence_id=3,
-        issue_id=20,
-        text="Geocoding quota exhausted",
-        team="A",
-        vector=_unit(0, 1, 0),
-    )
+    for raising in RAISINGS:
+        _raise(idx, *raising)
     idx.add_fix(20, "Cache geocoding results")
     return idx
 
@@ -65,13 +72,7 @@ def test_candidates_carry_words_profile_and_teams_and_rank_with_the_org_frequenc
 def test_a_pools_candidates_carry_what_the_index_holds_of_each_issue(index):
     from matching import rootcause
 
-    index.add_occurrence(
-        occurrence_id=4,
-        issue_id=30,
-        text="Nobody owns the roadmap and priorities keep changing",
-        team="B",
-        vector=_unit(0, 0, 1),
-    )
+    _raise(index, 4, 30, "Nobody owns the roadmap and priorities keep changing", "B", (0, 0, 1))
     index.add_fix(30, "Quarterly priorities meeting")
     pool = {10: (0.9, 0.8), 20: (0.2, 0.2), 30: (0.5, 0.5), 99: (0.1, 0.1)}  # 99: unknown
 

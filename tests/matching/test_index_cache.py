@@ -6,15 +6,15 @@ import threading
 import pytest
 from django.db import connection
 
-from matching import embedding, lexical
+from matching import lexical
 from retros import search, services
 from tests.factories import (
     FixFactory,
-    OccurrenceFactory,
     OrganizationFactory,
     RetrospectiveFactory,
     TeamFactory,
     UserFactory,
+    embedded_occurrence,
 )
 
 TEXTS = [
@@ -25,21 +25,10 @@ TEXTS = [
 ]
 
 
-def _occurrence(retro, text, **fields):
-    vector = embedding.encode_one(text)
-    return OccurrenceFactory(
-        retro=retro,
-        text=text,
-        embedding=embedding.to_bytes(vector),
-        embedding_model=embedding.MODEL_ID,
-        **fields,
-    )
-
-
 def _organization(name):
     organization = OrganizationFactory(name=name)
     retro = RetrospectiveFactory(team=TeamFactory(organization=organization, name="Routing"))
-    return organization, retro, [_occurrence(retro, text) for text in TEXTS]
+    return organization, retro, [embedded_occurrence(retro, text) for text in TEXTS]
 
 
 def _suggestions(cache, monkeypatch, organization, text):

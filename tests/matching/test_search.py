@@ -9,32 +9,21 @@ from retros import search
 from retros.search import ProfileCache, org_index, suggest
 from tests.factories import (
     FixFactory,
-    OccurrenceFactory,
     OrganizationFactory,
     RetrospectiveFactory,
     TeamFactory,
+    embedded_occurrence,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def _occurrence(retro, text, **fields):
-    vector = embedding.encode_one(text)
-    return OccurrenceFactory(
-        retro=retro,
-        text=text,
-        embedding=embedding.to_bytes(vector),
-        embedding_model=embedding.MODEL_ID,
-        **fields,
-    )
 
 
 @pytest.fixture
 def org():
     organization = OrganizationFactory(name="Search Org")
     retro = RetrospectiveFactory(team=TeamFactory(organization=organization, name="Routing"))
-    builds = _occurrence(retro, "Builds keep timing out")
-    _occurrence(retro, "Release notes are written the night before launch")
+    builds = embedded_occurrence(retro, "Builds keep timing out")
+    embedded_occurrence(retro, "Release notes are written the night before launch")
     FixFactory(issue=builds.issue, text="Replace the old build runners", kind="infrastructure")
     return organization, retro, builds
 
@@ -55,7 +44,7 @@ def test_fix_texts_count_for_their_issue(org):
 def test_new_occurrences_and_fixes_join_without_a_rebuild(org):
     organization, retro, _ = org
     index = org_index(organization.pk)
-    later = _occurrence(retro, "Geocoding quota exhausted by noon")
+    later = embedded_occurrence(retro, "Geocoding quota exhausted by noon")
     FixFactory(issue=later.issue, text="Cache geocoding results", kind="tooling")
 
     again = org_index(organization.pk)
@@ -100,7 +89,7 @@ def test_an_issue_archived_since_the_index_loaded_makes_room_for_the_next_one(or
 
     organization, retro, _ = org
     for n in range(8):  # more issues than are listed, all alike
-        _occurrence(retro, f"Builds keep timing out on runner {n}")
+        embedded_occurrence(retro, f"Builds keep timing out on runner {n}")
     listed = suggest(organization=organization, text="Builds keep timing out", limit=5)
     first = listed[0].issue.pk
 

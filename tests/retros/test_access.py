@@ -39,69 +39,38 @@ def endpoints(cast, board) -> list[Endpoint]:
     services.issue_refresh_stats(issue_ids=[merged.pk])
     merge = services.issue_merge(source=merged, target=other, user=cast.users["leader"])
     return [
-        Endpoint("team home", reverse("retros:team_home", args=[cast.team.pk]), member_may=True),
-        Endpoint("board", reverse("retros:retro_board", args=[retro.pk]), member_may=True),
-        Endpoint("issue", reverse("retros:issue_detail", args=[issue.pk]), member_may=True),
-        Endpoint("row", reverse("retros:occurrence_row", args=[occ.pk]), member_may=True),
-        Endpoint("suggestions", reverse("retros:retro_suggestions", args=[retro.pk])),
-        Endpoint("edit form", reverse("retros:occurrence_edit", args=[occ.pk])),
-        Endpoint("link page", reverse("retros:occurrence_link", args=[occ.pk])),
-        Endpoint("fix edit form", reverse("retros:fix_edit", args=[fix.pk])),
-        Endpoint(
-            "start retro",
-            reverse("retros:retro_start", args=[cast.team.pk]),
-            "post",
-            {"held_on": "2026-02-18", "title": "Sprint 3", "format": "free"},
-        ),
-        Endpoint(
-            "add issue",
-            reverse("retros:occurrence_create", args=[retro.pk]),
-            "post",
-            {"text": "Something new"},
-        ),
-        Endpoint(
-            "edit issue",
-            reverse("retros:occurrence_edit", args=[occ.pk]),
-            "post",
-            {"text": "Changed"},
-        ),
-        Endpoint("vote", reverse("retros:occurrence_vote", args=[occ.pk]), "post", {"delta": "1"}),
-        Endpoint("archive", reverse("retros:occurrence_archive", args=[occ.pk]), "post"),
-        Endpoint("restore", reverse("retros:occurrence_restore", args=[occ.pk]), "post"),
-        Endpoint(
-            "relink",
-            reverse("retros:occurrence_link", args=[occ.pk]),
-            "post",
-            {"issue": str(board.issues[1].pk)},
-        ),
-        Endpoint(
-            "record fix",
-            reverse("retros:fix_create", args=[occ.pk]),
-            "post",
-            {"text": "Weekly sync", "kind": "meeting"},
-        ),
-        Endpoint(
-            "outcome", reverse("retros:fix_outcome", args=[fix.pk]), "post", {"outcome": "worked"}
-        ),
-        Endpoint("status", reverse("retros:fix_status", args=[fix.pk]), "post", {"status": "done"}),
-        Endpoint(
-            "edit fix",
-            reverse("retros:fix_edit", args=[fix.pk]),
-            "post",
-            {"text": "Daily sync", "kind": "meeting"},
-        ),
-        Endpoint(
-            "rename", reverse("retros:issue_rename", args=[issue.pk]), "post", {"title": "Renamed"}
-        ),
-        Endpoint(
-            "merge",
-            reverse("retros:issue_merge", args=[issue.pk]),
-            "post",
-            {"target": str(board.issues[3].pk)},
-        ),
-        Endpoint("undo merge", reverse("retros:merge_undo", args=[merge.pk]), "post"),
-        Endpoint("close retro", reverse("retros:retro_close", args=[retro.pk]), "post"),
+        _read("team home", "team_home", cast.team, member_may=True),
+        _read("board", "retro_board", retro, member_may=True),
+        _read("issue", "issue_detail", issue, member_may=True),
+        _read("row", "occurrence_row", occ, member_may=True),
+        _read("suggestions", "retro_suggestions", retro),
+        _read("edit form", "occurrence_edit", occ),
+        _read("link page", "occurrence_link", occ),
+        _read("fix edit form", "fix_edit", fix),
+        _write("start retro", "retro_start", cast.team, held_on="2026-02-18", format="free"),
+        _write("add issue", "occurrence_create", retro, text="Something new"),
+        _write("edit issue", "occurrence_edit", occ, text="Changed"),
+        _write("vote", "occurrence_vote", occ, delta="1"),
+        _write("archive", "occurrence_archive", occ),
+        _write("restore", "occurrence_restore", occ),
+        _write("relink", "occurrence_link", occ, issue=str(other.pk)),
+        _write("record fix", "fix_create", occ, text="Weekly sync", kind="meeting"),
+        _write("outcome", "fix_outcome", fix, outcome="worked"),
+        _write("status", "fix_status", fix, status="done"),
+        _write("edit fix", "fix_edit", fix, text="Daily sync", kind="meeting"),
+        _write("rename", "issue_rename", issue, title="Renamed"),
+        _write("merge", "issue_merge", issue, target=str(board.issues[3].pk)),
+        _write("undo merge", "merge_undo", merge),
+        _write("close retro", "retro_close", retro),
     ]
+
+
+def _read(name: str, route: str, obj, *, member_may: bool = False) -> Endpoint:
+    return Endpoint(name, reverse(f"retros:{route}", args=[obj.pk]), member_may=member_may)
+
+
+def _write(name: str, route: str, obj, **data: str) -> Endpoint:
+    return Endpoint(name, reverse(f"retros:{route}", args=[obj.pk]), "post", data)
 
 
 def _call(client: Client, endpoint: Endpoint, **extra):

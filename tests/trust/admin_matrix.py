@@ -36,15 +36,7 @@ from django.db import models, transaction
 from django.test import Client
 from django.urls import URLPattern, reverse
 
-from retros.models import (
-    Fix,
-    Issue,
-    Membership,
-    Occurrence,
-    Organization,
-    Retrospective,
-    Team,
-)
+from retros.models import Fix, Issue, Membership, Occurrence, Organization, Retrospective, Team
 from tests.trust.conftest import OrgObjects, World
 
 User = get_user_model()

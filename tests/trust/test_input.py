@@ -27,13 +27,13 @@ from retros.models import (
     Fix,
     ImportJob,
     Issue,
-    LinkReview,
     Occurrence,
     Organization,
     Retrospective,
     Role,
     Team,
 )
+from tests import rows
 from tests.factories import MembershipFactory, UserFactory, signed_in_client
 from tests.trust.conftest import build_objects
 from tests.trust.matrix import KWARG_OBJECTS, url_entries
@@ -343,14 +343,9 @@ MALFORMED = {
     "a bad reference at the end": _with(["retrospectives", 1, "items", 0, "same_as"], "nope"),
 }
 
-COUNTED = [Organization, Team, Retrospective, Issue, Occurrence, Fix, LinkReview, ImportJob]
-
 
 def row_counts() -> dict[str, int]:
-    counts = {model.__name__: model.objects.count() for model in COUNTED}
-    counts.update({f"{m.__name__} history": m.history.count() for m in (Issue, Occurrence, Fix)})
-    counts["Hypothesis"] = Hypothesis.objects.count()
-    return counts
+    return rows.row_counts(ImportJob, Hypothesis)
 
 
 @pytest.mark.parametrize("name", list(MALFORMED))

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from retros.importing import history_import
 from retros.models import Fix, Organization, Retrospective
+from tests.examples import format_example
 from tests.factories import (
     FixFactory,
     IssueFactory,
@@ -91,24 +92,13 @@ def test_the_models_refuse_dates_outside_the_range(cast):
 
 
 def test_an_import_dated_0001_01_01_is_refused_whole(db):
-    document = {
-        "format": "recur-history/1",
-        "organization": "Tailspin",
-        "teams": [{"key": "ops", "name": "Ops"}],
-        "retrospectives": [
-            {
-                "key": "r1",
-                "team": "ops",
-                "held_on": "0001-01-01",
-                "items": [{"key": "i1", "text": "On-call is exhausting"}],
-            }
-        ],
-    }
+    document = format_example()
+    document["retrospectives"][0]["held_on"] = "0001-01-01"
     with pytest.raises(HistoryValidationError) as caught:
         history_import(document)
 
     assert [error.path for error in caught.value.errors] == ["retrospectives[0].held_on"]
-    assert not Organization.objects.filter(name="Tailspin").exists()
+    assert not Organization.objects.filter(name=document["organization"]).exists()
 
 
 @pytest.mark.parametrize("threshold", [-5.0, -0.01, 1.01, 7.0])

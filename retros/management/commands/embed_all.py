@@ -5,35 +5,33 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db.models import Q
 
 from matching import embedding
-from retros.management.organizations import organizations_named
+from retros.management.organizations import OrganizationsCommand
 from retros.models import Occurrence, Organization
 from retros.search import invalidate
 
 BATCH = 256
 
 
-class Command(BaseCommand):
+class Command(OrganizationsCommand):
     help = (
         "Compute the sentence vector of every occurrence that has none or was embedded by "
         "another model (after a model change); --force recomputes all."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--org", help="organisation name (default: every organisation)")
+        super().add_arguments(parser)
         parser.add_argument("--force", action="store_true", help="recompute every vector")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        organizations = organizations_named(options["org"])
-        for organization in organizations:
-            done = embed_organization(organization, force=options["force"], progress=self._progress)
-            self.stderr.write("")
-            self.stdout.write(
-                f"{organization.name}: {done} occurrence(s) embedded with {embedding.MODEL_ID}"
-            )
+    def handle_organization(self, organization: Organization, **options: Any) -> None:
+        done = embed_organization(organization, force=options["force"], progress=self._progress)
+        self.stderr.write("")
+        self.stdout.write(
+            f"{organization.name}: {done} occurrence(s) embedded with {embedding.MODEL_ID}"
+        )
 
     def _progress(self, done: int, total: int, started: float) -> None:
         rate = done / max(time.perf_counter() - started, 1e-6)

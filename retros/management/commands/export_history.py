@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
-
 from retros.importing import history_export
-from retros.management.organizations import organizations_named, write_document
+from retros.management.organizations import ExportCommand
+from retros.models import Organization
 
 
-class Command(BaseCommand):
+class Command(ExportCommand):
     help = "Export an organisation's history as a recur-history/1 document."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--org", required=True, help="organisation name")
-        parser.add_argument("--output", "-o", help="file to write (default: standard output)")
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        organization = organizations_named(options["org"]).get()
-        write_document(self, history_export(organization), options["output"])
+    def document(self, organization: Organization) -> dict[str, Any]:
+        return history_export(organization)
