@@ -110,8 +110,10 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "huddle*", "check-in*", "office hours", "catch-up*", "retro*", "forum*",
             "council*", "get together", "ceremon*", "review session*", "zoom", "video call*",
             "hangout*",
-            # A call, but not an on-call queue or rotation.
-            r"re:(?<!-)\bcall(?:s|ed|ing)?\b",
+            # A call people join: not an on-call queue, nor code calling a function.
+            r"re:\b(?:a|the|weekly|daily|monthly|regular|video|phone|conference|team|sync|"
+            r"quick|short|joint|follow-up)\s+calls?\b",
+            r"re:(?<!-)\bcalls?\s+(?:with|between|among)\b",
         ),
         (
             "weekly", "daily", "monthly", "biweekly", "fortnightly", "session*", "demo*",
@@ -123,7 +125,8 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "process*", "checklist*", "approv*", "sign-off*", "gate*", "template*", "procedure*",
             "workflow*", "guideline*", "definition of done", "raci", "intake", "playbook*",
             "protocol*", "wip limit*", "add a step", "handoff doc*", "hand-off doc*",
-            "criteria", "handbook*", "runbook*", "timeline*",
+            "criteria", "handbook*", "runbook*", "timeline*", "decision log*",
+            "story point*", "by default",
         ),
         (
             "step*", "form", "forms", "rule*", "require*", "ticket*", "must", "sla*",
@@ -145,12 +148,13 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
     "workaround": (
         (
             "workaround*", "work around", "manual*", "one-off", "hotfix*", "hot-fix*",
-            "patch*", "restart*", "reboot*", "clean*", "purg*", "delet*", "temporar*",
+            "patch*", "restart*", "reboot*", "temporar*",
             "quick fix*", "by hand", "heroic*", "overtime", "weekend*", "rerun*", "retry*",
             "revert*", "rollback*", "roll back", "band-aid*", "stopgap*", "hack*", "bump*",
             "for now", "this time", "just fix",
         ),
-        ("script*", "clear*", "kick*", "free up", "fix it"),
+        # Removing things is often what a lasting change does too ("delete the noisy alert").
+        ("script*", "clear*", "kick*", "free up", "fix it", "clean*", "purg*", "delet*"),
     ),
     "escalation": (
         (
@@ -159,7 +163,8 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             r"(?:managers?|directors?|vps?|heads?|cto|ceo|leadership|management|boss)\b",
             r"re:\binvolve\s+(?:the\s+)?(?:managers?|directors?|leadership|management)\b",
         ),
-        ("director*", "management", "manager*", "vp", "cto", "ceo", "boss"),
+        # A manager, not a program named after one ("worker-manager").
+        ("director*", "management", r"re:(?<![-\w])managers?\b", "vp", "cto", "ceo", "boss"),
     ),
     "tooling": (
         (
@@ -167,16 +172,20 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "monitor*", "alert rule*", "feature flag*", "pre-commit", "static analysis",
             "test suite*", "ci check*", "ci job*", "setting*", "acl", "acls", "permission*",
             "access right*", "repositor*", "repo", "repos",
+            # The product's own code changed so the failure cannot happen again.
+            "error handling", "error report*", "regression test*", "unit test*",
+            "integration test*", "test coverage", "logging", "validation", "in the ui",
         ),
         ("script*", "install*", "integrat*", "upgrad*", "set up", "switch* to", "add* tests",
-         "alert*"),
+         "alert*", "tests", "log*", "schema*", "api", "apis", "librar*", "graph*", "ui",
+         "exception*", "enforce*", "disabl*", "enabl*"),
     ),
     "infrastructure": (
         (
             "infrastructur*", "infra", "replac*", "rebuild*", "rebuilt", "re-architect*",
             "hardware", "server*", "machine*", "cluster*", "scal*", "autoscal*", "migrat*",
             "database*", "network*", "storage", "datacent*", "data cent*", "rewrit*",
-            "build farm", "decommission*", "new runner*",
+            "build farm", "decommission*", "new runner*", "staging",
         ),
         ("runner*", "cloud", "disk*", "capacity", "legacy", "move* builds", "environment*"),
     ),
