@@ -680,6 +680,8 @@ def fix_kind_field(request: HtmxRequest) -> HttpResponse:
         "selected": kind,
         "kind_source": source,
         "unsure": inferred is not None and not inferred.sure and not kind,
+        # What the text reads most like, offered but not chosen when the inference is unsure.
+        "guess": FIX_KINDS[inferred.kind] if inferred and not inferred.sure and not kind else None,
         "confidence": inferred.confidence if inferred and source == KIND_SOURCE_INFERRED else None,
         "allow_blank": request.GET.get("allow_blank", "1") == "1",
     }

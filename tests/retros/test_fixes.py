@@ -11,6 +11,7 @@ from django.utils import timezone
 from retros.models import Fix, FixOutcome, FixStatus
 from tests.factories import FixFactory
 from tests.retros.conftest import htmx, opened_at
+from vocabulary.fixkinds import FIX_KINDS
 
 pytestmark = pytest.mark.django_db
 
@@ -246,6 +247,14 @@ def test_when_the_text_does_not_say_what_the_fix_changes_the_form_asks(cast, boa
     assert "Choose a kind: the text does not make clear what this fix changes" in page
     assert 'value="Fix flaky test in CI"' in page, "the typed text is kept"
     assert not Fix.objects.filter(text="Fix flaky test in CI").exists()
+
+
+def test_an_unsure_kind_is_offered_but_not_chosen(cast):
+    # No mechanism word; the meaning reads as a change of ownership between teams.
+    html = kind_field(cast.clients["facilitator"], "Hand the billing service to the payments team")
+    assert '<option value="" selected>Choose a kind…</option>' in html
+    assert "it reads most like reorganisation, structural" in html
+    assert not any(f'value="{kind}" selected' in html for kind in FIX_KINDS)
 
 
 def test_a_pre_selected_kind_says_how_sure_the_inference_is(cast):
