@@ -527,24 +527,21 @@ class IssuePage:
 
 
 def issue_page(issue: Issue, *, access: Access, timeline_page: str | int | None = 1) -> IssuePage:
-    """The issue page in seven queries whatever the amount of data: a page of the timeline
-    (issue_timeline_page: four), the current finding, merges into the issue and the merge
-    out of it; and for people who do not read every team's words one or two for the titles
+    """The issue page in six queries whatever the amount of data: a page of the timeline
+    (issue_timeline_page: four), the current finding, the merges into and out of the issue;
+    and for people who do not read every team's words one or two for the titles
     they may read (retros.visibility): `issue`, the merge target and the merged issues get
     their ``display_title``."""
     page = issue_timeline_page(issue, access=access, number=timeline_page)
     finding = Finding.objects.filter(issue=issue, is_current=True).first()
-    merged_in = list(
-        IssueMerge.objects.filter(target=issue, undone_at=None)
-        .select_related("source", "merged_by")
-        .order_by("-merged_at")
+    # Merges into the issue and out of it, newest first, in one query.
+    merges = list(
+        IssueMerge.objects.filter(Q(target=issue) | Q(source=issue), undone_at=None)
+        .select_related("source", "target", "merged_by")
+        .order_by("-merged_at", "-pk")
     )
-    merged_out = (
-        IssueMerge.objects.filter(source=issue, undone_at=None)
-        .select_related("target", "merged_by")
-        .order_by("-merged_at")
-        .first()
-    )
+    merged_in = [merge for merge in merges if merge.target_id == issue.pk]
+    merged_out = next((merge for merge in merges if merge.source_id == issue.pk), None)
     visibility.show_titles(access, [issue, *([merged_out.target] if merged_out else [])])
     for merge in merged_in:
         merge.display_title = visibility.merge_source_title(access, merge, target=issue)  # type: ignore[attr-defined]

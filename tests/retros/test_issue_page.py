@@ -107,10 +107,9 @@ def test_the_issue_page_query_count_does_not_grow_with_the_data(cast, django_ass
             FixFactory(issue=issue, team=cast.team, text=f"More fixes {n}")
         # session, user, membership with its teams, issue, the timeline's raisings and
         # fixes (ids and dates), the page's occurrences with teams and retros, the page's
-        # fixes with teams, current finding, merges into it with sources and people, the
-        # merge out of it with its target, the titles the facilitator may read
-        # (retros.visibility)
-        with django_assert_num_queries(12):
+        # fixes with teams, current finding, the merges into and out of it with their issues
+        # and people, the titles the facilitator may read (retros.visibility)
+        with django_assert_num_queries(11):
             response = client.get(issue_url(issue))
         assert response.status_code == 200
 
