@@ -464,9 +464,12 @@ class MatrixIndex:
         tail[filled : filled + len(head)] = head
         rows = _Rows(rows.packed, tail, rows.tail_start, rows.size + len(head))
         if rows.size - rows.tail_start == self.pack_rows:
-            block = int8scan.PackedRows(tail)
-            if self._kept is not None:
+            block: int8scan.PackedRows | _CodeBlock
+            if self._kept is not None:  # an index to be saved, not queried: left unpacked
                 self._kept.append(tail)
+                block = _CodeBlock(tail)
+            else:
+                block = int8scan.PackedRows(tail)
             empty = np.zeros((min(self.pack_rows, 1024), self.dimension), dtype=np.int8)
             rows = _Rows((*rows.packed, block), empty, rows.size, rows.size)
         self._rows = rows

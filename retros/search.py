@@ -599,10 +599,9 @@ class IndexCache:
                 if abs(len(current) - held) + current.replaced > _SNAPSHOT_LAG:
                     snapshot.schedule(organization_id)
                 self.snapshot_loads += 1
+                # Not a daemon: the process waits for it to leave onnxruntime before exiting.
                 threading.Thread(
-                    target=current.matrix.pack,
-                    name=f"recur-matcher-pack-{organization_id}",
-                    daemon=True,
+                    target=current.matrix.pack, name=f"recur-matcher-pack-{organization_id}"
                 ).start()
                 return self._loaded(current)
             del current
@@ -624,8 +623,7 @@ class IndexCache:
                 target=self._rebuild,
                 args=(organization_id,),
                 name=f"recur-matcher-rebuild-{organization_id}",
-                daemon=True,
-            )
+            )  # not a daemon: an exit waits for it to leave onnxruntime
             self._rebuilding[organization_id] = thread
         thread.start()
 

@@ -19,3 +19,4 @@ from config.settings import *  # noqa: F403
 # exercise it turn it on themselves.
 RECUR_MATCHER_SNAPSHOTS = False
 RECUR_MATCHER_BACKGROUND_REBUILD = False
+RECUR_MATCHER_SNAPSHOT_DIR = ""  # no copies on the host; tests that read them set a folder
