@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -193,16 +193,28 @@ class IssueIndex:
         out["issues.team_names"] = np.frombuffer(json.dumps(self._team_names).encode(), np.uint8)
         return out
 
-    def restore(self, arrays: Mapping[str, np.ndarray], *, pack: bool = True) -> None:
+    def restore(
+        self,
+        arrays: Mapping[str, np.ndarray],
+        *,
+        pack: bool = True,
+        release: Callable[[np.ndarray], None] | None = None,
+    ) -> None:
         """Take the state :meth:`arrays` gave (into an empty index of the same dimension);
-        with ``pack=False`` the vectors' full blocks wait for ``self.matrix.pack()``."""
+        with ``pack=False`` the vectors' full blocks wait for ``self.matrix.pack()``, which
+        gives each block's codes to ``release`` once packed."""
 
         def part(prefix: str) -> dict[str, np.ndarray]:
             return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
         matrix = part("matrix.")
         self.matrix = MatrixIndex.from_arrays(
-            matrix["codes"], matrix["scales"], matrix["issues"], matrix["occurrences"], pack=pack
+            matrix["codes"],
+            matrix["scales"],
+            matrix["issues"],
+            matrix["occurrences"],
+            pack=pack,
+            release=release,
         )
         self.terms = lexical.TermIndex.from_arrays(part("terms."))
         self.vocabulary = lexical.Vocabulary.from_arrays(part("vocabulary."))

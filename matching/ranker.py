@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -338,9 +338,12 @@ class _CodeBlock:
     :meth:`MatrixIndex.from_arrays` with ``pack=False``): scored by numpy, as the unpacked
     rows are, until :meth:`MatrixIndex.pack` hands it to onnxruntime."""
 
-    def __init__(self, codes: np.ndarray) -> None:
+    def __init__(
+        self, codes: np.ndarray, release: Callable[[np.ndarray], None] | None = None
+    ) -> None:
         self.codes = codes
         self.rows, self.dimension = codes.shape
+        self.release = release  # told when the block is packed (its codes no longer read)
 
     def dot(self, queries: np.ndarray) -> np.ndarray:
         out = np.empty((len(queries), self.rows), dtype=np.float32)
@@ -508,11 +511,14 @@ class MatrixIndex:
         *,
         pack_rows: int = int8scan.ROWS,
         pack: bool = True,
+        release: Callable[[np.ndarray], None] | None = None,
     ) -> MatrixIndex:
         """A quantized index of rows saved by :meth:`arrays`: full blocks packed straight
         from ``codes`` (a read-only view will do), the rest copied; no row is quantized
         again. With ``pack=False`` the full blocks are scored from ``codes`` by numpy until
-        :meth:`pack` packs them (a caller's thread): the index answers at once."""
+        :meth:`pack` packs them (a caller's thread): the index answers at once; ``release``
+        is then given each block's codes once packed (e.g. to let a mapped file's pages go).
+        """
         n, dimension = codes.shape
         index = cls(dimension, n, quantized=True, pack_rows=pack_rows)
         index._scales[:n] = scales
@@ -522,7 +528,7 @@ class MatrixIndex:
         full = n - n % pack_rows
         blocks = (codes[start : start + pack_rows] for start in range(0, full, pack_rows))
         packed = tuple(
-            int8scan.PackedRows(np.ascontiguousarray(block)) if pack else _CodeBlock(block)
+            int8scan.PackedRows(np.ascontiguousarray(block)) if pack else _CodeBlock(block, release)
             for block in blocks
         )
         rest = codes[full:]
@@ -538,11 +544,14 @@ class MatrixIndex:
             pending = [b for b in self._rows.packed if isinstance(b, _CodeBlock)]
             if not pending:
                 return
-            packed = int8scan.PackedRows(np.ascontiguousarray(pending[0].codes))
+            block = pending[0]
+            packed = int8scan.PackedRows(np.ascontiguousarray(block.codes))
             with self._swap:
                 rows = self._rows
-                blocks = tuple(packed if b is pending[0] else b for b in rows.packed)
+                blocks = tuple(packed if b is block else b for b in rows.packed)
                 self._rows = dataclasses.replace(rows, packed=blocks)
+            if block.release is not None:  # a query under way may still read them: no harm
+                block.release(block.codes)
 
     def reserve(self, rows: int) -> None:
         """Make room for ``rows`` rows in all, exactly (e.g. before loading them)."""

@@ -12,7 +12,10 @@ appended (one indexed query each for rows newer than the newest it holds), and s
 changes of a few issues (relinks, splits, merges, archives: :func:`changed` writes a
 :class:`~retros.models.MatchingChange` after they commit) are applied in place, by re-reading
 just those issues. A moved stamp (:func:`invalidate`: a new model, an import) rebuilds the
-index, reusing the root-cause profiles of texts it already read. The candidates by wording
+index in a thread while the old one keeps answering. A cold load reads the organisation's
+snapshot (:mod:`retros.snapshot`: the built index saved whole) when one fits, then what
+came after it; else every row, the stored profiles and words read in bulk, and a snapshot is
+then written in the background. The candidates by wording
 come from the index's distinctive words, on every database alike. Ranking itself is
 :func:`matching.ranker.rank`. Never returns another organisation's issue: every
 query is filtered by organisation.

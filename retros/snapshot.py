@@ -25,6 +25,7 @@ import mmap
 import os
 import struct
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -249,13 +250,32 @@ def _restored(blob: bytes | mmap.mmap, stamp: int) -> OrgIndex:
     )
     if arrays["matrix.codes"].shape[1] != embedding.DIMENSION:
         raise ValueError("vectors of another dimension")
-    index.restore(arrays, pack=False)  # packed by the caller, in a thread
+    # Packed by the caller, in a thread; a mapped copy's pages of each block let go once it
+    # is packed (else they would stay resident, beside onnxruntime's copy, until all are).
+    release = _dropper(blob) if isinstance(blob, mmap.mmap) else None
+    index.restore(arrays, pack=False, release=release)
     index.newest_id = int(meta["newest_id"])
     index.newest_fix_id = int(meta["newest_fix_id"])
     index.seen_change = int(meta["seen_change"])
     index.applied = {int(c) for c in meta["applied"]}
     index.checked = (int(meta["checked"][0]), int(meta["checked"][1]))
     return index
+
+
+def _dropper(mapped: mmap.mmap) -> Callable[[np.ndarray], None]:
+    """Let the process's pages of an array of the mapped file go (they stay in the page
+    cache: read again, they come back from it)."""
+    base = np.frombuffer(mapped, dtype=np.uint8).__array_interface__["data"][0]
+
+    def drop(codes: np.ndarray) -> None:
+        start = codes.__array_interface__["data"][0] - base
+        first = start - start % mmap.PAGESIZE
+        try:
+            mapped.madvise(mmap.MADV_DONTNEED, first, start + codes.nbytes - first)
+        except (OSError, ValueError):
+            pass
+
+    return drop
 
 
 def _read(
@@ -276,6 +296,9 @@ def _read(
     blob = _blob(rows.filter(pk=found[0]))
     if blob is not None and path is not None:
         _keep(path, blob)
+        mapped = _mapped(path) if local else None
+        if mapped is not None:  # the copy just written, so that its pages can be let go
+            return mapped, path
     return blob, None
 
 

@@ -97,12 +97,17 @@ def test_a_matrix_restored_from_its_arrays_scores_as_the_saved_one():
     query = rng.standard_normal((2, 16)).astype(np.float32)
     query /= np.linalg.norm(query, axis=1, keepdims=True)
 
-    restored = MatrixIndex.from_arrays(**saved.arrays(), pack_rows=4, pack=False)
+    released = []
+    restored = MatrixIndex.from_arrays(
+        **saved.arrays(), pack_rows=4, pack=False, release=released.append
+    )
 
     # An index kept to be saved is not packed: numpy scores the same codes alike.
     np.testing.assert_array_equal(restored.scores(query), saved.scores(query))
+    assert released == []
     restored.pack()
     assert all(type(block).__name__ == "PackedRows" for block in restored._rows.packed)
+    assert [codes.shape for codes in released] == [(4, 16), (4, 16)]  # each block, once packed
     # Packed, onnxruntime quantizes the query too: within its rounding.
     np.testing.assert_allclose(restored.scores(query), saved.scores(query), atol=0.01)
     assert len(restored) == len(saved) == 9
