@@ -24,10 +24,31 @@ def when_ready(server):  # the master, after loading the application, before any
         embedding.get_model()
     except embedding.EmbeddingUnavailable as error:
         server.log.warning("Recurrence suggestions unavailable: %s", error)
+    _preload_matcher(server)
     # Objects loaded so far live as long as the workers: keep the collector's passes from
     # touching (and so copying) their pages in every worker.
     gc.collect()
     gc.freeze()
+
+
+def _preload_matcher(server):
+    """The matcher indexes of RECUR_MATCHER_PRELOAD (organisation ids), loaded before the
+    workers fork: each worker starts with them, their pages shared until written."""
+    from django.conf import settings
+    from django.db import connections
+
+    wanted = settings.RECUR_MATCHER_PRELOAD
+    if not wanted:
+        return
+    from retros import search
+
+    try:
+        rows = search.preload(wanted)
+        server.log.info("Matcher indexes preloaded: %s raisings", rows)
+    except Exception as error:  # the workers load them on their first query instead
+        server.log.warning("Matcher indexes not preloaded: %s", error)
+    finally:
+        connections.close_all()  # never share a database connection with the workers
 
 
 def worker_exit(server, worker):

@@ -294,6 +294,9 @@ RECUR_MATCHER_SNAPSHOTS = env_bool("RECUR_MATCHER_SNAPSHOTS", True)
 RECUR_MATCHER_BACKGROUND_REBUILD = env_bool("RECUR_MATCHER_BACKGROUND_REBUILD", True)
 # Where each host keeps a copy of the snapshots its processes read, so that a process started
 # later maps the file instead of reading the blob from the database again ("" for none).
+# Organisations (ids) whose matcher indexes gunicorn's master loads before the workers fork,
+# so that the workers start with them (config/gunicorn.py): for one large organisation.
+RECUR_MATCHER_PRELOAD = env_list("RECUR_MATCHER_PRELOAD", [])
 RECUR_MATCHER_SNAPSHOT_DIR = env_str(
     "RECUR_MATCHER_SNAPSHOT_DIR", str(Path(tempfile.gettempdir()) / "recur-matcher-snapshots")
 )

@@ -532,6 +532,7 @@ class IndexCache:
         self._registry = threading.Lock()  # held only to look up or reorder, never to load
         self._locks: dict[int, threading.Lock] = {}
         self._rebuilding: dict[int, threading.Thread] = {}
+        self._packing: list[threading.Thread] = []
         self.loads = 0
         self.snapshot_loads = 0
         self.evictions = 0
@@ -611,9 +612,12 @@ class IndexCache:
                     snapshot.schedule(organization_id)
                 self.snapshot_loads += 1
                 # Not a daemon: the process waits for it to leave onnxruntime before exiting.
-                threading.Thread(
+                packing = threading.Thread(
                     target=current.matrix.pack, name=f"recur-matcher-pack-{organization_id}"
-                ).start()
+                )
+                with self._registry:
+                    self._packing = [t for t in self._packing if t.is_alive()] + [packing]
+                packing.start()
                 return self._loaded(current)
             del current
         current = build_index(organization_id, fresh)
@@ -657,9 +661,10 @@ class IndexCache:
             connections.close_all()  # this thread's connections
 
     def wait_for_rebuilds(self, timeout: float | None = None) -> None:
-        """Wait for the rebuilds running in the background (tests, benchmarks)."""
+        """Wait for the rebuilds and packing running in the background (tests, benchmarks,
+        and before forking)."""
         with self._registry:
-            threads = list(self._rebuilding.values())
+            threads = [*self._rebuilding.values(), *self._packing]
         for thread in threads:
             thread.join(timeout)
 
@@ -726,6 +731,18 @@ _indexes = _cache.indexes  # the same dict: tests clear it between databases
 def org_index(organization_id: int) -> OrgIndex:
     """This process's up-to-date index of the organisation."""
     return _cache.index(organization_id)
+
+
+def preload(organization_ids: Iterable[int]) -> int:
+    """Load these organisations' indexes into this process (gunicorn's master, before the
+    workers fork: they start with them) and wait until no thread is left working on them;
+    returns the raisings loaded."""
+    from retros import snapshot
+
+    rows = sum(len(_cache.index(int(organization_id))) for organization_id in organization_ids)
+    _cache.wait_for_rebuilds()
+    snapshot.wait()
+    return rows
 
 
 def matcher_status() -> dict[str, Any]:

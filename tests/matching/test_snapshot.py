@@ -346,3 +346,15 @@ def test_a_snapshot_read_once_is_mapped_from_this_hosts_copy_afterwards(
     snapshot.restore(organization.pk, stamp)
     (newer,) = (tmp_path / "copies").iterdir()
     assert newer.name != copy.name
+
+
+@pytest.mark.django_db
+def test_preloading_loads_the_organisations_and_leaves_no_thread_working():
+    organization, _, _ = _organization()
+    snapshot.write(organization.pk)
+
+    assert search.preload([organization.pk]) == len(TEXTS)
+
+    assert organization.pk in search._indexes
+    assert search.matcher_status()["snapshot_loads"] >= 1
+    assert not [t for t in threading.enumerate() if t.name.startswith("recur-matcher")]
