@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
-from bench import corpus, load, stats
+from bench import cold, corpus, load, stats
 from bench.server import (
     ROOT,
     BenchError,
@@ -43,8 +43,25 @@ ORG = "Globex Scale"
 PASSWORD = "recur-bench-2026"  # noqa: S105 (seed_scale's default password of its logins)
 OUT = ROOT / "bench-results"
 
-QUICK = {"teams": 6, "occurrences": 3000, "duration": 3.0, "import_items": 500, "runs": 1}
-FULL = {"teams": 50, "occurrences": 100_000, "duration": 10.0, "import_items": 10_000, "runs": 3}
+MANY = "Bench Many "  # the organisations queried in turn: "Bench Many 01"...
+QUICK = {
+    "teams": 6,
+    "occurrences": 3000,
+    "duration": 3.0,
+    "import_items": 500,
+    "runs": 1,
+    "fresh_starts": 2,
+    "many_orgs": 0,
+}
+FULL = {
+    "teams": 50,
+    "occurrences": 100_000,
+    "duration": 10.0,
+    "import_items": 10_000,
+    "runs": 3,
+    "fresh_starts": 5,
+    "many_orgs": 20,
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -71,6 +88,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-profile", action="store_true", help="do not profile the pages in-process"
     )
+    parser.add_argument(
+        "--fresh-starts",
+        type=int,
+        help="gunicorn starts timing a fresh worker's first suggestion (0: none; default 5)",
+    )
+    parser.add_argument(
+        "--many-orgs",
+        type=int,
+        help="organisations queried in turn by two workers (0: none; default 20)",
+    )
+    parser.add_argument("--many-size", type=int, default=5000, help="raisings of each of them")
+    parser.add_argument("--many-rounds", type=int, default=3, help="times each is queried")
+    parser.add_argument(
+        "--many-budget-mb", type=int, default=200, help="RECUR_MATCHER_MEMORY_MB of that run"
+    )
+    parser.add_argument(
+        "--redis-db",
+        type=int,
+        help="one Redis database for broker and cache (default: 0 for the broker, 1 the cache)",
+    )
     parser.add_argument("--output", type=Path, default=OUT / "latest.json")
     parser.add_argument(
         "--fail-on-budget", action="store_true", help="exit with status 3 when a budget fails"
@@ -87,12 +124,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         )
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.database):
         parser.error("--database: lower-case letters, digits and underscores only")
+    if min(args.fresh_starts, args.many_orgs) < 0 or min(args.many_size, args.many_rounds) < 1:
+        parser.error("--fresh-starts and --many-orgs: 0 or more; --many-size, --many-rounds: 1+")
     if min(args.concurrency, args.workers, args.threads, args.runs) < 1 or args.duration <= 0:
         parser.error("--duration, --runs, --concurrency, --workers and --threads must be positive")
     return args
 
 
-def bench_env(services: Services, database: str) -> dict[str, str]:
+def bench_env(services: Services, database: str, redis_db: int | None = None) -> dict[str, str]:
     """Production settings against the benchmark database, Redis broker and cache."""
     prefixes = ("DJANGO_", "DATABASE_", "CELERY_", "CACHE_", "RECUR_", "EMAIL_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
@@ -105,11 +144,13 @@ def bench_env(services: Services, database: str) -> dict[str, str]:
             "DJANGO_LOG_LEVEL": "WARNING",
             "DATABASE_URL": services.database_url(database),
             "DATABASE_CONN_MAX_AGE": "600",
-            "CELERY_BROKER_URL": f"{services.redis_url}/0",
+            "CELERY_BROKER_URL": f"{services.redis_url}/{redis_db or 0}",
             # Tasks the pages enqueue go to a queue of their own, emptied after the run.
             "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
-            "CACHE_URL": f"{services.redis_url}/1",
+            "CACHE_URL": f"{services.redis_url}/{1 if redis_db is None else redis_db}",
             "PYTHONUNBUFFERED": "1",
+            # The host's copies of matcher snapshots: with the results, not in the system's.
+            "RECUR_MATCHER_SNAPSHOT_DIR": str(OUT / "matcher-snapshots"),
         }
     )
     return env
@@ -162,6 +203,20 @@ def seed_if_needed(args: argparse.Namespace, env: dict[str, str]) -> dict[str, A
     OUT.mkdir(exist_ok=True)
     record.write_text(json.dumps(seed, indent=2))
     return {**seed, "reused": False}
+
+
+def seed_many_if_needed(args: argparse.Namespace, env: dict[str, str]) -> None:
+    """Seed the organisations queried in turn (``Bench Many 01``...) that are missing or of
+    another size: small teams, no findings (the suggestions do not read them)."""
+    found = task(env, "many_status", {"prefix": MANY}, timeout=120)["organizations"]
+    for number in range(1, args.many_orgs + 1):
+        name = f"{MANY}{number:02d}"
+        if found.get(name) == args.many_size:
+            continue
+        say(f"seeding {name}: {args.many_size} raisings")
+        command = [sys.executable, "manage.py", "seed_scale", "--org", name, "--teams", "5"]
+        command += ["--occurrences", str(args.many_size), "--seed", str(number)]
+        run_streaming([*command, "--no-findings", "--replace"], env, timeout=1800)
 
 
 def seed_phases(output: str) -> dict[str, float]:
@@ -277,13 +332,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     versions = check_services(services)
     if ensure_database(services, args.database):
         say(f"created database {args.database}")
-    env = bench_env(services, args.database)
+    env = bench_env(services, args.database, args.redis_db)
     say(f"migrating {args.database}")
     manage(env, "migrate", "--noinput", "-v", "0", timeout=600)
     seed = seed_if_needed(args, env)
     say("collecting static files (production storage needs the manifest)")
     manage(env, "collectstatic", "--noinput", "-v", "0", timeout=600)
     info = task(env, "prepare", {"org": ORG}, timeout=300)
+    timings: dict[str, Any] = {}
+    cold_starts: dict[str, Any] = {}
+    if not args.skip_reload or args.fresh_starts:
+        say("writing the matcher index snapshot (as `matcher_status --snapshot` after a deploy)")
+        written = task(env, "snapshot", {"orgs": [ORG]}, timeout=1800)
+        timings["snapshot_write_s"] = written["seconds"]
+        timings["snapshot_mb"] = written["mb"]
+    if args.fresh_starts:
+        say(f"a fresh worker's first suggestion: gunicorn started {args.fresh_starts} times")
+        fresh = cold.fresh_workers(
+            env,
+            facilitator=info["facilitator"],
+            password=PASSWORD,
+            suggest_url=info["urls"]["suggest"],
+            starts=args.fresh_starts,
+            database=args.database,
+            log=OUT / "gunicorn-fresh.log",
+            say=say,
+        )
+        cold_starts["fresh_workers"] = fresh
+        timings["fresh_first_p95_ms"] = fresh["first_p95_ms"]
+        timings["fresh_first_max_ms"] = fresh["first_max_ms"]
     port = free_port()
     log = OUT / "gunicorn.log"
     workers: list[dict[str, Any]] = []
@@ -331,13 +408,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             failures[name] = str(error)
             return None
 
+    if args.many_orgs:
+        seed_many_if_needed(args, env)
+        task(env, "snapshot", {"prefix": MANY}, timeout=1800)
+        found = task(env, "many_prepare", {"prefix": MANY}, timeout=300)["organizations"]
+        say(
+            f"{len(found)} organisations of {args.many_size} raisings queried in turn by two"
+            f" workers ({args.many_budget_mb} MB each for indexes), {args.many_rounds} rounds"
+        )
+        many = cold.many_organizations(
+            env,
+            organizations=found,
+            password=PASSWORD,
+            rounds=args.many_rounds,
+            budget_mb=args.many_budget_mb,
+            database=args.database,
+            log=OUT / "gunicorn-many.log",
+            say=say,
+        )
+        cold_starts["many_organizations"] = many
+        timings["many_slowest_ms"] = many["slowest_ms"]
+        timings["many_peak_rss_mb"] = many["peak_rss_mb"]
+        timings["many_peak_over_budget_mb"] = many["peak_over_budget_mb"]
     profile: dict[str, Any] = {}
-    if not args.skip_profile:
-        # The pages as the rounds loaded them, without the raisings the last round logged.
+    if not (args.skip_profile and args.skip_reload):
+        # The pages as the rounds loaded them, without the raisings the last round logged
+        # (the matcher's changes below must not touch the issues they started).
         task(env, "cleanup", {"org": ORG, "between_rounds": True}, timeout=300)
+    if not args.skip_profile:
         say("profiling each page in-process (queries, SQL time, Python hot spots)")
         profile = attempt("profile", "profile", info, 900) or {}
-    timings: dict[str, Any] = {}
     if not args.skip_reload:
         say("loading the matcher index cold, and after a relink, a merge and an archive")
         reloaded = attempt("reload", "reload", {"org": ORG}, 1800)
@@ -390,6 +490,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "timings": timings,
         "memory": {"workers": workers, "peak_worker_mb": peak, "peak_worker_pss_mb": peak_pss},
         "profile": profile,
+        "cold_starts": cold_starts,
         "cleanup": cleaned,
         "failures": failures,
     }

@@ -122,10 +122,30 @@ BUDGETS: tuple[Budget, ...] = (
     Budget("import of the history document", "timings.import_s", 60, True, " s"),
     Budget("web worker peak RSS", "memory.peak_worker_mb", 250, True, " MB"),
     Budget("web worker peak PSS", "memory.peak_worker_pss_mb", 250, True, " MB"),
-    Budget("cold index load (worst of 3)", "timings.reload_cold_load_max_ms", 1000, True, " ms"),
+    Budget(
+        "cold index load from its snapshot (worst of 3)",
+        "timings.reload_cold_load_max_ms",
+        1000,
+        True,
+        " ms",
+    ),
+    Budget(
+        "first suggestion of a fresh worker (p95)", "timings.fresh_first_p95_ms", 1000, True, " ms"
+    ),
     Budget("first suggestion after a relink", "timings.reload_relink_ms", 100, True, " ms"),
     Budget("first suggestion after a merge", "timings.reload_merge_ms", 100, True, " ms"),
     Budget("first suggestion after an archive", "timings.reload_archive_ms", 100, True, " ms"),
+    Budget(
+        "after a moved stamp, first suggestion", "timings.reload_stamp_first_ms", 100, True, " ms"
+    ),
+    Budget("many organisations: slowest suggestion", "timings.many_slowest_ms", 1000, True, " ms"),
+    Budget(
+        "many organisations: worker peak RSS over its budget",
+        "timings.many_peak_over_budget_mb",
+        150,
+        True,
+        " MB",
+    ),
     Budget("failed requests", "totals.errors", 0, True, ""),
 )
 

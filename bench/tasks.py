@@ -402,7 +402,79 @@ def reload_index(args: dict[str, Any]) -> dict[str, Any]:
     return measure(args["org"], args.get("repeat", 3))
 
 
+def snapshot(args: dict[str, Any]) -> dict[str, Any]:
+    """Write the matcher snapshots of the organisations named (``orgs``) or whose names
+    start with ``prefix``, as ``matcher_status --snapshot`` does after a deploy."""
+    from retros import snapshot as snapshots
+    from retros.models import Organization
+
+    organizations = Organization.objects.order_by("pk")
+    if args.get("prefix"):
+        organizations = organizations.filter(name__startswith=args["prefix"])
+    else:
+        organizations = organizations.filter(name__in=args["orgs"])
+    seconds, sizes = [], []
+    for organization in organizations:
+        started = time.perf_counter()
+        saved = snapshots.write(organization.pk)
+        seconds.append(time.perf_counter() - started)
+        sizes.append(len(saved.data) / 2**20 if saved is not None else 0.0)
+    return {
+        "organizations": len(seconds),
+        "seconds": round(sum(seconds), 2),
+        "slowest_s": round(max(seconds, default=0.0), 2),
+        "mb": round(sum(sizes), 1),
+    }
+
+
+def many_status(args: dict[str, Any]) -> dict[str, Any]:
+    """The organisations named ``prefix`` + a number: raisings of each (seeded ones only)."""
+    from retros.models import Occurrence, Organization
+
+    found = {}
+    for organization in Organization.objects.filter(name__startswith=args["prefix"]):
+        found[organization.name] = (
+            Occurrence.objects.filter(organization=organization)
+            .exclude(retro__title__startswith=BENCH_RETRO_TITLE)
+            .count()
+        )
+    return {"organizations": found}
+
+
+def many_prepare(args: dict[str, Any]) -> dict[str, Any]:
+    """For each organisation named ``prefix``...: its facilitator's login and the URL of the
+    suggestions of an open retro of the facilitator's team (reused between runs)."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from diagnosis.management.commands.seed_scale import usernames_for
+    from retros.models import Membership, Organization, Retrospective, RetroStatus
+
+    out = []
+    for org in Organization.objects.filter(name__startswith=args["prefix"]).order_by("name"):
+        _, facilitator = usernames_for(org.name)
+        user = get_user_model().objects.get(username=facilitator)
+        team = Membership.objects.get(user=user).teams.get()
+        retro = _bench_retros(org).filter(team=team, status=RetroStatus.OPEN).first()
+        if retro is None:
+            retro = Retrospective.objects.create(
+                organization=org,
+                team=team,
+                held_on=timezone.localdate(),
+                title=f"{BENCH_RETRO_TITLE} {timezone.now():%Y-%m-%d %H:%M}",
+                facilitator=user,
+                status=RetroStatus.OPEN,
+            )
+        suggest = reverse("retros:retro_suggestions", kwargs={"retro_id": retro.pk})
+        out.append({"org": org.name, "facilitator": facilitator, "suggest": suggest})
+    return {"organizations": out}
+
+
 STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "snapshot": snapshot,
+    "many_status": many_status,
+    "many_prepare": many_prepare,
     "status": status,
     "cleanup": cleanup,
     "prepare": prepare,

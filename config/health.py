@@ -61,6 +61,8 @@ def _matcher_memory() -> dict[str, int]:
         "used_mb": round(status["used_bytes"] / mb),
         "indexes": status["organizations"],
         "loads": status["loads"],
+        "snapshot_loads": status["snapshot_loads"],
+        "rebuilding": status["rebuilding"],
         "evictions": status["evictions"],
     }
 

@@ -7,6 +7,7 @@ in-process, so it works on a bare machine. `DATABASE_URL` switches to PostgreSQL
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -286,6 +287,16 @@ RECUR_IMPORT_STALE_SECONDS = env_int("RECUR_IMPORT_STALE_SECONDS", 600, minimum=
 # Memory a web process gives the matcher's in-memory indexes (retros.search), in MB: the
 # organisations queried least recently are let go beyond it (about 80 MB per 100k raisings).
 RECUR_MATCHER_MEMORY_MB = env_int("RECUR_MATCHER_MEMORY_MB", 200, minimum=1)
+# Whether a full load of an index has a snapshot of it written in the background (a Celery
+# task; a thread of the process without a broker), and whether an index whose matching stamp
+# moved is rebuilt in a thread while the old one keeps answering (else in the query).
+RECUR_MATCHER_SNAPSHOTS = env_bool("RECUR_MATCHER_SNAPSHOTS", True)
+RECUR_MATCHER_BACKGROUND_REBUILD = env_bool("RECUR_MATCHER_BACKGROUND_REBUILD", True)
+# Where each host keeps a copy of the snapshots its processes read, so that a process started
+# later maps the file instead of reading the blob from the database again ("" for none).
+RECUR_MATCHER_SNAPSHOT_DIR = env_str(
+    "RECUR_MATCHER_SNAPSHOT_DIR", str(Path(tempfile.gettempdir()) / "recur-matcher-snapshots")
+)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE

@@ -19,7 +19,8 @@ words also feed a :class:`~matching.lexical.Vocabulary` that reads typos in quer
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -173,6 +174,51 @@ class IssueIndex:
             self._sums[slot] = 0.0
             self._counts[slot] = 0
         self._teams.pop(issue_id, None)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Everything the index holds as plain arrays, named by part (``matrix.``, ``terms.``,
+        ``vocabulary.``, ``issues.``), for :meth:`restore`: no object is pickled. The matrix
+        must have kept its codes (``self.matrix.keep_codes()`` before the first row)."""
+        out = {f"matrix.{k}": v for k, v in self.matrix.arrays().items()}
+        out.update({f"terms.{k}": v for k, v in self.terms.arrays().items()})
+        out.update({f"vocabulary.{k}": v for k, v in self.vocabulary.arrays().items()})
+        slots = len(self._slots)
+        out["issues.slots"] = np.fromiter(self._slots, np.int64, slots)  # in slot order
+        out["issues.sums"] = self._sums[:slots].copy()
+        out["issues.counts"] = self._counts[:slots].copy()
+        out["issues.team_ids"] = np.fromiter(self._teams, np.int64, len(self._teams))
+        # Masks as decimal text: one bit per team, so more than 64 teams fit.
+        masks = " ".join(map(str, self._teams.values()))
+        out["issues.team_masks"] = np.frombuffer(masks.encode(), dtype=np.uint8)
+        out["issues.team_names"] = np.frombuffer(json.dumps(self._team_names).encode(), np.uint8)
+        return out
+
+    def restore(self, arrays: Mapping[str, np.ndarray], *, pack: bool = True) -> None:
+        """Take the state :meth:`arrays` gave (into an empty index of the same dimension);
+        with ``pack=False`` the vectors' full blocks wait for ``self.matrix.pack()``."""
+
+        def part(prefix: str) -> dict[str, np.ndarray]:
+            return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+        matrix = part("matrix.")
+        self.matrix = MatrixIndex.from_arrays(
+            matrix["codes"], matrix["scales"], matrix["issues"], matrix["occurrences"], pack=pack
+        )
+        self.terms = lexical.TermIndex.from_arrays(part("terms."))
+        self.vocabulary = lexical.Vocabulary.from_arrays(part("vocabulary."))
+        slots = arrays["issues.slots"].tolist()
+        self._slots = {issue_id: slot for slot, issue_id in enumerate(slots)}
+        capacity = max(64, len(slots))
+        self._sums = np.zeros((capacity, self._sums.shape[1]), dtype=np.float32)
+        self._counts = np.zeros((capacity, 2), dtype=np.int32)
+        self._sums[: len(slots)] = arrays["issues.sums"]
+        self._counts[: len(slots)] = arrays["issues.counts"]
+        masks = arrays["issues.team_masks"].tobytes().decode().split()
+        team_ids = arrays["issues.team_ids"].tolist()
+        self._teams = dict(zip(team_ids, map(int, masks), strict=True))
+        self._team_names = json.loads(arrays["issues.team_names"].tobytes().decode())
+        self._team_bits = {name: 1 << bit for bit, name in enumerate(self._team_names)}
+        self._team_sets = {}
 
     @property
     def nbytes(self) -> int:

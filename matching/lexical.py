@@ -27,7 +27,9 @@ import re
 import sys
 import unicodedata
 from array import array
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
+
+import numpy as np
 
 # Letters that do not decompose under NFKD but have a plain Latin spelling.
 _FOLD = str.maketrans(
@@ -215,6 +217,33 @@ class Vocabulary:
         for trigram in _word_trigram_set(word):
             self._postings.setdefault(trigram, []).append(word)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The words and their trigram postings as plain arrays, for :meth:`from_arrays`."""
+        words = list(self._words)
+        position = {word: at for at, word in enumerate(words)}
+        trigrams = list(self._postings)
+        return {
+            "words": _joined(words),
+            "trigrams": _joined(trigrams),
+            "lengths": np.fromiter(map(len, self._postings.values()), np.int64, len(trigrams)),
+            "postings": np.fromiter(
+                (position[w] for ws in self._postings.values() for w in ws), np.int32
+            ),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Vocabulary:
+        vocabulary = cls()
+        words = [sys.intern(w) for w in _split(arrays["words"])]
+        vocabulary._words = set(words)
+        listed = np.array(words, dtype=object)[arrays["postings"]].tolist()
+        ends = np.cumsum(arrays["lengths"]).tolist()
+        start = 0
+        for trigram, end in zip(_split(arrays["trigrams"]), ends, strict=True):
+            vocabulary._postings[trigram] = listed[start:end]
+            start = end
+        return vocabulary
+
     def closest(self, word: str, threshold: float = 0.5) -> str | None:
         """The most similar known word (pg_trgm similarity >= ``threshold``), or None."""
         wanted = _word_trigram_set(word)
@@ -376,6 +405,43 @@ class TermIndex:
         postings = sum(80 + 8 * len(p) + 60 + len(term) for term, p in self._postings.items())
         return tuples + postings + 100 * (len(self._issue_terms) + len(self._fix_only))
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The index as plain arrays (its words, each issue's words and fix-only words, each
+        word's issues), for :meth:`from_arrays`."""
+        words = list(self._postings)
+        position = {word: at for at, word in enumerate(words)}
+        out = {"words": _joined(words)}
+        for name, documents in (("issue", self._issue_terms), ("fix", self._fix_only)):
+            out[f"{name}_ids"] = np.fromiter(documents, np.int64, len(documents))
+            out[f"{name}_lengths"] = np.fromiter(map(len, documents.values()), np.int64)
+            out[f"{name}_words"] = np.fromiter(
+                (position[t] for ts in documents.values() for t in ts), np.int32
+            )
+        out["posting_lengths"] = np.fromiter(map(len, self._postings.values()), np.int64)
+        postings = b"".join(p.tobytes() for p in self._postings.values())
+        out["postings"] = np.frombuffer(postings, dtype=np.int64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> TermIndex:
+        index = cls()
+        words = [sys.intern(w) for w in _split(arrays["words"])]
+        table = np.array(words, dtype=object)
+        for name, documents in (("issue", index._issue_terms), ("fix", index._fix_only)):
+            listed = table[arrays[f"{name}_words"]].tolist()
+            ends = np.cumsum(arrays[f"{name}_lengths"]).tolist()
+            start = 0
+            for issue_id, end in zip(arrays[f"{name}_ids"].tolist(), ends, strict=True):
+                documents[issue_id] = tuple(listed[start:end])
+                start = end
+        postings = np.ascontiguousarray(arrays["postings"], dtype=np.int64).tobytes()
+        start = 0
+        for word, length in zip(words, arrays["posting_lengths"].tolist(), strict=True):
+            issues = index._postings[word] = array("q")
+            issues.frombytes(postings[8 * start : 8 * (start + length)])
+            start += length
+        return index
+
     def terms_of(self, issue_id: int) -> frozenset[str]:
         return frozenset(self._issue_terms.get(issue_id, ()))
 
@@ -449,6 +515,16 @@ class TermIndex:
             for issue_id in issues:
                 found[issue_id] = found.get(issue_id, 0.0) + weight
         return heapq.nsmallest(k, found, key=lambda i: (-found[i], i))
+
+
+def _joined(words: list[str]) -> np.ndarray:
+    """Words (never blank, no line breaks: normalised words and their trigrams) as UTF-8
+    bytes, one a line."""
+    return np.frombuffer("\n".join(words).encode(), dtype=np.uint8)
+
+
+def _split(joined: np.ndarray) -> list[str]:
+    return joined.tobytes().decode().split("\n") if len(joined) else []
 
 
 def term_index(documents: Iterable[tuple[int, str]]) -> TermIndex:

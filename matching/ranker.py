@@ -26,6 +26,7 @@ says why they are what they are. Pure: no Django, no clock (the query carries it
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -326,10 +327,27 @@ class _Rows:
     packed yet (``tail``, from row ``tail_start``), ``size`` rows in all. Replaced, never
     changed in place, so a query reading it while rows are added sees whole rows only."""
 
-    packed: tuple[int8scan.PackedRows, ...]
+    packed: tuple[int8scan.PackedRows | _CodeBlock, ...]
     tail: np.ndarray
     tail_start: int
     size: int
+
+
+class _CodeBlock:
+    """A full block of codes not packed yet (an index restored by
+    :meth:`MatrixIndex.from_arrays` with ``pack=False``): scored by numpy, as the unpacked
+    rows are, until :meth:`MatrixIndex.pack` hands it to onnxruntime."""
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self.codes = codes
+        self.rows, self.dimension = codes.shape
+
+    def dot(self, queries: np.ndarray) -> np.ndarray:
+        out = np.empty((len(queries), self.rows), dtype=np.float32)
+        for start in range(0, self.rows, MatrixIndex.CHUNK):
+            chunk = self.codes[start : start + MatrixIndex.CHUNK].astype(np.float32)
+            out[:, start : start + len(chunk)] = queries @ chunk.T
+        return out
 
 
 class MatrixIndex:
@@ -374,6 +392,10 @@ class MatrixIndex:
         self._rows = _Rows((), tail, 0, 0)
         self._dimension = dimension
         self._dead = 0
+        # The codes of the packed blocks, only when kept for :meth:`arrays` (onnxruntime
+        # holds its own packed copy: keeping them doubles the memory of the vectors).
+        self._kept: list[np.ndarray] | None = None
+        self._swap = threading.Lock()  # held to replace self._rows from another thread
 
     def __len__(self) -> int:
         """Live rows."""
@@ -425,6 +447,12 @@ class MatrixIndex:
         self.add(issue_ids, occurrence_ids, vectors)  # type: ignore[arg-type]  # per row
 
     def _append_codes(self, codes: np.ndarray) -> None:
+        with self._swap:  # not while :meth:`pack` swaps a block
+            rest = self._append_block(codes)
+        if len(rest):
+            self._append_codes(rest)
+
+    def _append_block(self, codes: np.ndarray) -> np.ndarray:
         rows = self._rows
         filled = rows.size - rows.tail_start
         room = self.pack_rows - filled
@@ -436,12 +464,85 @@ class MatrixIndex:
         tail[filled : filled + len(head)] = head
         rows = _Rows(rows.packed, tail, rows.tail_start, rows.size + len(head))
         if rows.size - rows.tail_start == self.pack_rows:
-            block = int8scan.PackedRows(tail)
+            block: int8scan.PackedRows | _CodeBlock
+            if self._kept is not None:  # an index to be saved, not queried: left unpacked
+                self._kept.append(tail)
+                block = _CodeBlock(tail)
+            else:
+                block = int8scan.PackedRows(tail)
             empty = np.zeros((min(self.pack_rows, 1024), self.dimension), dtype=np.int8)
             rows = _Rows((*rows.packed, block), empty, rows.size, rows.size)
         self._rows = rows
-        if len(rest):
-            self._append_codes(rest)
+        return rest
+
+    def keep_codes(self) -> None:
+        """Keep the codes of the blocks packed from now on, for :meth:`arrays` (before any
+        row is added: an index built to be saved, not to answer queries)."""
+        if not self.quantized or self._size:
+            raise ValueError("codes are kept by an empty quantized index only")
+        self._kept = []
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The rows as plain arrays (``codes``, ``scales``, ``issues``, ``occurrences``; dead
+        rows included, their issue -1), for :meth:`from_arrays` (needs :meth:`keep_codes`)."""
+        rows, n = self._rows, self._size
+        if self._kept is None:
+            raise ValueError("the codes of the packed blocks were not kept")
+        codes = np.concatenate(
+            [*self._kept, rows.tail[: n - rows.tail_start]], dtype=np.int8
+        ).reshape(n, self.dimension)
+        return {
+            "codes": codes,
+            "scales": self._scales[:n].copy(),
+            "issues": self._issues[:n].copy(),
+            "occurrences": self._occurrences[:n].copy(),
+        }
+
+    @classmethod
+    def from_arrays(
+        cls,
+        codes: np.ndarray,
+        scales: np.ndarray,
+        issues: np.ndarray,
+        occurrences: np.ndarray,
+        *,
+        pack_rows: int = int8scan.ROWS,
+        pack: bool = True,
+    ) -> MatrixIndex:
+        """A quantized index of rows saved by :meth:`arrays`: full blocks packed straight
+        from ``codes`` (a read-only view will do), the rest copied; no row is quantized
+        again. With ``pack=False`` the full blocks are scored from ``codes`` by numpy until
+        :meth:`pack` packs them (a caller's thread): the index answers at once."""
+        n, dimension = codes.shape
+        index = cls(dimension, n, quantized=True, pack_rows=pack_rows)
+        index._scales[:n] = scales
+        index._issues[:n] = issues
+        index._occurrences[:n] = occurrences
+        index._dead = int(np.count_nonzero(index._issues[:n] < 0))
+        full = n - n % pack_rows
+        blocks = (codes[start : start + pack_rows] for start in range(0, full, pack_rows))
+        packed = tuple(
+            int8scan.PackedRows(np.ascontiguousarray(block)) if pack else _CodeBlock(block)
+            for block in blocks
+        )
+        rest = codes[full:]
+        tail = np.zeros((min(pack_rows, max(len(rest), 1024)), dimension), dtype=np.int8)
+        tail[: len(rest)] = rest
+        index._rows = _Rows(packed, tail, full, n)
+        return index
+
+    def pack(self) -> None:
+        """Pack the blocks :meth:`from_arrays` left unpacked, one at a time, each swapped in
+        once packed (queries and additions go on meanwhile)."""
+        while True:
+            pending = [b for b in self._rows.packed if isinstance(b, _CodeBlock)]
+            if not pending:
+                return
+            packed = int8scan.PackedRows(np.ascontiguousarray(pending[0].codes))
+            with self._swap:
+                rows = self._rows
+                blocks = tuple(packed if b is pending[0] else b for b in rows.packed)
+                self._rows = dataclasses.replace(rows, packed=blocks)
 
     def reserve(self, rows: int) -> None:
         """Make room for ``rows`` rows in all, exactly (e.g. before loading them)."""

@@ -491,6 +491,31 @@ class TextProfile(models.Model):
         return f"profile of {self.get_kind_display()} {self.row_id}"
 
 
+class MatcherSnapshot(models.Model):
+    """An organisation's built matcher index, saved whole (``retros.snapshot``), so that a
+    process loads it in one read instead of building it from every row: the int8 vectors,
+    the word index, vocabulary, profiles and ids as one binary blob of plain arrays. It
+    covers the rows up to its newest ids and the changes up to its newest change; a load
+    applies what came after. Ignored unless built for the organisation's current matching
+    stamp, the embedding model, weights and vocabulary in use, and this layout."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="+")
+    stamp = models.BigIntegerField()
+    model_id = models.CharField(max_length=200)
+    weights_version = models.CharField(max_length=40)
+    vocabulary_key = models.CharField(max_length=64)
+    layout = models.PositiveSmallIntegerField()
+    newest_occurrence_id = models.BigIntegerField()
+    newest_fix_id = models.BigIntegerField()
+    newest_change_id = models.BigIntegerField()
+    rows = models.PositiveIntegerField()
+    built_at = models.DateTimeField(default=timezone.now)
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"matcher snapshot of {self.organization_id} at change {self.newest_change_id}"
+
+
 class ReviewStatus(models.TextChoices):
     PENDING = "pending", "Waiting for review"
     CONFIRMED = "confirmed", "Confirmed recurrence"

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, QuerySet
 
 from matching import embedding, heap, ranker, rootcause
@@ -112,6 +112,20 @@ class ProfileCache:
         cache._stored = profile_store.read(organization_id, kind)  # ordered by id
         cache._ids, cache._keys = cache._stored.ids, cache._stored.keys
         cache._values = cache._stored.values
+        return cache
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What :meth:`freeze` merged (ids, keys, profiles), for :meth:`from_arrays`."""
+        return {"ids": self._ids, "keys": self._keys, "values": self._values}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ProfileCache:
+        cache = cls()
+        cache._ids = np.array(arrays["ids"], dtype=np.int64)
+        cache._keys = np.array(arrays["keys"], dtype=np.uint64)
+        cache._values = np.array(arrays["values"], dtype=np.float32).reshape(
+            -1, len(rootcause.CATEGORIES)
+        )
         return cache
 
     def store_pending(self, organization_id: int, kind: str) -> None:
@@ -390,6 +404,14 @@ def _load_rows(
 #: Change ids read again behind the newest one seen: an id handed out just before a newer
 #: one can commit just after it.
 _CHANGE_SLACK = 200
+#: Likewise rows: those of ids this far behind the newest of any organisation at the last
+#: check are read again when not held. The rows newer than an index holds are asked for
+#: from there, not from its own newest: PostgreSQL cannot tell that an organisation's ids
+#: stop where another's begin, and for "this organisation's rows above its newest id"
+#: (a quiet organisation among busy ones) it scans the whole organisation or every newer
+#: row of the others (100k raisings: 0.1-0.25 s; an index on (organisation, id) is not
+#: chosen); rows added since the last check are few, and found by the primary key.
+_ROW_SLACK = 200
 #: A change touching more issues than this rebuilds the index instead.
 _MAX_CHANGED_ISSUES = 500
 #: Rows replaced by changes, as a share of the index, beyond which it is rebuilt (the
@@ -450,18 +472,54 @@ def _changes(organization_id: int, after: int, upto: int) -> list[tuple[int, lis
     return list(rows)
 
 
+def build_index(
+    organization_id: int, fresh: _Fresh | None = None, *, keep_codes: bool = False
+) -> OrgIndex:
+    """The organisation's whole index read from its rows (the stored profiles and words
+    read in bulk); ``keep_codes`` keeps the vectors' codes, to save it as a snapshot."""
+    fresh = fresh or _freshness(organization_id)
+    current = OrgIndex(
+        stamp=fresh.stamp,
+        occurrence_profiles=ProfileCache.stored(organization_id, profile_store.OCCURRENCE),
+        fix_profiles=ProfileCache.stored(organization_id, profile_store.FIX),
+    )
+    if keep_codes:
+        current.matrix.keep_codes()
+    # Changes up to the newest are in the rows read below; those just behind it are
+    # marked applied, so that reading them again (see _CHANGE_SLACK) changes nothing.
+    current.seen_change = fresh.change
+    recent = _changes(organization_id, fresh.change - _CHANGE_SLACK, fresh.change)
+    current.applied = {change_id for change_id, _ in recent}
+    _load_rows(current, organization_id)
+    current.checked = fresh.newest
+    return current
+
+
+#: Rows a load from a snapshot added or re-read beyond which a newer snapshot is written.
+_SNAPSHOT_LAG = 2000
+
+
 class IndexCache:
     """A process's indexes, one per organisation, kept by recent use within a memory budget
     (``RECUR_MATCHER_MEMORY_MB``, or ``budget_bytes``): beyond it the organisations queried
     least recently are let go, and load again on their next query. Each organisation has its
-    own lock: a load never waits for another organisation's, nor holds up its queries."""
+    own lock: a load never waits for another organisation's, nor holds up its queries.
 
-    def __init__(self, budget_bytes: int | None = None) -> None:
+    A load reads the organisation's snapshot (``retros.snapshot``) when one fits, then the
+    rows and changes since; without one it reads every row, and has a snapshot written in
+    the background. When the stamp moves, the index is rebuilt in a thread while the old
+    one keeps answering (``background``, ``RECUR_MATCHER_BACKGROUND_REBUILD``), then
+    swapped in."""
+
+    def __init__(self, budget_bytes: int | None = None, *, background: bool | None = None) -> None:
         self.indexes: OrderedDict[int, OrgIndex] = OrderedDict()
         self._budget = budget_bytes
+        self._background = background
         self._registry = threading.Lock()  # held only to look up or reorder, never to load
         self._locks: dict[int, threading.Lock] = {}
+        self._rebuilding: dict[int, threading.Thread] = {}
         self.loads = 0
+        self.snapshot_loads = 0
         self.evictions = 0
 
     @property
@@ -469,6 +527,12 @@ class IndexCache:
         if self._budget is not None:
             return self._budget
         return int(settings.RECUR_MATCHER_MEMORY_MB) * 1024 * 1024
+
+    @property
+    def background(self) -> bool:
+        if self._background is not None:
+            return self._background
+        return bool(settings.RECUR_MATCHER_BACKGROUND_REBUILD)
 
     def _lock_of(self, organization_id: int) -> threading.Lock:
         with self._registry:
@@ -484,45 +548,106 @@ class IndexCache:
                 current = self.indexes.get(organization_id)
             # Read before loading, so a row written meanwhile is loaded by the next query.
             fresh = _freshness(organization_id)
-            if current is None or current.stamp != fresh.stamp:
-                current = self._load(organization_id, fresh, current)
-            elif current.checked != fresh.newest or current.seen_change != fresh.change:
-                _load_rows(
-                    current,
-                    organization_id,
-                    newer_than=current.newest_id,
-                    fixes_newer_than=current.newest_fix_id,
-                )
-                if current.seen_change != fresh.change and not self._apply(
-                    current, organization_id, fresh.change
-                ):
-                    current = self._load(organization_id, fresh, current)
+            if current is not None and current.stamp != fresh.stamp:
+                if self.background:  # the old index answers until the new one is built
+                    self._rebuild_in_background(organization_id)
+                else:
+                    self._drop(organization_id)
+                    current = None
+            if current is None:
+                current = self._load(organization_id, fresh)
+            elif not self._update(current, organization_id, fresh):
+                self._drop(organization_id)
+                del current
+                current = self._load(organization_id, fresh)
             current.checked = fresh.newest
             self._keep(organization_id, current)
             return current
 
-    def _load(self, organization_id: int, fresh: _Fresh, previous: OrgIndex | None) -> OrgIndex:
-        if previous is None:  # read in bulk what earlier loads computed
-            profiles = ProfileCache.stored(organization_id, profile_store.OCCURRENCE)
-            fix_profiles = ProfileCache.stored(organization_id, profile_store.FIX)
-        else:
-            profiles, fix_profiles = previous.occurrence_profiles, previous.fix_profiles
-        current = OrgIndex(
-            stamp=fresh.stamp, occurrence_profiles=profiles, fix_profiles=fix_profiles
-        )
+    def _drop(self, organization_id: int) -> None:
+        """Let an index go before loading its replacement (not two in memory at once)."""
         with self._registry:
-            self.indexes.pop(organization_id, None)  # let the old index go before loading
-        del previous
-        # Changes up to the newest are in the rows read below; those just behind it are
-        # marked applied, so that reading them again (see _CHANGE_SLACK) changes nothing.
-        current.seen_change = fresh.change
-        recent = _changes(organization_id, fresh.change - _CHANGE_SLACK, fresh.change)
-        current.applied = {change_id for change_id, _ in recent}
-        _load_rows(current, organization_id)
+            self.indexes.pop(organization_id, None)
+
+    def _update(self, current: OrgIndex, organization_id: int, fresh: _Fresh) -> bool:
+        """Append the rows added since the index was last brought up to date and apply the
+        changes since; False when it should rather be rebuilt."""
+        if current.checked == fresh.newest and current.seen_change == fresh.change:
+            return True
+        _load_rows(
+            current,
+            organization_id,
+            newer_than=max(current.newest_id, current.checked[0] - _ROW_SLACK),
+            fixes_newer_than=max(current.newest_fix_id, current.checked[1] - _ROW_SLACK),
+        )
+        if current.seen_change != fresh.change:
+            return self._apply(current, organization_id, fresh.change)
+        return True
+
+    def _load(self, organization_id: int, fresh: _Fresh) -> OrgIndex:
+        """The organisation's index from its snapshot and what came after, when a snapshot
+        fits; else from every row (a snapshot is then written in the background)."""
+        from retros import snapshot
+
+        current = snapshot.restore(organization_id, fresh.stamp)
+        if current is not None:
+            held = len(current)
+            if self._update(current, organization_id, fresh):
+                if abs(len(current) - held) + current.replaced > _SNAPSHOT_LAG:
+                    snapshot.schedule(organization_id)
+                self.snapshot_loads += 1
+                # Not a daemon: the process waits for it to leave onnxruntime before exiting.
+                threading.Thread(
+                    target=current.matrix.pack, name=f"recur-matcher-pack-{organization_id}"
+                ).start()
+                return self._loaded(current)
+            del current
+        current = build_index(organization_id, fresh)
+        snapshot.schedule(organization_id)
+        return self._loaded(current)
+
+    def _loaded(self, current: OrgIndex) -> OrgIndex:
         _settle()
         current.estimate_size()
         self.loads += 1
         return current
+
+    def _rebuild_in_background(self, organization_id: int) -> None:
+        with self._registry:
+            if organization_id in self._rebuilding:
+                return
+            thread = threading.Thread(
+                target=self._rebuild,
+                args=(organization_id,),
+                name=f"recur-matcher-rebuild-{organization_id}",
+            )  # not a daemon: an exit waits for it to leave onnxruntime
+            self._rebuilding[organization_id] = thread
+        thread.start()
+
+    def _rebuild(self, organization_id: int) -> None:
+        """Build the organisation's index afresh, without holding its lock (queries go on
+        with the old one), then bring it up to date under the lock and swap it in."""
+        try:
+            built = self._load(organization_id, _freshness(organization_id))
+            with self._lock_of(organization_id):
+                fresh = _freshness(organization_id)
+                if not self._update(built, organization_id, fresh):
+                    built = self._load(organization_id, fresh)
+                built.checked = fresh.newest
+                self._keep(organization_id, built)
+        except Exception:
+            logger.exception("Matcher index of organisation %s not rebuilt", organization_id)
+        finally:
+            with self._registry:
+                self._rebuilding.pop(organization_id, None)
+            connections.close_all()  # this thread's connections
+
+    def wait_for_rebuilds(self, timeout: float | None = None) -> None:
+        """Wait for the rebuilds running in the background (tests, benchmarks)."""
+        with self._registry:
+            threads = list(self._rebuilding.values())
+        for thread in threads:
+            thread.join(timeout)
 
     def _apply(self, current: OrgIndex, organization_id: int, newest: int) -> bool:
         """Re-read the issues of the changes not applied yet; False when the index should
@@ -573,6 +698,8 @@ class IndexCache:
             "used_bytes": sum(h["bytes"] for h in held),
             "organizations": len(held),
             "loads": self.loads,
+            "snapshot_loads": self.snapshot_loads,
+            "rebuilding": len(self._rebuilding),
             "evictions": self.evictions,
             "held": held,
         }

@@ -13,3 +13,10 @@ import os
 os.environ.setdefault("DJANGO_DEBUG", "True")
 
 from config.settings import *  # noqa: F403
+
+# The matcher's background work (snapshot writes, rebuilds after a moved stamp) would run in
+# threads with their own database connections, outside each test's transaction: tests that
+# exercise it turn it on themselves.
+RECUR_MATCHER_SNAPSHOTS = False
+RECUR_MATCHER_BACKGROUND_REBUILD = False
+RECUR_MATCHER_SNAPSHOT_DIR = ""  # no copies on the host; tests that read them set a folder

@@ -68,6 +68,10 @@ def results(**overrides):
             "reload_cold_load_max_ms": 1000.0,
             "reload_relink_ms": 40.0,
             "reload_merge_ms": 100.5,
+            "fresh_first_p95_ms": 1000.0,
+            "reload_stamp_first_ms": 30.0,
+            "many_slowest_ms": 1000.5,
+            "many_peak_over_budget_mb": 150.0,
         },
         "memory": {"peak_worker_mb": 250.0, "peak_worker_pss_mb": 250.5},
         "totals": {"errors": 0},
@@ -90,10 +94,14 @@ def test_budgets_pass_at_the_limit_and_fail_beyond_it():
         "web worker peak RSS": "PASS",
         "web worker peak PSS": "FAIL",
         "failed requests": "PASS",
-        "cold index load (worst of 3)": "PASS",
+        "cold index load from its snapshot (worst of 3)": "PASS",
+        "first suggestion of a fresh worker (p95)": "PASS",
         "first suggestion after a relink": "PASS",
         "first suggestion after a merge": "FAIL",
         "first suggestion after an archive": "n/a",
+        "after a moved stamp, first suggestion": "PASS",
+        "many organisations: slowest suggestion": "FAIL",
+        "many organisations: worker peak RSS over its budget": "PASS",
     }
 
 

@@ -50,4 +50,12 @@ def test_healthz_shows_matcher_memory_without_naming_organisations(settings):
     assert matcher["budget_mb"] == 32
     assert matcher["indexes"] == 1
     assert "Confidential" not in response.content.decode()
-    assert set(matcher) == {"budget_mb", "used_mb", "indexes", "loads", "evictions"}
+    assert set(matcher) == {
+        "budget_mb",
+        "used_mb",
+        "indexes",
+        "loads",
+        "snapshot_loads",
+        "rebuilding",
+        "evictions",
+    }

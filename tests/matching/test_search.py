@@ -1,5 +1,5 @@
 """The matcher over the database: the index loads occurrences and fixes, follows new ones
-without a rebuild, and reuses what it read when a structural change rebuilds it."""
+without a rebuild, and reads what the first load stored when a moved stamp rebuilds it."""
 
 import numpy as np
 import pytest
@@ -54,22 +54,25 @@ def test_new_occurrences_and_fixes_join_without_a_rebuild(org):
     assert "cach" in again.terms.terms_of(later.issue_id)
 
 
-def test_a_rebuild_reuses_the_profiles_it_read(org, monkeypatch):
+def test_a_rebuild_reads_the_profiles_and_words_the_first_load_stored(org, monkeypatch):
+    from matching import lexical
+
     organization, _, _ = org
     first = org_index(organization.pk)
     assert len(first.occurrence_profiles) == 2 and len(first.fix_profiles) == 1
     search.invalidate(organization.pk)
     calls = []
-    original = search.rootcause.text_profile
+    original, terms = search.rootcause.text_profile, lexical.terms
     monkeypatch.setattr(
         search.rootcause, "text_profile", lambda text: calls.append(text) or original(text)
     )
+    monkeypatch.setattr(lexical, "terms", lambda text: calls.append(text) or terms(text))
 
     rebuilt = org_index(organization.pk)
 
     assert rebuilt is not first
     assert calls == []
-    assert rebuilt.occurrence_profiles is first.occurrence_profiles
+    assert rebuilt.terms.terms_of(org[2].issue_id) == first.terms.terms_of(org[2].issue_id)
 
 
 def test_the_profile_cache_reads_an_edited_text_again():
