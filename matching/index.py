@@ -97,11 +97,7 @@ class IssueIndex:
         computed earlier for the same text)."""
         self.matrix.add(issue_id, [occurrence_id], vector)
         profile = self._add_text(issue_id, text, profile, fix=False)
-        bit = self._team_bits.get(team)
-        if bit is None:
-            bit = self._team_bits[team] = 1 << len(self._team_names)
-            self._team_names.append(team)
-        self._teams[issue_id] = self._teams.get(issue_id, 0) | bit
+        self._mark_team(issue_id, team)
         return profile
 
     def add_occurrences(
@@ -125,12 +121,16 @@ class IssueIndex:
             issue_ids, texts, teams, profiles, read, strict=True
         ):
             out.append(self._add_text(issue_id, text, profile, fix=False, words=known))
-            bit = self._team_bits.get(team)
-            if bit is None:
-                bit = self._team_bits[team] = 1 << len(self._team_names)
-                self._team_names.append(team)
-            self._teams[issue_id] = self._teams.get(issue_id, 0) | bit
+            self._mark_team(issue_id, team)
         return out
+
+    def _mark_team(self, issue_id: int, team: str) -> None:
+        """Record that ``team`` raised ``issue_id`` (one bit per team name)."""
+        bit = self._team_bits.get(team)
+        if bit is None:
+            bit = self._team_bits[team] = 1 << len(self._team_names)
+            self._team_names.append(team)
+        self._teams[issue_id] = self._teams.get(issue_id, 0) | bit
 
     def add_fix(
         self,

@@ -248,18 +248,7 @@ class OrgIndex(IssueIndex):
         self, *, occurrence_id: int, issue_id: int, text: str, team: str, vector: np.ndarray
     ) -> None:
         """Add one live occurrence (its vector computed already)."""
-        known = self.occurrence_profiles.get(occurrence_id, text)
-        profile = self.add_occurrence(
-            occurrence_id=occurrence_id,
-            issue_id=issue_id,
-            text=text,
-            team=team,
-            vector=vector,
-            profile=known,
-        )
-        if known is None:
-            self.occurrence_profiles.put(occurrence_id, text, profile)
-        self.newest_id = max(self.newest_id, occurrence_id)
+        self.add_many([(occurrence_id, issue_id, text, team)], vector.reshape(1, -1))
 
     def add_many(
         self,
