@@ -341,6 +341,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     info = task(env, "prepare", {"org": ORG}, timeout=300)
     timings: dict[str, Any] = {}
     cold_starts: dict[str, Any] = {}
+    setting = cold.Setting(env=env, password=PASSWORD, database=args.database, say=say)
     if not args.skip_reload or args.fresh_starts:
         say("writing the matcher index snapshot (as `matcher_status --snapshot` after a deploy)")
         written = task(env, "snapshot", {"orgs": [ORG]}, timeout=1800)
@@ -349,14 +350,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.fresh_starts:
         say(f"a fresh worker's first suggestion: gunicorn started {args.fresh_starts} times")
         fresh = cold.fresh_workers(
-            env,
+            setting,
             facilitator=info["facilitator"],
-            password=PASSWORD,
             suggest_url=info["urls"]["suggest"],
             starts=args.fresh_starts,
-            database=args.database,
             log=OUT / "gunicorn-fresh.log",
-            say=say,
         )
         cold_starts["fresh_workers"] = fresh
         timings["fresh_first_p95_ms"] = fresh["first_p95_ms"]
@@ -417,14 +415,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f" workers ({args.many_budget_mb} MB each for indexes), {args.many_rounds} rounds"
         )
         many = cold.many_organizations(
-            env,
+            setting,
             organizations=found,
-            password=PASSWORD,
             rounds=args.many_rounds,
             budget_mb=args.many_budget_mb,
-            database=args.database,
             log=OUT / "gunicorn-many.log",
-            say=say,
         )
         cold_starts["many_organizations"] = many
         timings["many_slowest_ms"] = many["slowest_ms"]

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -37,32 +38,38 @@ def _suggest(session: load.Session, url: str, text: str = TEXT) -> float:
     return elapsed
 
 
+@dataclass(frozen=True)
+class Setting:
+    """What every run here shares: gunicorn's environment, the logins' password, the
+    benchmark database (for the CPU of its backends) and where progress is said."""
+
+    env: Mapping[str, str]
+    password: str
+    database: str
+    say: Callable[[str], None]
+
+
 def fresh_workers(
-    env: Mapping[str, str],
-    *,
-    facilitator: str,
-    password: str,
-    suggest_url: str,
-    starts: int,
-    database: str,
-    log: Path,
-    say: Callable[[str], None],
+    setting: Setting, *, facilitator: str, suggest_url: str, starts: int, log: Path
 ) -> dict[str, Any]:
     """The first suggestion of a freshly started worker, ``starts`` times."""
     firsts, seconds, snapshot_loads, other_cpu = [], [], 0, []
     for number in range(1, starts + 1):
         port = free_port()
-        with gunicorn(dict(env), port=port, workers=1, threads=1, log=log) as server:
+        with gunicorn(dict(setting.env), port=port, workers=1, threads=1, log=log) as server:
             session = load.Session("127.0.0.1", port)
-            session.login(facilitator, password)  # Django warmed up by a page that reads no index
+            # Django warmed up by a page that reads no index
+            session.login(facilitator, setting.password)
             ours = {os.getpid(), server.process.pid, *server.worker_pids()}
-            before = cpu_sample(ours, database)
+            before = cpu_sample(ours, setting.database)
             firsts.append(_suggest(session, suggest_url))
-            other_cpu.append(before.other_percent(cpu_sample(ours, database)))
+            other_cpu.append(before.other_percent(cpu_sample(ours, setting.database)))
             seconds.append(_suggest(session, suggest_url, "Release notes were late again"))
             _, body = session.get("/healthz")
             snapshot_loads += '"snapshot_loads": 1' in body
-        say(f"  start {number}: first suggestion {firsts[-1]:.0f} ms, then {seconds[-1]:.0f} ms")
+        setting.say(
+            f"  start {number}: first suggestion {firsts[-1]:.0f} ms, then {seconds[-1]:.0f} ms"
+        )
     return {
         "starts": starts,
         "first_ms": [round(v, 1) for v in firsts],
@@ -76,25 +83,22 @@ def fresh_workers(
 
 
 def many_organizations(
-    env: Mapping[str, str],
+    setting: Setting,
     *,
     organizations: list[dict[str, str]],
-    password: str,
     rounds: int,
     budget_mb: int,
-    database: str,
     log: Path,
-    say: Callable[[str], None],
 ) -> dict[str, Any]:
     """Each organisation's suggestions in turn, ``rounds`` times over all of them, from two
     connections at once against two workers with ``budget_mb`` each for indexes."""
     port = free_port()
-    served = {**env, "RECUR_MATCHER_MEMORY_MB": str(budget_mb)}
+    served = {**setting.env, "RECUR_MATCHER_MEMORY_MB": str(budget_mb)}
     with gunicorn(served, port=port, workers=2, threads=1, log=log) as server:
         sessions = []
         for organization in organizations:
             session = load.Session("127.0.0.1", port)
-            session.login(organization["facilitator"], password)
+            session.login(organization["facilitator"], setting.password)
             sessions.append((session, organization["suggest"]))
         timings: list[float] = []
         errors: list[str] = []
@@ -114,7 +118,7 @@ def many_organizations(
                         timings.append(elapsed)
 
         ours = {os.getpid(), server.process.pid, *server.worker_pids()}
-        before = cpu_sample(ours, database)
+        before = cpu_sample(ours, setting.database)
         started = time.perf_counter()
         clients = [
             threading.Thread(target=client, args=(offset,)) for offset in (0, len(sessions) // 2)
@@ -124,13 +128,13 @@ def many_organizations(
         for thread in clients:
             thread.join()
         elapsed = time.perf_counter() - started
-        other = before.other_percent(cpu_sample(ours, database))
+        other = before.other_percent(cpu_sample(ours, setting.database))
         workers = [memory_of(pid) for pid in server.worker_pids()]
         # Each worker's matcher counts (which worker answers is the kernel's choice).
         health = [load.Session("127.0.0.1", port).get("/healthz")[1] for _ in range(6)]
     matchers = {json.dumps(json.loads(body).get("matcher")) for body in health}
     peak = max((w.get("hwm_mb", 0.0) for w in workers), default=0.0)
-    say(
+    setting.say(
         f"  {len(timings)} suggestions in {elapsed:.0f} s, slowest {max(timings, default=0):.0f}"
         f" ms; workers' peak RSS {[w.get('hwm_mb') for w in workers]} MB"
     )

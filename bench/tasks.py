@@ -129,13 +129,29 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
     return {"removed_occurrences": len(occurrence_ids), "removed_issues": len(started)}
 
 
+def _open_bench_retro(org: Any, team: Any, user: Any) -> Any:
+    """An open retro of today where the benchmark logs and asks for suggestions (removed by
+    ``cleanup``, found by its title)."""
+    from django.utils import timezone
+
+    from retros.models import Retrospective, RetroStatus
+
+    return Retrospective.objects.create(
+        organization=org,
+        team=team,
+        held_on=timezone.localdate(),
+        title=f"{BENCH_RETRO_TITLE} {timezone.now():%Y-%m-%d %H:%M}",
+        facilitator=user,
+        status=RetroStatus.OPEN,
+    )
+
+
 def prepare(args: dict[str, Any]) -> dict[str, Any]:
     """The pages to load: an open retro for logging, a closed retro with items, a much
     raised issue; the logins; the URLs, found by name."""
     from django.contrib.auth import get_user_model
     from django.db.models import Count
     from django.urls import NoReverseMatch, reverse
-    from django.utils import timezone
 
     from diagnosis.management.commands.seed_scale import usernames_for
     from retros.models import Issue, Membership, Organization, Retrospective, RetroStatus
@@ -145,14 +161,7 @@ def prepare(args: dict[str, Any]) -> dict[str, Any]:
     leader, facilitator = usernames_for(org.name)
     user = get_user_model().objects.get(username=facilitator)
     team = Membership.objects.get(user=user).teams.get()
-    open_retro = Retrospective.objects.create(
-        organization=org,
-        team=team,
-        held_on=timezone.localdate(),
-        title=f"{BENCH_RETRO_TITLE} {timezone.now():%Y-%m-%d %H:%M}",
-        facilitator=user,
-        status=RetroStatus.OPEN,
-    )
+    open_retro = _open_bench_retro(org, team, user)
     closed = (
         Retrospective.objects.filter(team=team, status=RetroStatus.CLOSED)
         .annotate(items=Count("occurrences"))
@@ -446,10 +455,9 @@ def many_prepare(args: dict[str, Any]) -> dict[str, Any]:
     suggestions of an open retro of the facilitator's team (reused between runs)."""
     from django.contrib.auth import get_user_model
     from django.urls import reverse
-    from django.utils import timezone
 
     from diagnosis.management.commands.seed_scale import usernames_for
-    from retros.models import Membership, Organization, Retrospective, RetroStatus
+    from retros.models import Membership, Organization, RetroStatus
 
     out = []
     for org in Organization.objects.filter(name__startswith=args["prefix"]).order_by("name"):
@@ -458,14 +466,7 @@ def many_prepare(args: dict[str, Any]) -> dict[str, Any]:
         team = Membership.objects.get(user=user).teams.get()
         retro = _bench_retros(org).filter(team=team, status=RetroStatus.OPEN).first()
         if retro is None:
-            retro = Retrospective.objects.create(
-                organization=org,
-                team=team,
-                held_on=timezone.localdate(),
-                title=f"{BENCH_RETRO_TITLE} {timezone.now():%Y-%m-%d %H:%M}",
-                facilitator=user,
-                status=RetroStatus.OPEN,
-            )
+            retro = _open_bench_retro(org, team, user)
         suggest = reverse("retros:retro_suggestions", kwargs={"retro_id": retro.pk})
         out.append({"org": org.name, "facilitator": facilitator, "suggest": suggest})
     return {"organizations": out}
