@@ -16,13 +16,9 @@ from tests.factories import (
     UserFactory,
     embedded_occurrence,
 )
+from tests.matching.texts import RAISINGS
 
-TEXTS = [
-    "Builds keep timing out",
-    "Release notes are written the night before launch",
-    "Staging deploys fail every Friday",
-    "Nobody reviews the pull requests on time",
-]
+TEXTS = RAISINGS
 
 
 def _organization(name):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import manage
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,14 +69,7 @@ def _env(database: Path) -> dict[str, str]:
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = manage(env, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

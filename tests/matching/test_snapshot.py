@@ -20,14 +20,9 @@ from tests.factories import (
     UserFactory,
     embedded_occurrence,
 )
+from tests.matching.texts import RAISINGS
 
-TEXTS = [
-    "Builds keep timing out",
-    "Release notes are written the night before launch",
-    "Staging deploys fail every Friday",
-    "Nobody reviews the pull requests on time",
-    "The builds timed out again on the release branch",
-]
+TEXTS = [*RAISINGS, "The builds timed out again on the release branch"]
 QUERIES = [
     "The builds time out again",
     "Staging deploys fail on Fridays",

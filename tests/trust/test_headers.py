@@ -18,6 +18,7 @@ import pytest
 import requests
 from django.db import connection
 
+from tests.commands import manage
 from tests.worker import _database_url
 
 pytestmark = pytest.mark.slow
@@ -47,17 +48,6 @@ def _production_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup) -> Iterator[str]:
     """gunicorn serving Recur with production settings; yields its http:// address.
@@ -72,11 +62,11 @@ def server(django_db_setup) -> Iterator[str]:
             database_url = _database_url()
         env = _production_env(database_url)
         if connection.vendor == "sqlite":
-            done = _manage(env, "migrate", "--noinput", "-v0")
+            done = manage(env, "migrate", "--noinput", "-v0")
             assert done.returncode == 0, done.stderr
         # Hashed static file names need the manifest that `collectstatic` writes (as the
         # Dockerfile does).
-        done = _manage(env, "collectstatic", "--noinput", "-v0")
+        done = manage(env, "collectstatic", "--noinput", "-v0")
         assert done.returncode == 0, done.stderr
         code = (
             "from django.contrib.auth import get_user_model;"
@@ -87,7 +77,7 @@ def server(django_db_setup) -> Iterator[str]:
             "m = Membership.objects.create(user=user, organization=org, role=Role.LEADER);"
             "m.teams.add(team)"
         )
-        done = _manage(env, "shell", "-c", code)
+        done = manage(env, "shell", "-c", code)
         assert done.returncode == 0, done.stderr
         port = _free_port()
         log = open(Path(tmp) / "gunicorn.log", "w+b")  # closed below
@@ -128,7 +118,7 @@ def server(django_db_setup) -> Iterator[str]:
             process.wait(timeout=15)
             log.close()
             if connection.vendor != "sqlite":
-                _manage(env, "flush", "--noinput")
+                manage(env, "flush", "--noinput")
 
 
 def _csp(response: requests.Response) -> dict[str, list[str]]:
@@ -234,6 +224,6 @@ def test_plain_http_is_redirected_to_https_except_the_health_check(server):
 def test_check_deploy_is_clean_with_production_variables():
     env = _production_env("postgres://recur:secret@db.example.com:5432/recur")
     env["EMAIL_HOST"] = "smtp.example.com"
-    done = _manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    done = manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
