@@ -152,6 +152,22 @@ class RetroStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+class RetroPhase(models.TextChoices):
+    """Where a retro held live on the board stands: members write, then the facilitator
+    groups duplicates, everyone votes, and the groups are discussed as raisings."""
+
+    WRITE = "write", "Write"
+    GROUP = "group", "Group"
+    VOTE = "vote", "Vote"
+    DISCUSS = "discuss", "Discuss"
+
+
+class Anonymity(models.TextChoices):
+    NAMED = "named", "Names shown"
+    FACILITATOR = "facilitator", "Names shown to the facilitator only"
+    ANONYMOUS = "anonymous", "Anonymous: no names stored"
+
+
 class Retrospective(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="retrospectives"
@@ -171,12 +187,35 @@ class Retrospective(models.Model):
     import_key = models.CharField(max_length=limits.IMPORT_KEY_MAX, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The live board (retros.cards): its phase, how cards are shown, and a counter that
+    # every change moves, for open boards to catch up from.
+    phase = models.CharField(
+        max_length=10, choices=RetroPhase.choices, default=RetroPhase.WRITE, db_default="write"
+    )
+    private_until_reveal = models.BooleanField(default=True, db_default=True)
+    revealed_at = models.DateTimeField(null=True, blank=True)
+    anonymity = models.CharField(
+        max_length=12, choices=Anonymity.choices, default=Anonymity.NAMED, db_default="named"
+    )
+    vote_budget = models.PositiveSmallIntegerField(default=3, db_default=3)
+    live_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["-held_on", "-id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in RetroStatus]), name="retro_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(phase__in=[p.value for p in RetroPhase]), name="retro_phase_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(anonymity__in=[a.value for a in Anonymity]),
+                name="retro_anonymity_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(vote_budget__gte=1, vote_budget__lte=20),
+                name="retro_vote_budget_range",
             ),
             models.UniqueConstraint(
                 fields=["organization", "import_key"],
@@ -336,6 +375,55 @@ class Occurrence(models.Model):
         if "retro_title" in self.__dict__:
             return Retrospective.label(self.__dict__["retro_title"], self.held_on)
         return str(self.retro)
+
+
+class Card(models.Model):
+    """What one member wrote on a live board, before it becomes a raising. Grouped cards
+    follow their ``lead``; at the discuss phase each lead with its group becomes one
+    raising (``occurrence``). In an anonymous retro ``author`` is never stored."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    retro = models.ForeignKey(Retrospective, on_delete=models.CASCADE, related_name="cards")
+    column = models.CharField(max_length=40, blank=True, default="")
+    text = models.CharField(max_length=limits.TEXT_MAX)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    lead = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="grouped"
+    )
+    occurrence = models.ForeignKey(
+        Occurrence, on_delete=models.SET_NULL, null=True, blank=True, related_name="cards"
+    )
+    revision = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ArchivableManager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["retro", "id"], name="card_retro")]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class CardVote(models.Model):
+    """One dot of one person on one card (a lead card: votes go to groups)."""
+
+    retro = models.ForeignKey(Retrospective, on_delete=models.CASCADE, related_name="+")
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="dots")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["card", "voter"], name="card_vote_once_per_person")
+        ]
+        indexes = [models.Index(fields=["retro", "voter"], name="card_vote_retro_voter")]
+
+    def __str__(self) -> str:
+        return f"a vote on card {self.card_id}"
 
 
 class FixStatus(models.TextChoices):
