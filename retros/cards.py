@@ -14,6 +14,7 @@ Every change says so to the open boards (``live.touch``) once it commits.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from retros import live, services
 from retros.models import Anonymity, Card, CardVote, RetroPhase, Retrospective
+from retros.review import review_queue_from_board
 from vocabulary import limits
 from vocabulary.itemtype import infer_item_type
 
@@ -145,6 +147,10 @@ def _raise_groups(retro: Retrospective, user: Any) -> None:
         )
         retro.cards.filter(pk=lead.pk).update(occurrence=occurrence)
         lead.grouped.live().update(occurrence=occurrence)
+        # As for a raising typed on the board: a likely recurrence waits in the review queue
+        # and its row offers the link, so none is lost among new issues. In the same
+        # transaction, so an open board never shows the raising without its offer.
+        review_queue_from_board(occurrence=occurrence)
 
 
 # --- Cards -----------------------------------------------------------------------------------
@@ -270,3 +276,114 @@ def vote(*, card: Card, user: Any, on: bool = True) -> int:
             CardVote.objects.filter(card=lead, voter=user).delete()
         live.touch(retro.pk)
         return votes_left(retro, user)
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ShownCard:
+    card: Card
+    author: str  # "" when the viewer may not see who wrote it
+    mine: bool
+    my_dot: bool
+    dots: int | None  # None while votes are hidden
+    grouped: list[ShownCard] = field(default_factory=list)
+    alike: Card | None = None  # a card of another group that reads the same (group phase)
+    raising: Any = None  # (occurrence, its fixes in this retro) once discussed
+
+
+@dataclass
+class ShownColumn:
+    name: str
+    cards: list[ShownCard]
+    hidden: int  # cards not shown to this viewer until the reveal
+
+
+def cards_hidden(retro: Retrospective) -> bool:
+    return (
+        retro.private_until_reveal and retro.revealed_at is None and retro.phase == RetroPhase.WRITE
+    )
+
+
+def _author_name(card: Card, retro: Retrospective, *, facilitates: bool) -> str:
+    if card.author is None or retro.anonymity == Anonymity.ANONYMOUS:
+        return ""
+    if retro.anonymity == Anonymity.FACILITATOR and not facilitates:
+        return ""
+    return card.author.get_full_name() or card.author.get_username()
+
+
+def board_columns(
+    retro: Retrospective, *, user: Any, facilitates: bool, propose: bool = False
+) -> list[ShownColumn]:
+    """The board as ``user`` sees it: their own cards and, once revealed, everyone's, each
+    group under its lead; dots shown once the vote is over; in the group phase, with
+    ``propose``, the card of another group each one reads most like."""
+    live_cards = list(retro.cards.live().select_related("author").order_by("id"))
+    mine_dotted = set(
+        CardVote.objects.filter(retro=retro, voter=user).values_list("card_id", flat=True)
+    )
+    totals = Counter(
+        dict(
+            CardVote.objects.filter(retro=retro)
+            .values("card_id")
+            .annotate(n=Count("id"))
+            .values_list("card_id", "n")
+        )
+    )
+    hidden = cards_hidden(retro)
+    show_dots = retro.phase == RetroPhase.DISCUSS or not retro.is_open
+    shown: dict[int, ShownCard] = {}
+    columns = {name: ShownColumn(name, [], 0) for name in columns_of(retro)}
+    for card in live_cards:
+        mine = card.author_id is not None and card.author_id == getattr(user, "pk", None)
+        column = columns.setdefault(card.column, ShownColumn(card.column, [], 0))
+        if hidden and not mine:
+            column.hidden += 1
+            continue
+        shown[card.pk] = ShownCard(
+            card=card,
+            author=_author_name(card, retro, facilitates=facilitates),
+            mine=mine,
+            my_dot=card.pk in mine_dotted,
+            dots=totals[card.pk] if show_dots else None,
+        )
+    for item in shown.values():
+        lead = shown.get(item.card.lead_id) if item.card.lead_id else None
+        if lead is not None:
+            lead.grouped.append(item)
+        else:
+            columns[item.card.column].cards.append(item)
+    if show_dots:
+        for column in columns.values():
+            column.cards.sort(key=lambda c: (-(c.dots or 0), c.card.pk))
+    if propose and retro.phase == RetroPhase.GROUP:
+        _propose_groups([c for column in columns.values() for c in column.cards])
+    return list(columns.values())
+
+
+#: Two cards whose meanings are at least this alike are proposed as one group. Chosen so
+#: that rewordings ("CI takes forever" / "Builds are slow") pair and topics alone do not.
+ALIKE = 0.6
+
+
+def _propose_groups(leads: list[ShownCard]) -> None:
+    from matching import embedding
+
+    if len(leads) < 2:
+        return
+    try:
+        vectors = embedding.encode([c.card.text for c in leads])
+    except embedding.EmbeddingUnavailable:
+        return
+    similarity = vectors @ vectors.T
+    for i, item in enumerate(leads):
+        similarity[i, i] = -1.0
+        j = int(similarity[i].argmax())
+        if similarity[i, j] >= ALIKE and j < i:  # propose the later card under the earlier
+            item.alike = leads[j].card
+
+
+def is_facilitating(access: Any, retro: Retrospective) -> bool:
+    return bool(access.facilitates_team(retro.team_id))

@@ -101,13 +101,16 @@ def stream(retro_id: int, seen: int | None) -> Iterator[str]:
     while time.monotonic() < deadline:
         heard = wait_for_change(retro_id, seen, timeout=tick)
         if heard == seen:  # a quiet tick: check the database too (a lost wake-up)
-            heard = current_version(retro_id)
+            try:
+                heard = current_version(retro_id)
+            except Exception:  # the database is away: end; the browser reconnects
+                logger.info("Live board stream of retro %s ended: no database.", retro_id)
+                return
         if heard != seen:
             seen = heard
             yield event(seen)
         else:
             yield ": still here\n\n"
-    connection.close()  # a stream's thread may not serve Django again for a while
 
 
 # --- The PostgreSQL listener -------------------------------------------------------------------

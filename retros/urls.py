@@ -1,6 +1,6 @@
 from django.urls import path
 
-from retros import organization_views, views
+from retros import live_views, organization_views, views
 
 app_name = "retros"
 
@@ -16,6 +16,16 @@ urlpatterns = [
     path("retros/<int:retro_id>/", views.retro_board, name="retro_board"),
     path("retros/<int:retro_id>/suggestions/", views.retro_suggestions, name="retro_suggestions"),
     path("retros/<int:retro_id>/close/", views.retro_close, name="retro_close"),
+    # The live board: the whole team writes, groups and votes (retros.live_views).
+    path("retros/<int:retro_id>/live/", live_views.live_board, name="live_board"),
+    path("retros/<int:retro_id>/live/cards/", live_views.live_cards, name="live_cards"),
+    path("retros/<int:retro_id>/live/stream/", live_views.retro_stream, name="live_stream"),
+    path("retros/<int:retro_id>/live/settings/", live_views.live_settings, name="live_settings"),
+    path("retros/<int:retro_id>/live/phase/", live_views.live_phase, name="live_phase"),
+    path("cards/<int:card_id>/edit/", live_views.card_edit, name="card_edit"),
+    path("cards/<int:card_id>/remove/", live_views.card_remove, name="card_remove"),
+    path("cards/<int:card_id>/group/", live_views.card_group, name="card_group"),
+    path("cards/<int:card_id>/vote/", live_views.card_vote, name="card_vote"),
     path("retros/<int:retro_id>/issues/", views.occurrence_create, name="occurrence_create"),
     path("occurrences/<int:occurrence_id>/", views.occurrence_row, name="occurrence_row"),
     path("occurrences/<int:occurrence_id>/edit/", views.occurrence_edit, name="occurrence_edit"),

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from retros import cards, live
+from retros import cards, live, services
 from retros.models import Anonymity, Card, CardVote, Occurrence, RetroPhase
 from tests.factories import RetrospectiveFactory
 
@@ -149,3 +149,21 @@ def test_an_edit_after_someone_else_changed_the_card_is_refused_and_says_why(cas
     with pytest.raises(ValidationError, match=message):
         cards.card_edit(card=card, text="My careful rewording", revision=0, user=None)
     assert Card.objects.get(pk=card.pk).text != "My careful rewording"
+
+
+def test_a_raised_group_that_looks_like_an_earlier_issue_waits_in_the_review_queue(
+    cast, retro, django_capture_on_commit_callbacks
+):
+    from retros.models import LinkReview
+    from tests.factories import IssueFactory, OccurrenceFactory
+
+    earlier = RetrospectiveFactory(team=cast.team, held_on=retro.held_on.replace(day=1))
+    issue = IssueFactory(organization=cast.org, title="Staging environment keeps breaking")
+    for text in ("Staging environment keeps breaking", "Staging was broken for two days"):
+        OccurrenceFactory(retro=earlier, issue=issue, text=text)
+    services.issue_refresh_stats(issue_ids=[issue.pk])
+    cards.card_add(retro=retro, text="Staging env was broken again", column="Stop", user=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        _at(retro, RetroPhase.DISCUSS, cast.users["facilitator"])
+    review = LinkReview.objects.get()
+    assert review.candidate_id == issue.pk and review.occurrence.retro_id == retro.pk

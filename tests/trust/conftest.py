@@ -17,6 +17,7 @@ from diagnosis.models import Finding, Hypothesis
 from diagnosis.services import finding_recompute_many
 from retros import services
 from retros.models import (
+    Card,
     Fix,
     ImportJob,
     Issue,
@@ -53,6 +54,7 @@ class OrgObjects:
     merge: IssueMerge
     review: LinkReview
     job: ImportJob
+    card: Card
 
 
 @dataclass
@@ -144,6 +146,13 @@ def build_objects(org: Organization, team: Team, user, marker: str = "") -> OrgO
         merge=merge,
         review=review,
         job=job,
+        card=Card.objects.create(
+            organization=org,
+            retro=retro,
+            column="Notes",
+            text=f"Pairing helps {marker}",
+            author=UserFactory(username=f"writer-{org.pk}"),  # none of the roles below
+        ),
     )
 
 

@@ -34,6 +34,7 @@ KWARG_OBJECTS: Mapping[str, str] = {
     "merge_id": "merge",
     "review_id": "review",
     "job_id": "job",
+    "card_id": "card",
 }
 
 GET_OK = frozenset({200})

@@ -51,6 +51,17 @@ POLICIES: dict[str, Policy] = {
     "retros:retro_board": Policy(read=TEAM_READ, write=None),
     "retros:retro_suggestions": Policy(read=TEAM_WRITE, write=None, headers=HTMX),
     "retros:retro_close": Policy(read=None, write=TEAM_WRITE),
+    # --- the live board: the team's members write and vote; its facilitators run it ----------
+    "retros:live_board": Policy(read=TEAM_READ, write=None),
+    "retros:live_cards": Policy(read=TEAM_READ, write=TEAM_READ, headers=HTMX),
+    "retros:live_stream": Policy(read=TEAM_READ, write=None),
+    "retros:live_settings": Policy(read=None, write=TEAM_WRITE),
+    "retros:live_phase": Policy(read=None, write=TEAM_WRITE),
+    # Only a card's writer edits it; the world's card was written by someone else.
+    "retros:card_edit": Policy(read=None, write=frozenset()),
+    "retros:card_remove": Policy(read=None, write=TEAM_WRITE),
+    "retros:card_group": Policy(read=None, write=TEAM_WRITE),
+    "retros:card_vote": Policy(read=None, write=TEAM_READ),
     "retros:occurrence_create": Policy(read=None, write=TEAM_WRITE),
     "retros:occurrence_row": Policy(read=TEAM_READ, write=None, headers=HTMX),
     "retros:occurrence_edit": Policy(read=TEAM_WRITE, write=TEAM_WRITE),

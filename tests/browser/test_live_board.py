@@ -1,0 +1,199 @@
+"""The whole team in the retro, live: a facilitator and two members, each in their own
+browser, see every step of the others within 2 seconds without reloading."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from retros import cards, services
+from retros.models import Card, CardVote, Occurrence, Role
+from tests.browser.conftest import log_in, screenshot
+from tests.factories import (
+    PASSWORD,
+    IssueFactory,
+    MembershipFactory,
+    OccurrenceFactory,
+    RetrospectiveFactory,
+    UserFactory,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _long_streams(settings):
+    """Streams as in production, long and quiet: the test server's in-memory SQLite locks
+    whole tables, and a reconnect every second would keep its tables busy."""
+    settings.RECUR_LIVE_STREAM_SECONDS = 60
+    settings.RECUR_LIVE_TICK_SECONDS = 30
+
+
+LIVE = 2_000  # ms: every change reaches every open board within this
+
+
+def _open(browser, live_server, username, width=1280):
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, base_url=live_server.url
+    )
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    log_in(page, username, PASSWORD)
+    return page
+
+
+def _vote(page, card_text):
+    """Vote on a card, as a person would: the board may be redrawn by someone else's change
+    just as the button is pressed, and then they press it again on the new one."""
+    card = page.locator(".card-item", has_text=card_text)
+    for _ in range(3):
+        card.get_by_role("button", name="○ Vote").click()
+        try:
+            expect(card.get_by_role("button", name="● Voted · take back")).to_be_visible(
+                timeout=LIVE
+            )
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"the vote on {card_text!r} did not register")
+
+
+def _write(page, column, text):
+    page.get_by_label("Column").select_option(column)
+    field = page.get_by_label("Your card")
+    field.fill(text)
+    field.press("Enter")
+    expect(field).to_have_value("")
+
+
+def test_three_people_write_reveal_group_vote_and_discuss_live(browser, live_server, cast):
+    MembershipFactory(
+        organization=cast.org, role=Role.MEMBER, user=UserFactory(username="mia"), teams=[cast.team]
+    )
+    earlier = RetrospectiveFactory(
+        team=cast.team, held_on=timezone.localdate() - dt.timedelta(days=28)
+    )
+    issue = IssueFactory(organization=cast.org, title="Staging environment keeps breaking")
+    for text in ("Staging environment keeps breaking", "Staging was broken for two days"):
+        OccurrenceFactory(retro=earlier, issue=issue, text=text)
+    services.issue_refresh_stats(issue_ids=[issue.pk])
+    retro = services.retro_start(
+        team=cast.team,
+        held_on=timezone.localdate(),
+        title="Sprint 31",
+        format="start_stop_continue",
+        user=cast.users["facilitator"],
+    )
+    cards.board_settings(retro=retro, anonymity="named", private_until_reveal=True, vote_budget=2)
+    facilitator = _open(browser, live_server, "fay")
+    first = _open(browser, live_server, "mo")
+    second = _open(browser, live_server, "mia", width=390)
+    boards = (facilitator, first, second)
+    for page in boards:
+        page.goto(f"/retros/{retro.pk}/live/")
+        expect(page.locator(".phases .current")).to_have_text("Write")
+
+    # Write: private until revealed; the others see only that cards exist.
+    _write(first, "Stop", "Staging env was broken again for two days")
+    _write(second, "Stop", "Staging environment down again, could not test")
+    _write(second, "Continue", "Pairing on reviews worked well")
+    expect(facilitator.locator(".hidden-count").first).to_contain_text(
+        "2 cards hidden", timeout=LIVE
+    )
+    expect(first.locator("#live-cards")).not_to_contain_text("could not test")
+    screenshot(second, "live-board-write-390")
+
+    # Reveal: everyone sees every card.
+    facilitator.get_by_role("button", name="Reveal cards").click()
+    for page in boards:
+        expect(page.locator("#live-cards")).to_contain_text("could not test", timeout=LIVE)
+
+    # Group: Recur proposes the duplicate; the facilitator groups it with one key press.
+    facilitator.get_by_role("button", name="Next: Group").click()
+    for page in boards:
+        expect(page.locator(".phases .current")).to_have_text("Group", timeout=LIVE)
+    proposal = facilitator.get_by_role("button", name="Group with “Staging env was broken")
+    proposal.focus()
+    facilitator.keyboard.press("Enter")
+    for page in boards:
+        expect(page.locator(".grouped")).to_contain_text("could not test", timeout=LIVE)
+    screenshot(facilitator, "live-board-group")
+
+    # Vote: within each person's budget, hidden until the vote ends.
+    facilitator.get_by_role("button", name="Next: Vote").click()
+    for page in boards:
+        expect(page.locator(".phases .current")).to_have_text("Vote", timeout=LIVE)
+    for page in (first, second):
+        _vote(page, "Staging env was broken")
+    _vote(second, "Pairing")
+    expect(second.locator("#phase-help")).to_contain_text("0 of 2 votes left")
+    expect(second.get_by_role("button", name="○ Vote")).to_have_count(0)
+    assert CardVote.objects.filter(retro=retro).count() == 3
+    expect(first.locator(".card-meta strong")).to_have_count(0)  # nobody's totals yet
+
+    # Discuss: most votes first, each group a raising that meets Recur's memory.
+    facilitator.get_by_role("button", name="Next: Discuss").click()
+    for page in boards:
+        expect(page.locator(".card-item").first).to_contain_text("2 votes", timeout=LIVE)
+    lead = Card.objects.get(text__startswith="Staging env was broken")
+    raising = Occurrence.objects.get(pk=lead.occurrence_id)
+    assert raising.votes == 2 and Occurrence.objects.filter(retro=retro).count() == 2
+
+    # On the retro board the facilitator links the group to the earlier issue and records a
+    # fix; both members' boards show them without reloading.
+    scribe = facilitator.context.new_page()
+    scribe.goto(f"/retros/{retro.pk}/")
+    row = scribe.locator(f"#occ-{raising.pk}")
+    expect(row).to_contain_text("Looks like “Staging environment keeps breaking”")
+    row.get_by_role("button", name="Link it").click()
+    expect(row).to_contain_text("Raised again")
+    for page in (first, second):
+        expect(page.locator("#live-cards")).to_contain_text("Raised before", timeout=LIVE)
+    row.get_by_text("Record a fix").click()
+    row.get_by_label("What will be done").fill("Rebuild staging from code every night")
+    row.get_by_label("Kind").select_option("infrastructure")
+    row.get_by_role("button", name="Record fix").click()
+    for page in (first, second):
+        expect(page.locator("#live-cards")).to_contain_text(
+            "Rebuild staging from code every night", timeout=LIVE
+        )
+    screenshot(first, "live-board-discuss")
+    screenshot(second, "live-board-discuss-390")
+    for page in boards:
+        assert not page.errors  # type: ignore[attr-defined]
+        page.context.close()
+
+
+def test_an_anonymous_board_leaves_no_author_anywhere(browser, live_server, cast):
+    retro = services.retro_start(
+        team=cast.team,
+        held_on=timezone.localdate(),
+        title="Sprint 32",
+        format="mad_sad_glad",
+        user=cast.users["facilitator"],
+    )
+    cards.board_settings(
+        retro=retro, anonymity="anonymous", private_until_reveal=False, vote_budget=3
+    )
+    member = _open(browser, live_server, "mo")
+    facilitator = _open(browser, live_server, "fay")
+    member.goto(f"/retros/{retro.pk}/live/")
+    facilitator.goto(f"/retros/{retro.pk}/live/")
+    expect(member.locator("#anonymity-note")).to_contain_text("No names are stored")
+    _write(member, "Sad", "Feedback in reviews feels personal")
+    card = facilitator.locator(".card-item", has_text="Feedback in reviews")
+    expect(card).to_contain_text("A member of the team", timeout=LIVE)
+    facilitator.get_by_role("button", name="Go to discuss").click()
+    expect(member.locator(".phases .current")).to_have_text("Discuss", timeout=LIVE)
+    stored = Card.objects.get()
+    raising = Occurrence.objects.get(retro=retro)
+    assert stored.author_id is None and raising.created_by_id is None
+    assert not raising.history.exclude(history_user=None).exists()
+    for page in (member, facilitator):
+        page.context.close()

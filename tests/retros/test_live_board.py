@@ -1,0 +1,128 @@
+"""The live board through its views: members write from their own devices, cards stay
+private until revealed, anonymity shows no name, errors keep what was typed, and the event
+stream tells an open board that something changed."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from retros import cards, live
+from retros.models import Anonymity, Card, RetroPhase
+from tests.factories import RetrospectiveFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def retro(cast):
+    return RetrospectiveFactory(team=cast.team, format="mad_sad_glad", title="Sprint 30")
+
+
+def _add(client, retro, text, column="Sad"):
+    return client.post(
+        reverse("retros:live_cards", args=[retro.pk]),
+        {"text": text, "column": column},
+        headers=HTMX,
+    )
+
+
+def _shown_name(user):
+    return user.get_full_name() or user.get_username()
+
+
+def _cards_html(client, retro):
+    return client.get(reverse("retros:live_cards", args=[retro.pk]), headers=HTMX).content.decode()
+
+
+def test_a_member_adds_a_card_that_others_see_only_once_revealed(cast, retro):
+    member, facilitator = cast.clients["member"], cast.clients["facilitator"]
+    page = member.get(reverse("retros:live_board", args=[retro.pk])).content.decode()
+    assert 'sse-connect="' in page and "Names shown." in page
+    response = _add(member, retro, "Our on-call rota burns people out")
+    assert response.status_code == 200
+    assert Card.objects.get().author == cast.users["member"]
+    assert "Our on-call rota" in _cards_html(member, retro)
+    hidden = _cards_html(facilitator, retro)
+    assert "Our on-call rota" not in hidden and "1 card hidden until revealed" in hidden
+    facilitator.post(reverse("retros:live_phase", args=[retro.pk]), {"reveal": "1"}, headers=HTMX)
+    assert "Our on-call rota" in _cards_html(facilitator, retro)
+
+
+def test_a_rejected_card_comes_back_with_its_text_and_the_reason(cast, retro):
+    member = cast.clients["member"]
+    cards.phase_move(retro=retro, phase=RetroPhase.VOTE, user=cast.users["facilitator"])
+    response = _add(member, retro, "Late thought about flaky tests")
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "write phase" in body and 'value="Late thought about flaky tests"' in body
+    assert not Card.objects.exists()
+
+
+def test_an_anonymous_board_names_nobody_even_to_the_facilitator(cast, retro):
+    cards.board_settings(
+        retro=retro, anonymity=Anonymity.ANONYMOUS, private_until_reveal=False, vote_budget=3
+    )
+    _add(cast.clients["member"], retro, "Reviews from one senior feel harsh")
+    html = _cards_html(cast.clients["facilitator"], retro)
+    assert "Reviews from one senior feel harsh" in html and "A member of the team" in html
+    assert _shown_name(cast.users["member"]) not in html
+    assert Card.objects.get().author_id is None
+
+
+def test_names_go_to_the_facilitator_only_when_asked(cast, retro):
+    cards.board_settings(
+        retro=retro, anonymity=Anonymity.FACILITATOR, private_until_reveal=False, vote_budget=3
+    )
+    _add(cast.clients["facilitator"], retro, "Too many meetings on Mondays")
+    assert _shown_name(cast.users["facilitator"]) not in _cards_html(cast.clients["member"], retro)
+    _add(cast.clients["member"], retro, "Standups run long")
+    assert _shown_name(cast.users["member"]) in _cards_html(cast.clients["facilitator"], retro)
+
+
+def test_members_cannot_run_the_phases(cast, retro):
+    response = cast.clients["member"].post(
+        reverse("retros:live_phase", args=[retro.pk]), {"phase": "vote"}, headers=HTMX
+    )
+    assert response.status_code == 403
+    retro.refresh_from_db()
+    assert retro.phase == RetroPhase.WRITE
+
+
+def test_an_edit_of_a_card_grouped_meanwhile_keeps_the_typed_text(cast, retro):
+    member = cast.clients["member"]
+    _add(member, retro, "Flaky tests")
+    _add(member, retro, "Tests fail at random")
+    mine, other = Card.objects.order_by("id")
+    cards.phase_move(retro=retro, phase=RetroPhase.GROUP, user=cast.users["facilitator"])
+    cards.card_group(card=mine, under=other)
+    response = member.post(
+        reverse("retros:card_edit", args=[mine.pk]),
+        {"text": "Flaky UI tests on Safari", "revision": "0"},
+        headers=HTMX,
+    )
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "grouped under another" in body and 'value="Flaky UI tests on Safari"' in body
+
+
+def test_the_stream_says_when_the_board_is_behind_and_when_it_changes(
+    cast, retro, django_capture_on_commit_callbacks
+):
+    url = reverse("retros:live_stream", args=[retro.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        cards.card_add(retro=retro, text="Builds are slow", column="Sad", user=None)
+    version = live.current_version(retro.pk)
+    behind = cast.clients["member"].get(url, {"v": str(version - 1)})
+    assert behind["Content-Type"].startswith("text/event-stream")
+    assert f"id: {version}\nevent: changed" in b"".join(behind.streaming_content).decode()
+    current = cast.clients["member"].get(url, headers={"Last-Event-ID": str(version)})
+    assert "event: changed" not in b"".join(current.streaming_content).decode()
+
+
+def test_the_stream_is_closed_to_other_teams_and_organisations(cast, retro):
+    url = reverse("retros:live_stream", args=[retro.pk])
+    assert cast.clients["outsider"].get(url).status_code == 404
+    assert cast.clients["anonymous"].get(url).status_code in (302, 404)
