@@ -10,6 +10,10 @@ import gc
 import os
 
 preload_app = True
+# Threads, so that the live boards' event streams (retros.live; up to RECUR_LIVE_STREAM_SECONDS
+# each) never hold a whole worker: each stream is one thread waiting, almost all the time.
+worker_class = "gthread"
+threads = int(os.environ.get("RECUR_WEB_THREADS", "16"))
 # Each worker signals it is alive by touching a file every request loop: in memory, so that a
 # busy disk never stalls a worker (gunicorn's advice where /tmp is on disk, as in containers).
 # gunicorn creates the file itself, with mkstemp.
