@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
-from bench import cold, corpus, load, stats
+from bench import cold, corpus, live, load, stats
 from bench.server import (
     ROOT,
     BenchError,
@@ -52,6 +52,8 @@ QUICK = {
     "runs": 1,
     "fresh_starts": 2,
     "many_orgs": 0,
+    "live_retros": 2,
+    "live_seconds": 10.0,
 }
 FULL = {
     "teams": 50,
@@ -61,6 +63,8 @@ FULL = {
     "runs": 3,
     "fresh_starts": 5,
     "many_orgs": 20,
+    "live_retros": 10,
+    "live_seconds": 30.0,
 }
 
 
@@ -98,6 +102,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         help="organisations queried in turn by two workers (0: none; default 20)",
     )
+    parser.add_argument(
+        "--live-retros",
+        type=int,
+        help="retros held live at once, 8 participants each (0: none; default 10)",
+    )
+    parser.add_argument(
+        "--live-seconds", type=float, help="seconds of the live scenario (default 30)"
+    )
     parser.add_argument("--many-size", type=int, default=5000, help="raisings of each of them")
     parser.add_argument("--many-rounds", type=int, default=3, help="times each is queried")
     parser.add_argument(
@@ -124,8 +136,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         )
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.database):
         parser.error("--database: lower-case letters, digits and underscores only")
-    if min(args.fresh_starts, args.many_orgs) < 0 or min(args.many_size, args.many_rounds) < 1:
-        parser.error("--fresh-starts and --many-orgs: 0 or more; --many-size, --many-rounds: 1+")
+    if (
+        min(args.fresh_starts, args.many_orgs, args.live_retros) < 0
+        or min(args.many_size, args.many_rounds) < 1
+    ):
+        parser.error(
+            "--fresh-starts, --many-orgs, --live-retros: 0 or more; --many-size, --many-rounds: 1+"
+        )
     if min(args.concurrency, args.workers, args.threads, args.runs) < 1 or args.duration <= 0:
         parser.error("--duration, --runs, --concurrency, --workers and --threads must be positive")
     return args
@@ -425,6 +442,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         timings["many_slowest_ms"] = many["slowest_ms"]
         timings["many_peak_rss_mb"] = many["peak_rss_mb"]
         timings["many_peak_over_budget_mb"] = many["peak_over_budget_mb"]
+    if args.live_retros:
+        say(
+            f"{args.live_retros} retros held live, 8 participants each: every board connected,"
+            f" a card from each participant every 5 s for {args.live_seconds:.0f} s"
+        )
+        boards = task(
+            env,
+            "live_prepare",
+            {"org": ORG, "retros": args.live_retros, "participants": 8, "password": PASSWORD},
+            timeout=600,
+        )["boards"]
+        held = live.scenario(
+            env,
+            boards=boards,
+            password=PASSWORD,
+            interval=5.0,
+            duration=args.live_seconds,
+            log=OUT / "gunicorn-live.log",
+            say=say,
+        )
+        cold_starts["live"] = held
+        timings["live_delivery_p95_ms"] = held["delivery_p95_ms"]
+        timings["live_idle_kb_per_connection"] = held["idle_kb_per_connection"]
+        timings["live_missed"] = held["missed"]
     profile: dict[str, Any] = {}
     if not (args.skip_profile and args.skip_reload):
         # The pages as the rounds loaded them, without the raisings the last round logged

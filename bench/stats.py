@@ -140,6 +140,10 @@ BUDGETS: tuple[Budget, ...] = (
     ),
     Budget("many organisations: slowest suggestion", "timings.many_slowest_ms", 1000, True, " ms"),
     Budget(
+        "live boards: change delivered (p95)", "timings.live_delivery_p95_ms", 1000, True, " ms"
+    ),
+    Budget("live boards: changes never heard", "timings.live_missed", 0, True, ""),
+    Budget(
         "many organisations: worker peak RSS over its budget",
         "timings.many_peak_over_budget_mb",
         150,

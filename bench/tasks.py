@@ -86,7 +86,7 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
 
     from diagnosis.dashboard import dashboard_invalidate
     from diagnosis.models import Finding, PendingRecompute
-    from retros.models import Issue, LinkReview, Occurrence, Organization
+    from retros.models import Card, CardVote, Issue, LinkReview, Occurrence, Organization
     from retros.search import invalidate
     from retros.services import issue_refresh_stats
 
@@ -116,6 +116,8 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
         issue_history.objects.filter(id__in=started)._raw_delete(connection.alias)
         Issue.objects.filter(pk__in=started)._raw_delete(connection.alias)
         if not args.get("between_rounds"):
+            CardVote.objects.filter(retro_id__in=retro_ids)._raw_delete(connection.alias)
+            Card.objects.filter(retro_id__in=retro_ids)._raw_delete(connection.alias)
             _bench_retros(org)._raw_delete(connection.alias)
         issue_refresh_stats(issue_ids=touched - started)
     if not args.get("between_rounds"):
@@ -144,6 +146,48 @@ def _open_bench_retro(org: Any, team: Any, user: Any) -> Any:
         facilitator=user,
         status=RetroStatus.OPEN,
     )
+
+
+def live_prepare(args: dict[str, Any]) -> dict[str, Any]:
+    """``retros`` open retros of the facilitator's team held live, each with ``participants``
+    members of the team (created once, reused), and their URLs."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from diagnosis.management.commands.seed_scale import usernames_for
+    from retros.models import Membership, Organization, Role
+
+    org = Organization.objects.get(name=args["org"])
+    _, facilitator = usernames_for(org.name)
+    user = get_user_model().objects.get(username=facilitator)
+    team = Membership.objects.get(user=user).teams.get()
+    users = get_user_model().objects
+    boards = []
+    for number in range(args["retros"]):
+        retro = _open_bench_retro(org, team, user)
+        retro.title = f"{retro.title} live {number + 1}"
+        retro.private_until_reveal = False
+        retro.save(update_fields=["title", "private_until_reveal"])
+        names = []
+        for seat in range(args["participants"]):
+            name = f"bench-live-{number:02d}-{seat:02d}"
+            if not users.filter(username=name).exists():
+                person = users.create_user(name, password=args["password"])
+                membership = Membership.objects.create(
+                    user=person, organization=org, role=Role.MEMBER
+                )
+                membership.teams.add(team)
+            names.append(name)
+        boards.append(
+            {
+                "retro": retro.pk,
+                "participants": names,
+                "page": reverse("retros:live_board", kwargs={"retro_id": retro.pk}),
+                "cards": reverse("retros:live_cards", kwargs={"retro_id": retro.pk}),
+                "stream": reverse("retros:live_stream", kwargs={"retro_id": retro.pk}),
+            }
+        )
+    return {"boards": boards}
 
 
 def prepare(args: dict[str, Any]) -> dict[str, Any]:
@@ -476,6 +520,7 @@ STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "snapshot": snapshot,
     "many_status": many_status,
     "many_prepare": many_prepare,
+    "live_prepare": live_prepare,
     "status": status,
     "cleanup": cleanup,
     "prepare": prepare,

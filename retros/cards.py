@@ -124,17 +124,16 @@ def phase_move(*, retro: Retrospective, phase: str, user: Any) -> Retrospective:
     return retro
 
 
+def _dots(retro: Retrospective) -> Counter[int]:
+    """Each card's dots."""
+    counted = CardVote.objects.filter(retro=retro).values("card_id").annotate(n=Count("id"))
+    return Counter(dict(counted.values_list("card_id", "n")))
+
+
 def _raise_groups(retro: Retrospective, user: Any) -> None:
     """Each lead card not yet raised becomes one raising: its text, its column's type, the
     dots of its group; its grouped cards point to the same raising."""
-    dots = Counter(
-        dict(
-            CardVote.objects.filter(retro=retro)
-            .values("card_id")
-            .annotate(n=Count("id"))
-            .values_list("card_id", "n")
-        )
-    )
+    dots = _dots(retro)
     leads = retro.cards.live().filter(lead=None, occurrence=None).order_by("id")
     author = None if retro.anonymity == Anonymity.ANONYMOUS else user
     for lead in leads:
@@ -324,14 +323,7 @@ def board_columns(
     mine_dotted = set(
         CardVote.objects.filter(retro=retro, voter=user).values_list("card_id", flat=True)
     )
-    totals = Counter(
-        dict(
-            CardVote.objects.filter(retro=retro)
-            .values("card_id")
-            .annotate(n=Count("id"))
-            .values_list("card_id", "n")
-        )
-    )
+    totals = _dots(retro)
     hidden = cards_hidden(retro)
     show_dots = retro.phase == RetroPhase.DISCUSS or not retro.is_open
     shown: dict[int, ShownCard] = {}

@@ -95,6 +95,7 @@ def stream(retro_id: int, seen: int | None) -> Iterator[str]:
     deadline = time.monotonic() + settings.RECUR_LIVE_STREAM_SECONDS
     yield "retry: 1000\n\n"
     version = current_version(retro_id)
+    _let_go()
     if seen is None or version != seen:
         yield event(version)
     seen = version
@@ -106,11 +107,20 @@ def stream(retro_id: int, seen: int | None) -> Iterator[str]:
             except Exception:  # the database is away: end; the browser reconnects
                 logger.info("Live board stream of retro %s ended: no database.", retro_id)
                 return
+            _let_go()
         if heard != seen:
             seen = heard
             yield event(seen)
         else:
             yield ": still here\n\n"
+
+
+def _let_go() -> None:
+    """A waiting stream holds no database connection: with one per open board, PostgreSQL's
+    connection limit would be reached by boards doing nothing. (Not inside a transaction,
+    which only a test's request has: that connection is the test's.)"""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 # --- The PostgreSQL listener -------------------------------------------------------------------

@@ -105,7 +105,11 @@ def live_cards(request: Any, retro_id: int) -> HttpResponse:
     )
     if not request.htmx:
         return redirect("retros:live_board", retro_id=retro.pk)
-    return render(request, "retros/live_board.html#writer", context, status=422 if error else 200)
+    response = render(
+        request, "retros/live_board.html#writer", context, status=422 if error else 200
+    )
+    response["X-Board-Version"] = str(retro.live_version)  # the board with this card in it
+    return response
 
 
 @require_GET

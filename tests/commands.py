@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,3 +24,26 @@ def manage(env: dict[str, str], *args: str, timeout: int = 300) -> subprocess.Co
         text=True,
         timeout=timeout,
     )
+
+
+def wait_until_serving(
+    base: str,
+    process: subprocess.Popen[bytes],
+    log: BinaryIO,
+    *,
+    headers: dict[str, str] | None = None,
+    seconds: float = 30,
+) -> None:
+    """Wait for a server started as ``process`` to answer ``/healthz`` at ``base``; fail the
+    test with the end of its ``log`` if it exits or stays silent."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", headers=headers, timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            pytest.fail("the server did not start:\n" + log.read().decode()[-3000:])
+        time.sleep(0.2)

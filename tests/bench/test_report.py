@@ -72,6 +72,8 @@ def results(**overrides):
             "reload_stamp_first_ms": 30.0,
             "many_slowest_ms": 1000.5,
             "many_peak_over_budget_mb": 150.0,
+            "live_delivery_p95_ms": 1000.0,
+            "live_missed": 1,
         },
         "memory": {"peak_worker_mb": 250.0, "peak_worker_pss_mb": 250.5},
         "totals": {"errors": 0},
@@ -102,6 +104,8 @@ def test_budgets_pass_at_the_limit_and_fail_beyond_it():
         "after a moved stamp, first suggestion": "PASS",
         "many organisations: slowest suggestion": "FAIL",
         "many organisations: worker peak RSS over its budget": "PASS",
+        "live boards: change delivered (p95)": "PASS",
+        "live boards: changes never heard": "FAIL",
     }
 
 

@@ -48,6 +48,20 @@ def _open(browser, live_server, username, width=1280):
     return page
 
 
+def _live_retro(cast, format, anonymity, *, private, votes):
+    """Today's retro of the team, held live as the facilitator set it up."""
+    retro = services.retro_start(
+        team=cast.team,
+        held_on=timezone.localdate(),
+        title=f"Live {anonymity}",
+        format=format,
+        user=cast.users["facilitator"],
+    )
+    return cards.board_settings(
+        retro=retro, anonymity=anonymity, private_until_reveal=private, vote_budget=votes
+    )
+
+
 def _vote(page, card_text):
     """Vote on a card, as a person would: the board may be redrawn by someone else's change
     just as the button is pressed, and then they press it again on the new one."""
@@ -83,14 +97,7 @@ def test_three_people_write_reveal_group_vote_and_discuss_live(browser, live_ser
     for text in ("Staging environment keeps breaking", "Staging was broken for two days"):
         OccurrenceFactory(retro=earlier, issue=issue, text=text)
     services.issue_refresh_stats(issue_ids=[issue.pk])
-    retro = services.retro_start(
-        team=cast.team,
-        held_on=timezone.localdate(),
-        title="Sprint 31",
-        format="start_stop_continue",
-        user=cast.users["facilitator"],
-    )
-    cards.board_settings(retro=retro, anonymity="named", private_until_reveal=True, vote_budget=2)
+    retro = _live_retro(cast, "start_stop_continue", "named", private=True, votes=2)
     facilitator = _open(browser, live_server, "fay")
     first = _open(browser, live_server, "mo")
     second = _open(browser, live_server, "mia", width=390)
@@ -171,16 +178,7 @@ def test_three_people_write_reveal_group_vote_and_discuss_live(browser, live_ser
 
 
 def test_an_anonymous_board_leaves_no_author_anywhere(browser, live_server, cast):
-    retro = services.retro_start(
-        team=cast.team,
-        held_on=timezone.localdate(),
-        title="Sprint 32",
-        format="mad_sad_glad",
-        user=cast.users["facilitator"],
-    )
-    cards.board_settings(
-        retro=retro, anonymity="anonymous", private_until_reveal=False, vote_budget=3
-    )
+    retro = _live_retro(cast, "mad_sad_glad", "anonymous", private=False, votes=3)
     member = _open(browser, live_server, "mo")
     facilitator = _open(browser, live_server, "fay")
     member.goto(f"/retros/{retro.pk}/live/")

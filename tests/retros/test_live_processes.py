@@ -20,6 +20,7 @@ import requests
 from django.db import connection
 from django.test import Client
 
+from tests.commands import wait_until_serving
 from tests.factories import RetrospectiveFactory
 from tests.worker import ROOT, _database_url
 
@@ -44,17 +45,7 @@ def _gunicorn(env: dict[str, str], folder: Path) -> Iterator[str]:
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if requests.get(f"{base}/healthz", timeout=2).ok:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    pytest.fail("gunicorn did not start:\n" + log.read().decode()[-3000:])
-                time.sleep(0.2)
+            wait_until_serving(base, process, log, seconds=60)
             yield base
         finally:
             process.terminate()

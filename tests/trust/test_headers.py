@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 import requests
 from django.db import connection
 
-from tests.commands import manage
+from tests.commands import manage, wait_until_serving
 from tests.worker import _database_url
 
 pytestmark = pytest.mark.slow
@@ -101,17 +100,7 @@ def server(django_db_setup) -> Iterator[str]:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if requests.get(f"{base}/healthz", headers=HTTPS, timeout=2).ok:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    pytest.fail("gunicorn did not start:\n" + log.read().decode()[-3000:])
-                time.sleep(0.2)
+            wait_until_serving(base, process, log, headers=HTTPS)
             yield base
         finally:
             process.terminate()
