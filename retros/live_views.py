@@ -9,6 +9,7 @@ replaced.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -176,16 +177,18 @@ def card_edit(request: Any, card_id: int) -> HttpResponse:
         raise PermissionDenied("Only the person who wrote a card can change its text.")
     text = request.POST.get("text", "")
     revision = request.POST.get("revision", "")
-    try:
-        cards.card_edit(
+    return _card_change(
+        request,
+        retro,
+        card,
+        lambda: cards.card_edit(
             card=card,
             text=text,
             revision=int(revision) if revision.isdigit() else -1,
             user=request.user,
-        )
-    except ValidationError as failure:
-        return _after_card(request, retro, card, _messages_of(failure), typed=text)
-    return _after_card(request, retro, card)
+        ),
+        typed=text,
+    )
 
 
 @require_POST
@@ -194,11 +197,7 @@ def card_remove(request: Any, card_id: int) -> HttpResponse:
     mine = card.author_id is not None and card.author_id == request.user.pk
     if not (mine or cards.is_facilitating(access, retro)):
         raise PermissionDenied("Only its writer or the facilitator can remove a card.")
-    try:
-        cards.card_remove(card=card)
-    except ValidationError as failure:
-        return _after_card(request, retro, card, _messages_of(failure))
-    return _after_card(request, retro, card)
+    return _card_change(request, retro, card, lambda: cards.card_remove(card=card))
 
 
 @require_POST
@@ -212,20 +211,31 @@ def card_group(request: Any, card_id: int) -> HttpResponse:
         under = Card.objects.filter(pk=int(under_id), retro=retro).first()
         if under is None:
             raise Http404
-    try:
-        cards.card_group(card=card, under=under)
-    except ValidationError as failure:
-        return _after_card(request, retro, card, _messages_of(failure))
-    return _after_card(request, retro, card)
+    return _card_change(request, retro, card, lambda: cards.card_group(card=card, under=under))
 
 
 @require_POST
 def card_vote(request: Any, card_id: int) -> HttpResponse:
     card, retro, _access = _card_for(request, card_id)
+    on = request.POST.get("on") != "0"
+    return _card_change(
+        request, retro, card, lambda: cards.vote(card=card, user=request.user, on=on)
+    )
+
+
+def _card_change(
+    request: Any,
+    retro: Retrospective,
+    card: Card,
+    change: Callable[[], object],
+    *,
+    typed: str = "",
+) -> HttpResponse:
+    """Make ``change``; then the cards again, with the reason when it was refused."""
     try:
-        cards.vote(card=card, user=request.user, on=request.POST.get("on") != "0")
+        change()
     except ValidationError as failure:
-        return _after_card(request, retro, card, _messages_of(failure))
+        return _after_card(request, retro, card, _messages_of(failure), typed=typed)
     return _after_card(request, retro, card)
 
 

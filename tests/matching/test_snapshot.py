@@ -12,14 +12,7 @@ from matching import lexical
 from matching.ranker import MatrixIndex
 from retros import search, services, snapshot
 from retros.models import MatcherSnapshot
-from tests.factories import (
-    FixFactory,
-    OrganizationFactory,
-    RetrospectiveFactory,
-    TeamFactory,
-    UserFactory,
-    embedded_occurrence,
-)
+from tests import factories
 from tests.matching.texts import RAISINGS
 
 TEXTS = [*RAISINGS, "The builds timed out again on the release branch"]
@@ -32,12 +25,14 @@ QUERIES = [
 
 
 def _organization(name="Snapshot Org"):
-    organization = OrganizationFactory(name=name)
-    retro = RetrospectiveFactory(team=TeamFactory(organization=organization, name="Routing"))
-    other = RetrospectiveFactory(team=TeamFactory(organization=organization, name="Payments"))
-    rows = [embedded_occurrence(retro, text) for text in TEXTS[:3]]
-    rows += [embedded_occurrence(other, text) for text in TEXTS[3:]]
-    FixFactory(issue=rows[0].issue, text="Replace the build runners", kind="tooling")
+    organization = factories.OrganizationFactory(name=name)
+    routing = factories.TeamFactory(organization=organization, name="Routing")
+    payments = factories.TeamFactory(organization=organization, name="Payments")
+    retro = factories.RetrospectiveFactory(team=routing)
+    other = factories.RetrospectiveFactory(team=payments)
+    rows = [factories.embedded_occurrence(retro, text) for text in TEXTS[:3]]
+    rows += [factories.embedded_occurrence(other, text) for text in TEXTS[3:]]
+    factories.FixFactory(issue=rows[0].issue, text="Replace the build runners", kind="tooling")
     return organization, retro, rows
 
 
@@ -173,13 +168,13 @@ def test_a_snapshot_load_applies_what_changed_after_the_snapshot(
 ):
     organization, retro, rows = _organization()
     snapshot.write(organization.pk)
-    user = UserFactory()
+    user = factories.UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
         services.occurrence_relink(occurrence=rows[2], issue=rows[0].issue, user=user)
         services.issue_merge(source=rows[1].issue, target=rows[3].issue, user=user)
         services.occurrence_archive(occurrence=rows[4], user=user)
-    embedded_occurrence(retro, "Geocoding quota exhausted by noon")
-    FixFactory(issue=rows[3].issue, text="Pair on reviews every morning", kind="process")
+    factories.embedded_occurrence(retro, "Geocoding quota exhausted by noon")
+    factories.FixFactory(issue=rows[3].issue, text="Pair on reviews every morning", kind="process")
 
     cache = search.IndexCache()
     answers = _answers(cache, monkeypatch, organization)
@@ -308,7 +303,7 @@ def test_a_rebuilt_index_takes_the_rows_added_while_it_was_built(monkeypatch):
     cache.index(organization.pk)
     try:
         assert building.wait(60)
-        later = embedded_occurrence(retro, "Geocoding quota exhausted by noon")
+        later = factories.embedded_occurrence(retro, "Geocoding quota exhausted by noon")
     finally:
         release.set()
         cache.wait_for_rebuilds(60)
