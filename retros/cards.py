@@ -155,8 +155,14 @@ def _raise_groups(retro: Retrospective, user: Any) -> None:
 # --- Cards -----------------------------------------------------------------------------------
 
 
+def _card_text(text: str) -> str:
+    if "\x00" in text:
+        raise ValidationError("The card contains a character that cannot be stored.", code="nul")
+    return services.clean_text(text, what="The card", max_length=limits.TEXT_MAX)
+
+
 def card_add(*, retro: Retrospective, text: str, column: str, user: Any) -> Card:
-    text = services.clean_text(text, what="The card", max_length=limits.TEXT_MAX)
+    text = _card_text(text)
     if column not in columns_of(retro):
         raise ValidationError("Choose one of the board's columns.", code="column")
     with transaction.atomic():
@@ -178,7 +184,7 @@ def card_edit(*, card: Card, text: str, revision: int, user: Any) -> Card:
     """Change a card's text. When someone grouped, removed or raised the card meanwhile, or
     changed it since the person read it, the change is refused with a message that says so;
     the view keeps the text the person typed."""
-    text = services.clean_text(text, what="The card", max_length=limits.TEXT_MAX)
+    text = _card_text(text)
     with transaction.atomic():
         current = Card.objects.select_for_update().get(pk=card.pk)
         if current.archived_at is not None:

@@ -184,7 +184,7 @@ def card_edit(request: Any, card_id: int) -> HttpResponse:
         lambda: cards.card_edit(
             card=card,
             text=text,
-            revision=int(revision) if revision.isdigit() else -1,
+            revision=int(revision) if revision.isdigit() and len(revision) < 10 else -1,
             user=request.user,
         ),
         typed=text,
@@ -207,8 +207,8 @@ def card_group(request: Any, card_id: int) -> HttpResponse:
         raise PermissionDenied("The facilitator groups the cards.")
     under_id = request.POST.get("under", "")
     under = None
-    if under_id.isdigit():
-        under = Card.objects.filter(pk=int(under_id), retro=retro).first()
+    if under_id:
+        under = _card_of(retro, under_id)
         if under is None:
             raise Http404
     return _card_change(request, retro, card, lambda: cards.card_group(card=card, under=under))
@@ -221,6 +221,13 @@ def card_vote(request: Any, card_id: int) -> HttpResponse:
     return _card_change(
         request, retro, card, lambda: cards.vote(card=card, user=request.user, on=on)
     )
+
+
+def _card_of(retro: Retrospective, card_id: str) -> Card | None:
+    """The card ``card_id`` (as posted) of ``retro``, or None."""
+    if not card_id.isdigit() or len(card_id) > 9:
+        return None
+    return Card.objects.filter(pk=int(card_id), retro=retro).first()
 
 
 def _card_change(

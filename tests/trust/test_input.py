@@ -90,7 +90,7 @@ def _readable_urls(objects) -> list[tuple[str, str]]:
 def test_markup_and_template_syntax_are_shown_as_text_on_every_page(hostile):
     objects, client = hostile
     services.retro_close(retro=objects.retro, user=None)  # the summary shows too
-    not_html = {"diagnosis:export_csv", "diagnosis:export_json"}
+    not_html = {"diagnosis:export_csv", "diagnosis:export_json", "retros:live_stream"}
     checked = 0
     for name, url in _readable_urls(objects):
         headers = {"HX-Request": "true"} if POLICIES[name].headers else {}
@@ -397,6 +397,12 @@ POST_FIELDS: dict[str, list[str]] = {
     "retros:organization_create": ["name"],
     "retros:retro_start": ["held_on", "title", "format"],
     "retros:retro_close": [],
+    "retros:live_cards": ["text", "column"],
+    "retros:live_settings": ["anonymity", "private_until_reveal", "vote_budget"],
+    "retros:live_phase": ["phase", "reveal"],
+    "retros:card_remove": [],
+    "retros:card_group": ["under"],
+    "retros:card_vote": ["on"],
     "retros:occurrence_create": ["text", "link_to", "item_type"],
     "retros:occurrence_edit": ["text"],
     "retros:occurrence_vote": ["delta"],
