@@ -62,20 +62,38 @@ def _live_retro(cast, format, anonymity, *, private, votes):
     )
 
 
-def _vote(page, card_text):
-    """Vote on a card, as a person would: the board may be redrawn by someone else's change
-    just as the button is pressed, and then they press it again on the new one."""
-    card = page.locator(".card-item", has_text=card_text)
+def _until(page, press, done) -> None:
+    """``press`` until ``done`` holds, as a person would: the board may be redrawn by a
+    change just as a button is pressed, and then they press it again on the new one."""
     for _ in range(3):
-        card.get_by_role("button", name="○ Vote").click()
+        press()
         try:
-            expect(card.get_by_role("button", name="● Voted · take back")).to_be_visible(
-                timeout=LIVE
-            )
+            done()
             return
         except AssertionError:
             continue
-    raise AssertionError(f"the vote on {card_text!r} did not register")
+    done()
+
+
+def _next_phase(page, phase: str) -> None:
+    button = page.get_by_role("button", name=f"Next: {phase}")
+    _until(
+        page,
+        lambda: button.click() if button.count() else None,
+        lambda: expect(page.locator(".phases .current")).to_have_text(phase, timeout=LIVE),
+    )
+
+
+def _vote(page, card_text):
+    card = page.locator(".card-item", has_text=card_text)
+    button = card.get_by_role("button", name="○ Vote")
+    _until(
+        page,
+        lambda: button.click() if button.count() else None,
+        lambda: expect(card.get_by_role("button", name="● Voted · take back")).to_be_visible(
+            timeout=LIVE
+        ),
+    )
 
 
 def _write(page, column, text):
@@ -117,23 +135,41 @@ def test_three_people_write_reveal_group_vote_and_discuss_live(browser, live_ser
     screenshot(second, "live-board-write-390")
 
     # Reveal: everyone sees every card.
-    facilitator.get_by_role("button", name="Reveal cards").click()
+    reveal = facilitator.get_by_role("button", name="Reveal cards")
+    _until(
+        facilitator,
+        lambda: reveal.click() if reveal.count() else None,
+        lambda: expect(facilitator.locator("#live-cards")).to_contain_text(
+            "could not test", timeout=LIVE
+        ),
+    )
     for page in boards:
         expect(page.locator("#live-cards")).to_contain_text("could not test", timeout=LIVE)
 
     # Group: Recur proposes the duplicate; the facilitator groups it with one key press.
-    facilitator.get_by_role("button", name="Next: Group").click()
+    _next_phase(facilitator, "Group")
     for page in boards:
         expect(page.locator(".phases .current")).to_have_text("Group", timeout=LIVE)
     proposal = facilitator.get_by_role("button", name="Group with “Staging env was broken")
-    proposal.focus()
-    facilitator.keyboard.press("Enter")
+
+    def group_by_keyboard() -> None:
+        if proposal.count():
+            proposal.focus()
+            facilitator.keyboard.press("Enter")
+
+    _until(
+        facilitator,
+        group_by_keyboard,
+        lambda: expect(facilitator.locator(".grouped")).to_contain_text(
+            "could not test", timeout=LIVE
+        ),
+    )
     for page in boards:
         expect(page.locator(".grouped")).to_contain_text("could not test", timeout=LIVE)
     screenshot(facilitator, "live-board-group")
 
     # Vote: within each person's budget, hidden until the vote ends.
-    facilitator.get_by_role("button", name="Next: Vote").click()
+    _next_phase(facilitator, "Vote")
     for page in boards:
         expect(page.locator(".phases .current")).to_have_text("Vote", timeout=LIVE)
     for page in (first, second):
@@ -145,7 +181,7 @@ def test_three_people_write_reveal_group_vote_and_discuss_live(browser, live_ser
     expect(first.locator(".card-meta strong")).to_have_count(0)  # nobody's totals yet
 
     # Discuss: most votes first, each group a raising that meets Recur's memory.
-    facilitator.get_by_role("button", name="Next: Discuss").click()
+    _next_phase(facilitator, "Discuss")
     for page in boards:
         expect(page.locator(".card-item").first).to_contain_text("2 votes", timeout=LIVE)
     lead = Card.objects.get(text__startswith="Staging env was broken")
@@ -187,7 +223,14 @@ def test_an_anonymous_board_leaves_no_author_anywhere(browser, live_server, cast
     _write(member, "Sad", "Feedback in reviews feels personal")
     card = facilitator.locator(".card-item", has_text="Feedback in reviews")
     expect(card).to_contain_text("A member of the team", timeout=LIVE)
-    facilitator.get_by_role("button", name="Go to discuss").click()
+    discuss = facilitator.get_by_role("button", name="Go to discuss")
+    _until(
+        facilitator,
+        lambda: discuss.click() if discuss.count() else None,
+        lambda: expect(facilitator.locator(".phases .current")).to_have_text(
+            "Discuss", timeout=LIVE
+        ),
+    )
     expect(member.locator(".phases .current")).to_have_text("Discuss", timeout=LIVE)
     stored = Card.objects.get()
     raising = Occurrence.objects.get(retro=retro)
