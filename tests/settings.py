@@ -20,6 +20,7 @@ from config.settings import *  # noqa: F403
 RECUR_MATCHER_SNAPSHOTS = False
 RECUR_MATCHER_BACKGROUND_REBUILD = False
 RECUR_MATCHER_SNAPSHOT_DIR = ""  # no copies on the host; tests that read them set a folder
-# A live board's event stream ends after a second in tests (a browser reconnects).
-RECUR_LIVE_STREAM_SECONDS = 1
-RECUR_LIVE_TICK_SECONDS = 1
+# A live board's event stream ends at once in tests that read one (a browser reconnects);
+# the browser tests set production-like values.
+RECUR_LIVE_STREAM_SECONDS = 0.2
+RECUR_LIVE_TICK_SECONDS = 0.1
