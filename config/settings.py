@@ -300,8 +300,8 @@ RECUR_MATCHER_PRELOAD = env_list("RECUR_MATCHER_PRELOAD", [])
 # Live boards (retros.live): a board's event stream ends after this many seconds and the
 # browser reconnects (a web thread is not held forever); between changes it sends a
 # keep-alive and re-reads the board's version every tick.
-RECUR_LIVE_STREAM_SECONDS = env_int("RECUR_LIVE_STREAM_SECONDS", 300, minimum=1)
-RECUR_LIVE_TICK_SECONDS = env_int("RECUR_LIVE_TICK_SECONDS", 15, minimum=1)
+RECUR_LIVE_STREAM_SECONDS: float = env_int("RECUR_LIVE_STREAM_SECONDS", 300, minimum=1)
+RECUR_LIVE_TICK_SECONDS: float = env_int("RECUR_LIVE_TICK_SECONDS", 15, minimum=1)
 RECUR_MATCHER_SNAPSHOT_DIR = env_str(
     "RECUR_MATCHER_SNAPSHOT_DIR", str(Path(tempfile.gettempdir()) / "recur-matcher-snapshots")
 )
