@@ -67,7 +67,7 @@ def _live_retro(cast, format, anonymity, *, private, votes):
     )
 
 
-def _until(page, press, done) -> None:
+def _until(press, done) -> None:
     """``press`` until ``done`` holds, as a person would: the board may be redrawn by a
     change just as a button is pressed, and then they press it again on the new one."""
     for _ in range(3):
@@ -80,11 +80,22 @@ def _until(page, press, done) -> None:
     done()
 
 
+def _click_until(button, done) -> None:
+    """Click ``button`` (when it is on the board) until ``done`` holds."""
+    _until(lambda: button.click() if button.count() else None, done)
+
+
+def _until_all_see(press, boards, selector: str, text: str) -> None:
+    """``press`` on the first board until it shows ``text``; then every board shows it."""
+    _until(press, lambda: expect(boards[0].locator(selector)).to_contain_text(text, timeout=LIVE))
+    for page in boards:
+        expect(page.locator(selector)).to_contain_text(text, timeout=LIVE)
+
+
 def _next_phase(page, phase: str) -> None:
     button = page.get_by_role("button", name=f"Next: {phase}")
-    _until(
-        page,
-        lambda: button.click() if button.count() else None,
+    _click_until(
+        button,
         lambda: expect(page.locator(".phases .current")).to_have_text(phase, timeout=LIVE),
     )
 
@@ -92,9 +103,8 @@ def _next_phase(page, phase: str) -> None:
 def _vote(page, card_text):
     card = page.locator(".card-item", has_text=card_text)
     button = card.get_by_role("button", name="○ Vote")
-    _until(
-        page,
-        lambda: button.click() if button.count() else None,
+    _click_until(
+        button,
         lambda: expect(card.get_by_role("button", name="● Voted · take back")).to_be_visible(
             timeout=LIVE
         ),
@@ -141,15 +151,9 @@ def test_three_people_write_reveal_group_vote_and_discuss_live(browser, live_ser
 
     # Reveal: everyone sees every card.
     reveal = facilitator.get_by_role("button", name="Reveal cards")
-    _until(
-        facilitator,
-        lambda: reveal.click() if reveal.count() else None,
-        lambda: expect(facilitator.locator("#live-cards")).to_contain_text(
-            "could not test", timeout=LIVE
-        ),
+    _until_all_see(
+        lambda: reveal.click() if reveal.count() else None, boards, "#live-cards", "could not test"
     )
-    for page in boards:
-        expect(page.locator("#live-cards")).to_contain_text("could not test", timeout=LIVE)
 
     # Group: Recur proposes the duplicate; the facilitator groups it with one key press.
     _next_phase(facilitator, "Group")
@@ -162,15 +166,7 @@ def test_three_people_write_reveal_group_vote_and_discuss_live(browser, live_ser
             proposal.focus()
             facilitator.keyboard.press("Enter")
 
-    _until(
-        facilitator,
-        group_by_keyboard,
-        lambda: expect(facilitator.locator(".grouped")).to_contain_text(
-            "could not test", timeout=LIVE
-        ),
-    )
-    for page in boards:
-        expect(page.locator(".grouped")).to_contain_text("could not test", timeout=LIVE)
+    _until_all_see(group_by_keyboard, boards, ".grouped", "could not test")
     screenshot(facilitator, "live-board-group")
 
     # Vote: within each person's budget, hidden until the vote ends.
@@ -229,9 +225,8 @@ def test_an_anonymous_board_leaves_no_author_anywhere(browser, live_server, cast
     card = facilitator.locator(".card-item", has_text="Feedback in reviews")
     expect(card).to_contain_text("A member of the team", timeout=LIVE)
     discuss = facilitator.get_by_role("button", name="Go to discuss")
-    _until(
-        facilitator,
-        lambda: discuss.click() if discuss.count() else None,
+    _click_until(
+        discuss,
         lambda: expect(facilitator.locator(".phases .current")).to_have_text(
             "Discuss", timeout=LIVE
         ),
