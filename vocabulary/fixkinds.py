@@ -109,7 +109,7 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "meet*", "sync*", "stand-up*", "standup*", "1:1*", "1-on-1*", "one-on-one*",
             "huddle*", "check-in*", "office hours", "catch-up*", "retro*", "forum*",
             "council*", "get together", "ceremon*", "review session*", "zoom", "video call*",
-            "hangout*",
+            "hangout*", "reconven*",
             # A call people join: not an on-call queue, nor code calling a function.
             r"re:\b(?:a|the|weekly|daily|monthly|regular|video|phone|conference|team|sync|"
             r"quick|short|joint|follow-up)\s+calls?\b",
@@ -139,6 +139,7 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "remind*", "announc*", "be careful", "be more careful", "remember*", "awareness",
             "habit*", "visibility",
             "heads-up", "memo*", "newsletter*", "poster*", "policy note*",
+            "pay attention", "keep in mind", "be mindful", "watch out for", "keep an eye",
         ),
         (
             "email*", "message*", "post*", "note*", "encourag*", "tell*", "please",
@@ -175,6 +176,8 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             # The product's own code changed so the failure cannot happen again.
             "error handling", "error report*", "regression test*", "unit test*",
             "integration test*", "test coverage", "logging", "validation", "in the ui",
+            r"re:\bauto-\w+",
+            r"re:\b(?:crash|fork|spawn)\w*\s+(?:the\s+|a\s+|its\s+)?process",
         ),
         ("script*", "install*", "integrat*", "upgrad*", "set up", "switch* to", "add* tests",
          "alert*", "tests", "log*", "schema*", "api", "apis", "librar*", "graph*", "ui",
@@ -224,7 +227,9 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
     "incentives": (
         (
             "incentiv*", "bonus*", "reward*", "recogni*", "credit", "performance review*",
-            "promot*", "compensat*", "kudos", "appraisal*", "career ladder*", "count* toward*",
+            # A promotion of people, not "promote the work items to epics".
+            r"re:\bpromotions?\b", "compensat*", "kudos", "appraisal*", "career ladder*",
+            "count* toward*",
             r"re:\bshared\s+(?:okrs?|goals?|targets?|objectives?|kpis?|metrics?)\b",
             r"re:\bchange\s+(?:the\s+|our\s+|their\s+)?(?:\w+\s+)?(?:goals?|targets?|metrics?|"
             r"kpis?|objectives?)\b",
