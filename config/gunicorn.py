@@ -19,6 +19,9 @@ threads = int(os.environ.get("RECUR_WEB_THREADS", "16"))
 # gunicorn creates the file itself, with mkstemp.
 _SHARED_MEMORY = "/dev/shm"  # noqa: S108
 worker_tmp_dir = _SHARED_MEMORY if os.path.isdir(_SHARED_MEMORY) else None
+# After a request, a worker grown by more than this many MB since it last trimmed gives its
+# freed heap back (matching.heap.release_if_grown); 0 after every request.
+TRIM_AFTER_MB = int(os.environ.get("RECUR_WEB_TRIM_MB", "8"))
 
 
 def when_ready(server):  # the master, after loading the application, before any worker
@@ -53,6 +56,14 @@ def _preload_matcher(server):
         server.log.warning("Matcher indexes not preloaded: %s", error)
     finally:
         connections.close_all()  # never share a database connection with the workers
+
+
+def post_request(worker, req, environ, resp):
+    """Pages leave freed memory scattered through the heap, resident between live objects:
+    give it back once it adds up, so a worker stays near its live size."""
+    from matching import heap
+
+    heap.release_if_grown(TRIM_AFTER_MB << 20)
 
 
 def worker_exit(server, worker):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import os
 
 #: Allocations this large (and larger) are mapped on their own and returned when freed:
 #: above the arrays of one query (up to a few MB), below a packed block's copies (6 MB).
@@ -49,6 +50,39 @@ def release_free_heap() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_after_trim: int | None = None  # resident bytes just after this process last trimmed
+
+
+def resident_bytes() -> int | None:
+    """This process's resident size now (``/proc/self/statm``: a read of a few microseconds);
+    None where there is no such file."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def release_if_grown(limit: int) -> bool:
+    """:func:`release_free_heap` once the process has grown by more than ``limit`` bytes
+    since it last did. True when it trimmed.
+
+    A web request leaves its query rows, template nodes and response scattered through the
+    heap; freed, most of them stay resident between live objects, where no trim threshold
+    reaches them. Checking the resident size costs microseconds, a trim under a millisecond,
+    so a worker can call this after every request."""
+    global _after_trim
+    resident = resident_bytes()
+    if resident is None or _libc() is None:
+        return False
+    if _after_trim is not None and resident - _after_trim <= limit:
+        return False
+    release_free_heap()
+    _after_trim = resident_bytes()
+    return True
 
 
 def map_large_blocks() -> bool:

@@ -60,7 +60,7 @@ from vocabulary.fixkinds import FIX_KINDS
 logger = logging.getLogger(__name__)
 
 BAND_AID_KINDS = [slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid"]
-_LOAD_CHUNK = 2000
+_LOAD_CHUNK = 1000
 
 
 @dataclass
@@ -365,6 +365,9 @@ def _load_rows(
         org_index.add_many(chunk, vectors.astype(np.float32))
         chunk.clear()
         blobs.clear()
+        # What the chunk's rows left between the index's growing arrays goes back now, not
+        # at the end of the load (100k raisings read in one process: peak 273 -> 265 MB).
+        heap.release_free_heap()
 
     width = 4 * embedding.DIMENSION
     for occ_id, issue_id, text, team, blob, model_id in _stream(rows, whole=whole):
