@@ -343,13 +343,18 @@ class _CodeBlock:
     ) -> None:
         self.codes = codes
         self.rows, self.dimension = codes.shape
-        self.release = release  # told when the block is packed (its codes no longer read)
+        # Told when the codes were read (a query scored them) and when the block is packed:
+        # pages of a mapped file then go until read again (from the page cache), so that a
+        # query while the blocks are packing does not hold every block's pages at once.
+        self.release = release
 
     def dot(self, queries: np.ndarray) -> np.ndarray:
         out = np.empty((len(queries), self.rows), dtype=np.float32)
         for start in range(0, self.rows, MatrixIndex.CHUNK):
             chunk = self.codes[start : start + MatrixIndex.CHUNK].astype(np.float32)
             out[:, start : start + len(chunk)] = queries @ chunk.T
+        if self.release is not None:
+            self.release(self.codes)
         return out
 
 

@@ -94,7 +94,10 @@ def test_a_matrix_restored_from_its_arrays_scores_as_the_saved_one():
 
     # An index kept to be saved is not packed: numpy scores the same codes alike.
     np.testing.assert_array_equal(restored.scores(query), saved.scores(query))
-    assert released == []
+    assert [codes.shape for codes in released] == [(4, 16), (4, 16)]  # each block, once read
+    released.clear()
+    np.testing.assert_array_equal(restored.scores(query), saved.scores(query))  # read again
+    released.clear()
     restored.pack()
     assert all(type(block).__name__ == "PackedRows" for block in restored._rows.packed)
     assert [codes.shape for codes in released] == [(4, 16), (4, 16)]  # each block, once packed
