@@ -157,18 +157,12 @@ MECHANISM_OVER_TOPIC = {
     "a_planning_template_is_a_process": ("Quarterly planning template for all teams", "process"),
     "a_reminder_about_servers_is_a_reminder": ("Reminder: restart nothing on prod", "reminder"),
     "one_to_ones_between_two_people_are_a_meeting": ("Weekly 1:1 for Kim and Lou", "meeting"),
-    "promoting_work_items_is_not_an_incentive": (
-        "Promote the flaky checks to blocking jobs in the pipeline config",
-        "tooling",
-    ),
+    "promoting_checks_is_not_an_incentive": ("Promote flaky checks to blocking CI jobs", "tooling"),
     "a_promotion_is_an_incentive": ("Promotions count help given to other teams", "incentives"),
     "paying_attention_is_a_reminder": ("Pay attention to public holidays when booking", "reminder"),
     "reconvening_is_a_meeting": ("Reconvene on Thursday to check progress", "meeting"),
     "an_automatic_behaviour_is_tooling": ("Auto-archive stale tickets after 30 days", "tooling"),
-    "crashing_a_program_on_purpose_is_tooling": (
-        "Change the importer to crash the process when the feed is corrupt",
-        "tooling",
-    ),
+    "crashing_a_program_on_purpose_is_tooling": ("Crash the process on a corrupt feed", "tooling"),
 }
 
 
