@@ -20,7 +20,7 @@ threads = int(os.environ.get("RECUR_WEB_THREADS", "16"))
 _SHARED_MEMORY = "/dev/shm"  # noqa: S108
 worker_tmp_dir = _SHARED_MEMORY if os.path.isdir(_SHARED_MEMORY) else None
 # After a request, a worker grown by more than this many MB since it last trimmed gives its
-# freed heap back (matching.heap.release_if_grown); 0 after every request.
+# freed heap back (matching.heap.release_if_grown); 0: after any request that grew it.
 TRIM_AFTER_MB = int(os.environ.get("RECUR_WEB_TRIM_MB", "8"))
 
 
