@@ -2,11 +2,12 @@
 
 A retro moves through write → group → vote → discuss (``RetroPhase``). Members of the team
 add cards in the write phase; with ``private_until_reveal`` a card is shown to no one until
-the facilitator reveals them. The facilitator groups duplicates under a lead card; everyone
-spends ``vote_budget`` dots on groups, one per group at most, hidden until the vote ends; at
-discuss each group becomes one raising (``services.occurrence_record``), which meets Recur's
-memory as any raising does. In an anonymous retro no author is stored anywhere: not on the
-card, not on the raising, not in its history.
+the facilitator reveals them. The facilitator (and the members, when the retro allows it)
+groups duplicates under a lead card; everyone spends ``vote_budget`` dots on groups, one per
+group at most, hidden until the vote ends; at discuss each group becomes one raising
+(``services.occurrence_record``), which meets Recur's memory as any raising does. In an
+anonymous retro no author is stored anywhere: not on the card, not on the raising, not in its
+history.
 
 Every change says so to the open boards (``live.touch``) once it commits.
 """
@@ -17,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
@@ -68,10 +70,16 @@ def _locked(retro: Retrospective) -> Retrospective:
 
 
 def board_settings(
-    *, retro: Retrospective, anonymity: str, private_until_reveal: bool, vote_budget: int
+    *,
+    retro: Retrospective,
+    anonymity: str,
+    private_until_reveal: bool,
+    vote_budget: int,
+    members_group: bool = False,
 ) -> Retrospective:
     """How the board works. Anonymity is fixed once a card is written: what was written
-    under one promise is never shown under another."""
+    under one promise is never shown under another. ``members_group``: the team's members
+    group cards too, not only the facilitator."""
     if anonymity not in Anonymity.values:
         raise ValidationError("Choose how names are shown.", code="anonymity")
     if not 1 <= vote_budget <= 20:
@@ -87,7 +95,10 @@ def board_settings(
         retro.anonymity = anonymity
         retro.private_until_reveal = private_until_reveal
         retro.vote_budget = vote_budget
-        retro.save(update_fields=["anonymity", "private_until_reveal", "vote_budget"])
+        retro.members_group = members_group
+        retro.save(
+            update_fields=["anonymity", "private_until_reveal", "vote_budget", "members_group"]
+        )
         live.touch(retro.pk)
     return retro
 
@@ -371,8 +382,8 @@ def _propose_groups(leads: list[ShownCard]) -> None:
 
     if len(leads) < 2:
         return
-    try:
-        vectors = embedding.encode([c.card.text for c in leads])
+    try:  # each card's vector once per process: every open board asks again on each change
+        vectors = np.stack([embedding.encode_one(c.card.text) for c in leads])
     except embedding.EmbeddingUnavailable:
         return
     similarity = vectors @ vectors.T
@@ -385,3 +396,10 @@ def _propose_groups(leads: list[ShownCard]) -> None:
 
 def is_facilitating(access: Any, retro: Retrospective) -> bool:
     return bool(access.facilitates_team(retro.team_id))
+
+
+def may_group(access: Any, retro: Retrospective) -> bool:
+    """The facilitator groups cards; the team's members too when the retro allows it."""
+    if is_facilitating(access, retro):
+        return True
+    return retro.members_group and retro.team_id in access.team_ids

@@ -10,16 +10,18 @@ replaced.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from retros import access as acl
-from retros import cards, live
-from retros.models import Anonymity, Card, RetroPhase, Retrospective
+from retros import cards, live, review, visibility
+from retros.models import Anonymity, Card, LinkReview, Occurrence, RetroPhase, Retrospective
 
 
 def _messages_of(error: ValidationError) -> str:
@@ -41,11 +43,10 @@ def _card_for(request: Any, card_id: int) -> tuple[Card, Retrospective, acl.Acce
 def _context(request: Any, retro: Retrospective, **extra: Any) -> dict[str, Any]:
     access = acl.access_for(request)
     facilitates = cards.is_facilitating(access, retro)
-    columns = cards.board_columns(
-        retro, user=request.user, facilitates=facilitates, propose=facilitates
-    )
+    groups = cards.may_group(access, retro)
+    columns = cards.board_columns(retro, user=request.user, facilitates=facilitates, propose=groups)
     if retro.phase == RetroPhase.DISCUSS:
-        raisings = _raisings(retro)
+        raisings = _raisings(access, retro, offers=facilitates)
         for column in columns:
             for item in column.cards:
                 item.raising = raisings.get(item.card.occurrence_id or 0)
@@ -54,6 +55,8 @@ def _context(request: Any, retro: Retrospective, **extra: Any) -> dict[str, Any]
     return {
         "retro": retro,
         "facilitates": facilitates,
+        "may_group": groups,
+        "groups": sum(len(column.cards) for column in columns),
         "next_phase": (later[0], RetroPhase(later[0]).label) if later else None,
         "columns": columns,
         "phases": RetroPhase.choices,
@@ -66,15 +69,28 @@ def _context(request: Any, retro: Retrospective, **extra: Any) -> dict[str, Any]
     }
 
 
-def _raisings(retro: Retrospective) -> dict[int, Any]:
-    """Each raised group's raising, with its issue and the fixes decided for it here."""
-    from retros.models import Occurrence
+@dataclass
+class Raised:
+    """A discussed group's raising: its issue (titled as the viewer may read it), the fixes
+    decided for it in this retro and, for the facilitator, the earlier issue it looks like."""
 
-    raised = Occurrence.objects.filter(retro=retro).select_related("issue")
+    occurrence: Occurrence
+    fixes: list[Any]
+    offer: LinkReview | None = None
+
+
+def _raisings(access: acl.Access, retro: Retrospective, *, offers: bool) -> dict[int, Raised]:
+    raised = list(Occurrence.objects.filter(retro=retro).select_related("issue"))
     fixes: dict[int, list[Any]] = {}
     for fix in retro.fixes.order_by("id"):
         fixes.setdefault(fix.issue_id, []).append(fix)
-    return {o.pk: (o, fixes.get(o.issue_id, [])) for o in raised}
+    pending: dict[int, LinkReview] = {}
+    if offers and raised:
+        for offer in review.pending_reviews_for(raised):
+            pending.setdefault(offer.occurrence_id, offer)
+    issues = [o.issue for o in raised] + [offer.candidate for offer in pending.values()]
+    visibility.show_titles(access, issues)
+    return {o.pk: Raised(o, fixes.get(o.issue_id, []), pending.get(o.pk)) for o in raised}
 
 
 @require_GET
@@ -151,6 +167,7 @@ def live_settings(request: Any, retro_id: int) -> HttpResponse:
             anonymity=request.POST.get("anonymity", ""),
             private_until_reveal=request.POST.get("private_until_reveal") == "on",
             vote_budget=int(budget) if budget.strip().isdigit() else 0,
+            members_group=request.POST.get("members_group") == "on",
         )
     except ValidationError as failure:
         return _after(request, retro, _messages_of(failure))
@@ -203,8 +220,8 @@ def card_remove(request: Any, card_id: int) -> HttpResponse:
 @require_POST
 def card_group(request: Any, card_id: int) -> HttpResponse:
     card, retro, access = _card_for(request, card_id)
-    if not cards.is_facilitating(access, retro):
-        raise PermissionDenied("The facilitator groups the cards.")
+    if not cards.may_group(access, retro):
+        raise PermissionDenied("The facilitator groups the cards in this retro.")
     under_id = request.POST.get("under", "")
     under = None
     if under_id:
@@ -212,6 +229,27 @@ def card_group(request: Any, card_id: int) -> HttpResponse:
         if under is None:
             raise Http404
     return _card_change(request, retro, card, lambda: cards.card_group(card=card, under=under))
+
+
+@require_POST
+def live_review(request: Any, occurrence_id: int) -> HttpResponse:
+    """Decide, from the live board, the earlier issue a discussed group looks like: link it,
+    or keep it apart (never suggested again). As on the retro board's row."""
+    access = acl.access_for(request)
+    occurrence = acl.occurrence_for(access, occurrence_id, write=True)
+    retro = occurrence.retro
+    pending = review.pending_review_for(occurrence)
+    decision, chosen = request.POST.get("decision"), request.POST.get("review", "")
+    if pending is None or str(pending.pk) != chosen or decision not in {"confirm", "reject"}:
+        error = "That possible recurrence was already decided; the board shows what is left."
+        return _after(request, retro, error)
+    with transaction.atomic():
+        if decision == "confirm":
+            review.review_confirm(review=pending, user=request.user)
+        else:
+            review.review_reject(review=pending, user=request.user)
+        live.touch(retro.pk)
+    return _after(request, retro)
 
 
 @require_POST

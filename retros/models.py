@@ -198,6 +198,8 @@ class Retrospective(models.Model):
         max_length=12, choices=Anonymity.choices, default=Anonymity.NAMED, db_default="named"
     )
     vote_budget = models.PositiveSmallIntegerField(default=3, db_default=3)
+    # Whether the team's members group cards too (the facilitator always may).
+    members_group = models.BooleanField(default=False, db_default=False)
     live_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:

@@ -173,9 +173,13 @@ def review_queue_from_board(*, occurrence: Occurrence) -> LinkReview | None:
 
 def pending_review_for(occurrence: Occurrence) -> LinkReview | None:
     """The best pending pair of one raising, for its board row."""
+    return pending_reviews_for([occurrence]).first()
+
+
+def pending_reviews_for(occurrences: Iterable[Occurrence]) -> QuerySet[LinkReview]:
+    """The pending pairs of these raisings, each raising's best first, in one query."""
     return (
-        LinkReview.objects.filter(occurrence=occurrence, status=ReviewStatus.PENDING)
+        LinkReview.objects.filter(occurrence__in=list(occurrences), status=ReviewStatus.PENDING)
         .select_related("candidate")
-        .order_by("-score", "pk")
-        .first()
+        .order_by("occurrence_id", "-score", "pk")
     )

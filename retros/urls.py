@@ -26,6 +26,11 @@ urlpatterns = [
     path("cards/<int:card_id>/remove/", live_views.card_remove, name="card_remove"),
     path("cards/<int:card_id>/group/", live_views.card_group, name="card_group"),
     path("cards/<int:card_id>/vote/", live_views.card_vote, name="card_vote"),
+    path(
+        "occurrences/<int:occurrence_id>/live-review/",
+        live_views.live_review,
+        name="live_review",
+    ),
     path("retros/<int:retro_id>/issues/", views.occurrence_create, name="occurrence_create"),
     path("occurrences/<int:occurrence_id>/", views.occurrence_row, name="occurrence_row"),
     path("occurrences/<int:occurrence_id>/edit/", views.occurrence_edit, name="occurrence_edit"),

@@ -189,16 +189,22 @@ def test_three_people_write_reveal_group_vote_and_discuss_live(browser, live_ser
     raising = Occurrence.objects.get(pk=lead.occurrence_id)
     assert raising.votes == 2 and Occurrence.objects.filter(retro=retro).count() == 2
 
-    # On the retro board the facilitator links the group to the earlier issue and records a
-    # fix; both members' boards show them without reloading.
+    # Recur's memory offers the earlier issue to the facilitator, who links the group from
+    # the live board; both members' boards show it without reloading.
+    offer = facilitator.locator(".card-item", has_text="Staging env was broken").locator(
+        ".possible-link"
+    )
+    expect(offer).to_contain_text("Looks like “Staging environment keeps breaking”")
+    expect(first.locator(".possible-link")).to_have_count(0)
+    screenshot(facilitator, "live-board-discuss-offer")
+    offer.get_by_role("button", name="Link it").click()
+    for page in boards:
+        expect(page.locator("#live-cards")).to_contain_text("Raised before", timeout=LIVE)
+    # On the retro board the facilitator records a fix; the members' boards show it too.
     scribe = facilitator.context.new_page()
     scribe.goto(f"/retros/{retro.pk}/")
     row = scribe.locator(f"#occ-{raising.pk}")
-    expect(row).to_contain_text("Looks like “Staging environment keeps breaking”")
-    row.get_by_role("button", name="Link it").click()
     expect(row).to_contain_text("Raised again")
-    for page in (first, second):
-        expect(page.locator("#live-cards")).to_contain_text("Raised before", timeout=LIVE)
     row.get_by_text("Record a fix").click()
     row.get_by_label("What will be done").fill("Rebuild staging from code every night")
     row.get_by_label("Kind").select_option("infrastructure")
@@ -237,4 +243,35 @@ def test_an_anonymous_board_leaves_no_author_anywhere(browser, live_server, cast
     assert stored.author_id is None and raising.created_by_id is None
     assert not raising.history.exclude(history_user=None).exists()
     for page in (member, facilitator):
+        page.context.close()
+
+
+def test_members_group_by_dragging_a_card_onto_another_when_allowed(browser, live_server, cast):
+    retro = _live_retro(cast, "mad_sad_glad", "named", private=False, votes=3)
+    lead, other = (
+        cards.card_add(retro=retro, text=text, column="Sad", user=cast.users["member"])
+        for text in ("Deploys wait days for a QA slot", "Waiting on QA to release")
+    )
+    cards.board_settings(
+        retro=retro, anonymity="named", private_until_reveal=False, vote_budget=3,
+        members_group=True,
+    )  # fmt: skip
+    cards.phase_move(retro=retro, phase="group", user=cast.users["facilitator"])
+    member = _open(browser, live_server, "mo")
+    facilitator = _open(browser, live_server, "fay")
+    for page in (member, facilitator):
+        page.goto(f"/retros/{retro.pk}/live/")
+    expect(member.locator("#phase-help")).to_contain_text("drag a card onto another")
+    moved, target = member.locator(f"#card-{other.pk}"), member.locator(f"#card-{lead.pk}")
+    _until_all_see(
+        lambda: moved.drag_to(target) if moved.count() else None,
+        (member, facilitator),
+        ".grouped",
+        "Waiting on QA to release",
+    )
+    other.refresh_from_db()
+    assert other.lead_id == lead.pk
+    screenshot(member, "live-board-drag-group")
+    for page in (member, facilitator):
+        assert not page.errors  # type: ignore[attr-defined]
         page.context.close()

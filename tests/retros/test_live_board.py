@@ -4,12 +4,21 @@ stream tells an open board that something changed."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
-from retros import cards, live
-from retros.models import Anonymity, Card, RetroPhase
-from tests.factories import RetrospectiveFactory
+from retros import cards, live, services
+from retros.models import Anonymity, Card, LinkReview, Occurrence, RetroPhase, Role
+from tests.factories import (
+    IssueFactory,
+    MembershipFactory,
+    OccurrenceFactory,
+    RetrospectiveFactory,
+    UserFactory,
+    signed_in_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +135,89 @@ def test_the_stream_is_closed_to_other_teams_and_organisations(cast, retro):
     url = reverse("retros:live_stream", args=[retro.pk])
     assert cast.clients["outsider"].get(url).status_code == 404
     assert cast.clients["anonymous"].get(url).status_code in (302, 404)
+
+
+def _group(client, card, under):
+    return client.post(
+        reverse("retros:card_group", args=[card.pk]), {"under": str(under.pk)}, headers=HTMX
+    )
+
+
+def test_members_group_cards_only_when_the_facilitator_allows_it(cast, retro):
+    member, facilitator = cast.clients["member"], cast.clients["facilitator"]
+    _add(member, retro, "Flaky tests")
+    _add(member, retro, "Tests fail at random")
+    first, second = Card.objects.order_by("id")
+    cards.phase_move(retro=retro, phase=RetroPhase.GROUP, user=cast.users["facilitator"])
+    page = _cards_html(member, retro)
+    assert "The facilitator groups cards" in page and 'draggable="true"' not in page
+    assert _group(member, second, first).status_code == 403
+    assert Card.objects.get(pk=second.pk).lead_id is None
+
+    response = facilitator.post(
+        reverse("retros:live_settings", args=[retro.pk]),
+        {"anonymity": "named", "vote_budget": "3", "members_group": "on"},
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    page = _cards_html(member, retro)
+    assert "Everyone on the team groups cards" in page and 'draggable="true"' in page
+    assert _group(member, second, first).status_code == 200
+    assert Card.objects.get(pk=second.pk).lead_id == first.pk
+
+    other = MembershipFactory(
+        organization=cast.org, role=Role.MEMBER, user=UserFactory(), teams=[cast.other_team]
+    )
+    stranger = signed_in_client(other.user)
+    assert _group(stranger, second, first).status_code == 403
+
+
+def _discussed(cast, retro, text):
+    """``text`` written, then discussed: the group's raising, logged as a new issue."""
+    _add(cast.clients["member"], retro, text)
+    cards.phase_move(retro=retro, phase=RetroPhase.DISCUSS, user=cast.users["facilitator"])
+    return Occurrence.objects.get(retro=retro)
+
+
+def test_the_facilitator_links_a_discussed_group_from_the_live_board(
+    cast, retro, django_capture_on_commit_callbacks
+):
+    earlier = RetrospectiveFactory(team=cast.team, held_on=retro.held_on - dt.timedelta(days=14))
+    issue = IssueFactory(organization=cast.org, title="Staging keeps breaking")
+    OccurrenceFactory(retro=earlier, issue=issue, text="Staging keeps breaking")
+    raising = _discussed(cast, retro, "Staging was down for two days again")
+    offer = LinkReview.objects.get_or_create(
+        occurrence=raising,
+        candidate=issue,
+        defaults={"organization": cast.org, "score": 0.7, "reasons": ["same words: staging"]},
+    )[0]
+    facilitator, member = cast.clients["facilitator"], cast.clients["member"]
+    assert "Looks like" in _cards_html(facilitator, retro)
+    assert "Looks like" not in _cards_html(member, retro)  # the facilitator's decision
+
+    url = reverse("retros:live_review", args=[raising.pk])
+    assert member.post(url, {"review": offer.pk, "decision": "confirm"}).status_code == 403
+    version = live.current_version(retro.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = facilitator.post(url, {"review": offer.pk, "decision": "confirm"}, headers=HTMX)
+    assert response.status_code == 200
+    raising.refresh_from_db()
+    assert raising.issue_id == issue.pk
+    assert live.current_version(retro.pk) > version  # every open board hears of it
+    assert "Raised before:" in response.content.decode()
+
+    again = facilitator.post(url, {"review": offer.pk, "decision": "reject"}, headers=HTMX)
+    assert again.status_code == 422 and "already decided" in again.content.decode()
+
+
+def test_a_member_reads_an_earlier_issue_by_the_titles_they_may_read(cast, retro):
+    elsewhere = RetrospectiveFactory(team=cast.other_team)
+    issue = IssueFactory(organization=cast.org, title="Checkout's private words about Dana")
+    OccurrenceFactory(retro=elsewhere, issue=issue, text="Checkout's private words about Dana")
+    raising = _discussed(cast, retro, "Releases slip every sprint")
+    services.occurrence_relink(occurrence=raising, issue=issue, user=cast.users["facilitator"])
+    services.issue_refresh_stats(issue_ids=[issue.pk])
+    page = _cards_html(cast.clients["member"], retro)
+    assert "Raised before:" in page and "Releases slip every sprint" in page
+    assert "private words" not in page
+    assert "private words" in _cards_html(cast.clients["leader"], retro)

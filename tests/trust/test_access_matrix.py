@@ -62,6 +62,7 @@ POLICIES: dict[str, Policy] = {
     "retros:card_remove": Policy(read=None, write=TEAM_WRITE),
     "retros:card_group": Policy(read=None, write=TEAM_WRITE),
     "retros:card_vote": Policy(read=None, write=TEAM_READ),
+    "retros:live_review": Policy(read=None, write=TEAM_WRITE),
     "retros:occurrence_create": Policy(read=None, write=TEAM_WRITE),
     "retros:occurrence_row": Policy(read=TEAM_READ, write=None, headers=HTMX),
     "retros:occurrence_edit": Policy(read=TEAM_WRITE, write=TEAM_WRITE),
