@@ -228,6 +228,22 @@ def card_remove(*, card: Card) -> Card:
     return current
 
 
+def card_restore(*, card: Card) -> Card:
+    """Undo :func:`card_remove`: the card is back where it was, with its text (not its
+    group or dots, which the removal gave back)."""
+    with transaction.atomic():
+        retro = _locked(card.retro)
+        _require_open(retro)
+        current = Card.objects.select_for_update().get(pk=card.pk)
+        if current.archived_at is None:
+            raise ValidationError("This card is on the board already.", code="not_removed")
+        current.archived_at = None
+        current.revision += 1
+        current.save(update_fields=["archived_at", "revision"])
+        live.touch(retro.pk)
+    return current
+
+
 def card_group(*, card: Card, under: Card | None) -> Card:
     """Put ``card`` (and what was grouped under it) under ``under``'s group; ``None`` takes
     it out of its group."""

@@ -208,13 +208,33 @@ def card_edit(request: Any, card_id: int) -> HttpResponse:
     )
 
 
-@require_POST
-def card_remove(request: Any, card_id: int) -> HttpResponse:
-    card, retro, access = _card_for(request, card_id)
+def _may_remove(request: Any, card: Card, access: acl.Access, retro: Retrospective) -> None:
     mine = card.author_id is not None and card.author_id == request.user.pk
     if not (mine or cards.is_facilitating(access, retro)):
         raise PermissionDenied("Only its writer or the facilitator can remove a card.")
-    return _card_change(request, retro, card, lambda: cards.card_remove(card=card))
+
+
+@require_POST
+def card_remove(request: Any, card_id: int) -> HttpResponse:
+    """Remove a card; the answer offers to undo it."""
+    card, retro, access = _card_for(request, card_id)
+    _may_remove(request, card, access, retro)
+    try:
+        cards.card_remove(card=card)
+    except ValidationError as failure:
+        return _after_card(request, retro, card, _messages_of(failure))
+    if not request.htmx:
+        return redirect("retros:live_board", retro_id=retro.pk)
+    retro.refresh_from_db()
+    return render(request, "retros/live_board.html#cards", _context(request, retro, removed=card))
+
+
+@require_POST
+def card_restore(request: Any, card_id: int) -> HttpResponse:
+    """Undo a removal, for the person who may remove the card."""
+    card, retro, access = _card_for(request, card_id)
+    _may_remove(request, card, access, retro)
+    return _card_change(request, retro, card, lambda: cards.card_restore(card=card))
 
 
 @require_POST

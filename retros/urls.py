@@ -24,6 +24,7 @@ urlpatterns = [
     path("retros/<int:retro_id>/live/phase/", live_views.live_phase, name="live_phase"),
     path("cards/<int:card_id>/edit/", live_views.card_edit, name="card_edit"),
     path("cards/<int:card_id>/remove/", live_views.card_remove, name="card_remove"),
+    path("cards/<int:card_id>/restore/", live_views.card_restore, name="card_restore"),
     path("cards/<int:card_id>/group/", live_views.card_group, name="card_group"),
     path("cards/<int:card_id>/vote/", live_views.card_vote, name="card_vote"),
     path(

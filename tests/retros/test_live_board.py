@@ -221,3 +221,28 @@ def test_a_member_reads_an_earlier_issue_by_the_titles_they_may_read(cast, retro
     assert "Raised before:" in page and "Releases slip every sprint" in page
     assert "private words" not in page
     assert "private words" in _cards_html(cast.clients["leader"], retro)
+
+
+def test_a_removed_card_comes_back_with_undo(cast, retro):
+    member = cast.clients["member"]
+    _add(member, retro, "Too many meetings on Mondays")
+    card = Card.objects.get()
+    response = member.post(reverse("retros:card_remove", args=[card.pk]), headers=HTMX)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Removed “Too many meetings on Mondays”." in body and ">Undo</button>" in body
+    assert "Too many meetings" not in _cards_html(member, retro)
+
+    stranger = signed_in_client(
+        MembershipFactory(
+            organization=cast.org, role=Role.MEMBER, user=UserFactory(), teams=[cast.team]
+        ).user
+    )
+    restore = reverse("retros:card_restore", args=[card.pk])
+    assert stranger.post(restore, headers=HTMX).status_code == 403  # not theirs to undo
+    response = member.post(restore, headers=HTMX)
+    assert response.status_code == 200
+    assert "Too many meetings on Mondays" in _cards_html(member, retro)
+    assert Card.objects.live().filter(pk=card.pk).exists()
+    again = member.post(restore, headers=HTMX)
+    assert again.status_code == 422 and "on the board already" in again.content.decode()

@@ -60,6 +60,7 @@ POLICIES: dict[str, Policy] = {
     # Only a card's writer edits it; the world's card was written by someone else.
     "retros:card_edit": Policy(read=None, write=frozenset()),
     "retros:card_remove": Policy(read=None, write=TEAM_WRITE),
+    "retros:card_restore": Policy(read=None, write=TEAM_WRITE),
     "retros:card_group": Policy(read=None, write=TEAM_WRITE),
     "retros:card_vote": Policy(read=None, write=TEAM_READ),
     "retros:live_review": Policy(read=None, write=TEAM_WRITE),

@@ -406,6 +406,7 @@ POST_FIELDS: dict[str, list[str]] = {
     ],
     "retros:live_phase": ["phase", "reveal"],
     "retros:card_remove": [],
+    "retros:card_restore": [],
     "retros:card_group": ["under"],
     "retros:card_vote": ["on"],
     "retros:live_review": ["review", "decision"],
