@@ -9,6 +9,7 @@ error, so no code path (ORM, admin, raw SQL, import) can link rows across organi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -101,3 +102,21 @@ def remove_sql(vendor: str) -> list[str]:
             for event in ("insert", "update"):
                 statements.append(f"DROP TRIGGER IF EXISTS recur_rule_{rule.name}_{event};")
     return statements
+
+
+def remove_sqlite_rules(apps: object, schema_editor: Any) -> None:
+    """A migration step: on SQLite, the rules' triggers dropped, before a table they read is
+    rebuilt (SQLite adds columns and checks by copying the table under another name, and a
+    trigger that reads it would fail meanwhile)."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        for statement in remove_sql(vendor):
+            schema_editor.execute(statement)
+
+
+def install_sqlite_rules(apps: object, schema_editor: Any) -> None:
+    """A migration step: on SQLite, the rules installed again (after a table was rebuilt)."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        for statement in remove_sql(vendor) + install_sql(vendor):
+            schema_editor.execute(statement)

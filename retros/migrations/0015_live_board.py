@@ -5,23 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-from retros.db_rules import install_sql, remove_sql
-
-
-def remove_sqlite_rules(apps, schema_editor):
-    """SQLite rebuilds retros_retrospective to add its columns and checks; the other
-    tables' triggers that read it would fail while it is renamed: they are removed first."""
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        for statement in remove_sql(vendor):
-            schema_editor.execute(statement)
-
-
-def install_sqlite_rules(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        for statement in remove_sql(vendor) + install_sql(vendor):
-            schema_editor.execute(statement)
+from retros.db_rules import install_sqlite_rules, remove_sqlite_rules
 
 
 class Migration(migrations.Migration):

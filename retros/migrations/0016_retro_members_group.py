@@ -1,22 +1,6 @@
 from django.db import migrations, models
 
-from retros.db_rules import install_sql, remove_sql
-
-
-def remove_sqlite_rules(apps, schema_editor):
-    """SQLite rebuilds retros_retrospective to add the column; the other tables' triggers
-    that read it would fail while it is renamed: they are removed first."""
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        for statement in remove_sql(vendor):
-            schema_editor.execute(statement)
-
-
-def install_sqlite_rules(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        for statement in remove_sql(vendor) + install_sql(vendor):
-            schema_editor.execute(statement)
+from retros.db_rules import install_sqlite_rules, remove_sqlite_rules
 
 
 class Migration(migrations.Migration):
@@ -24,6 +8,8 @@ class Migration(migrations.Migration):
         ("retros", "0015_live_board"),
     ]
 
+    # SQLite rebuilds retros_retrospective to add the column: the other tables' triggers
+    # that read it are removed first and installed again after.
     operations = [
         migrations.RunPython(remove_sqlite_rules, install_sqlite_rules),
         migrations.AddField(
