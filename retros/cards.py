@@ -14,8 +14,10 @@ Every change says so to the open boards (``live.touch``) once it commits.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -114,6 +116,33 @@ def reveal(*, retro: Retrospective) -> Retrospective:
     return retro
 
 
+#: The longest countdown a facilitator can start, in minutes.
+TIMER_MAX_MINUTES = 60
+
+
+def timer_set(*, retro: Retrospective, minutes: int) -> Retrospective:
+    """Start a countdown of ``minutes`` on every open board (0 stops it). Moving to another
+    phase stops it too."""
+    if not 0 <= minutes <= TIMER_MAX_MINUTES:
+        raise ValidationError(
+            f"A countdown lasts from 1 to {TIMER_MAX_MINUTES} minutes.", code="timer"
+        )
+    with transaction.atomic():
+        retro = _locked(retro)
+        _require_open(retro)
+        retro.timer_ends_at = timezone.now() + timedelta(minutes=minutes) if minutes else None
+        retro.save(update_fields=["timer_ends_at"])
+        live.touch(retro.pk)
+    return retro
+
+
+def timer_left(retro: Retrospective) -> int | None:
+    """Whole seconds left of the countdown (0 once over); None without one."""
+    if retro.timer_ends_at is None or not retro.is_open:
+        return None
+    return max(0, math.ceil((retro.timer_ends_at - timezone.now()).total_seconds()))
+
+
 def phase_move(*, retro: Retrospective, phase: str, user: Any) -> Retrospective:
     """Move the retro to ``phase``. Leaving the write phase reveals the cards; reaching
     discuss turns each group into a raising (once: moving back and forth again does not
@@ -124,7 +153,8 @@ def phase_move(*, retro: Retrospective, phase: str, user: Any) -> Retrospective:
         retro = _locked(retro)
         _require_open(retro)
         retro.phase = phase
-        fields = ["phase"]
+        retro.timer_ends_at = None  # a countdown belongs to the phase it was started in
+        fields = ["phase", "timer_ends_at"]
         if phase != RetroPhase.WRITE and retro.revealed_at is None:
             retro.revealed_at = timezone.now()
             fields.append("revealed_at")

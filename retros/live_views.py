@@ -50,6 +50,7 @@ def _context(request: Any, retro: Retrospective, **extra: Any) -> dict[str, Any]
         for column in columns:
             for item in column.cards:
                 item.raising = raisings.get(item.card.occurrence_id or 0)
+    left = cards.timer_left(retro)
     order = [value for value, _ in RetroPhase.choices]
     later = order[order.index(retro.phase) + 1 :] if retro.phase in order else []
     return {
@@ -63,6 +64,9 @@ def _context(request: Any, retro: Retrospective, **extra: Any) -> dict[str, Any]
         "anonymities": Anonymity.choices,
         "hidden": cards.cards_hidden(retro),
         "votes_left": cards.votes_left(retro, request.user),
+        "timer_left": left,
+        "timer_clock": f"{left // 60}:{left % 60:02d}" if left is not None else "",
+        "timer_max": cards.TIMER_MAX_MINUTES,
         "version": retro.live_version,
         "column_names": cards.columns_of(retro),
         **extra,
@@ -182,6 +186,22 @@ def live_phase(request: Any, retro_id: int) -> HttpResponse:
             cards.reveal(retro=retro)
         else:
             cards.phase_move(retro=retro, phase=request.POST.get("phase", ""), user=request.user)
+    except ValidationError as failure:
+        return _after(request, retro, _messages_of(failure))
+    return _after(request, retro)
+
+
+@require_POST
+def live_timer(request: Any, retro_id: int) -> HttpResponse:
+    """Start the countdown every board shows (``minutes``), or stop it (``stop``)."""
+    retro = _facilitated(request, retro_id)
+    typed = request.POST.get("minutes", "").strip()
+    if request.POST.get("stop"):
+        minutes = 0
+    else:
+        minutes = int(typed) if typed.isdigit() and len(typed) < 4 else -1
+    try:
+        cards.timer_set(retro=retro, minutes=minutes)
     except ValidationError as failure:
         return _after(request, retro, _messages_of(failure))
     return _after(request, retro)

@@ -200,6 +200,8 @@ class Retrospective(models.Model):
     vote_budget = models.PositiveSmallIntegerField(default=3, db_default=3)
     # Whether the team's members group cards too (the facilitator always may).
     members_group = models.BooleanField(default=False, db_default=False)
+    # When the facilitator's countdown for the current phase ends (None: no countdown).
+    timer_ends_at = models.DateTimeField(null=True, blank=True)
     live_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:

@@ -22,6 +22,7 @@ urlpatterns = [
     path("retros/<int:retro_id>/live/stream/", live_views.retro_stream, name="live_stream"),
     path("retros/<int:retro_id>/live/settings/", live_views.live_settings, name="live_settings"),
     path("retros/<int:retro_id>/live/phase/", live_views.live_phase, name="live_phase"),
+    path("retros/<int:retro_id>/live/timer/", live_views.live_timer, name="live_timer"),
     path("cards/<int:card_id>/edit/", live_views.card_edit, name="card_edit"),
     path("cards/<int:card_id>/remove/", live_views.card_remove, name="card_remove"),
     path("cards/<int:card_id>/restore/", live_views.card_restore, name="card_restore"),

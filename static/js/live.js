@@ -56,3 +56,28 @@
     form.requestSubmit();
   });
 })();
+
+// The facilitator's countdown: the board gives the seconds left when it is drawn (the
+// server's clock, not this device's); this counts them down until the next redraw.
+(function () {
+  "use strict";
+
+  function show(timer) {
+    const left = Math.max(0, Math.ceil((timer._endsAt - Date.now()) / 1000));
+    timer.querySelector(".timer-clock").textContent =
+      Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+    if (left === 0 && !timer.classList.contains("over")) {
+      timer.classList.add("over");
+      timer.querySelector(".timer-label").textContent = "Time's up";
+    }
+  }
+
+  setInterval(function () {
+    document.querySelectorAll(".timer[data-left]").forEach(function (timer) {
+      if (timer._endsAt === undefined) {
+        timer._endsAt = Date.now() + 1000 * Number(timer.dataset.left);
+      }
+      show(timer);
+    });
+  }, 250);
+})();

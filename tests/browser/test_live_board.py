@@ -4,6 +4,7 @@ browser, see every step of the others within 2 seconds without reloading."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -281,6 +282,16 @@ def test_members_group_by_dragging_a_card_onto_another_when_allowed(browser, liv
     other.refresh_from_db()
     assert other.lead_id == lead.pk
     screenshot(member, "live-board-drag-group")
+
+    # A countdown the facilitator starts runs on every board.
+    minutes = facilitator.get_by_label("Countdown")
+    minutes.fill("2")
+    minutes.press("Enter")
+    clock = member.locator(".timer-clock")
+    expect(clock).to_have_text(re.compile(r"^1:5\d$"), timeout=LIVE + 2_000)  # counting down
+    member.set_viewport_size({"width": 390, "height": 900})
+    screenshot(member, "live-board-timer-390")
+    screenshot(facilitator, "live-board-timer")
     for page in (member, facilitator):
         assert not page.errors  # type: ignore[attr-defined]
         page.context.close()

@@ -167,3 +167,17 @@ def test_a_raised_group_that_looks_like_an_earlier_issue_waits_in_the_review_que
         _at(retro, RetroPhase.DISCUSS, cast.users["facilitator"])
     review = LinkReview.objects.get()
     assert review.candidate_id == issue.pk and review.occurrence.retro_id == retro.pk
+
+
+def test_a_countdown_runs_until_stopped_or_the_phase_moves(cast, retro):
+    facilitator = cast.users["facilitator"]
+    assert cards.timer_left(retro) is None
+    retro = cards.timer_set(retro=retro, minutes=5)
+    assert 299 <= cards.timer_left(retro) <= 300
+    with pytest.raises(ValidationError, match="1 to 60 minutes"):
+        cards.timer_set(retro=retro, minutes=61)
+    retro = cards.timer_set(retro=retro, minutes=0)
+    assert cards.timer_left(retro) is None
+    cards.timer_set(retro=retro, minutes=3)
+    retro = _at(retro, RetroPhase.GROUP, facilitator)
+    assert cards.timer_left(retro) is None  # a countdown belongs to its phase

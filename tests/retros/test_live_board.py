@@ -246,3 +246,16 @@ def test_a_removed_card_comes_back_with_undo(cast, retro):
     assert Card.objects.live().filter(pk=card.pk).exists()
     again = member.post(restore, headers=HTMX)
     assert again.status_code == 422 and "on the board already" in again.content.decode()
+
+
+def test_the_facilitator_starts_a_countdown_every_board_shows(cast, retro):
+    url = reverse("retros:live_timer", args=[retro.pk])
+    assert cast.clients["member"].post(url, {"minutes": "5"}, headers=HTMX).status_code == 403
+    response = cast.clients["facilitator"].post(url, {"minutes": "5"}, headers=HTMX)
+    assert response.status_code == 200
+    page = _cards_html(cast.clients["member"], retro)
+    assert "Time left" in page and ("5:00" in page or "4:59" in page)
+    refused = cast.clients["facilitator"].post(url, {"minutes": "90"}, headers=HTMX)
+    assert refused.status_code == 422 and "1 to 60 minutes" in refused.content.decode()
+    cast.clients["facilitator"].post(url, {"minutes": "5", "stop": "1"}, headers=HTMX)
+    assert "Time left" not in _cards_html(cast.clients["member"], retro)

@@ -57,6 +57,7 @@ POLICIES: dict[str, Policy] = {
     "retros:live_stream": Policy(read=TEAM_READ, write=None),
     "retros:live_settings": Policy(read=None, write=TEAM_WRITE),
     "retros:live_phase": Policy(read=None, write=TEAM_WRITE),
+    "retros:live_timer": Policy(read=None, write=TEAM_WRITE),
     # Only a card's writer edits it; the world's card was written by someone else.
     "retros:card_edit": Policy(read=None, write=frozenset()),
     "retros:card_remove": Policy(read=None, write=TEAM_WRITE),

@@ -405,6 +405,7 @@ POST_FIELDS: dict[str, list[str]] = {
         "members_group",
     ],
     "retros:live_phase": ["phase", "reveal"],
+    "retros:live_timer": ["minutes", "stop"],
     "retros:card_remove": [],
     "retros:card_restore": [],
     "retros:card_group": ["under"],
