@@ -106,7 +106,11 @@ def is_structural_for(kind: str, category: str) -> bool:
 KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
     "meeting": (
         (
-            "meet*", "sync*", "stand-up*", "standup*", "1:1*", "1-on-1*", "one-on-one*",
+            # Not "meeting our needs": meeting what is asked of something is no meeting.
+            r"re:\bmeet\w*\b(?!\s+(?:our|the|its|their|your|all|these|those|any|every)\b"
+            r"(?:\s+[\w-]+){0,3}?\s+(?:needs|requirements|expectations|deadlines?|targets?|"
+            r"standards|criteria|demands|slas?)\b)",
+            "sync*", "stand-up*", "standup*", "1:1*", "1-on-1*", "one-on-one*",
             "huddle*", "check-in*", "office hours", "catch-up*", "retro*", "forum*",
             "council*", "get together", "ceremon*", "review session*", "zoom", "video call*",
             "hangout*", "reconven*",
@@ -177,6 +181,8 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "error handling", "error report*", "regression test*", "unit test*",
             "integration test*", "test coverage", "logging", "validation", "in the ui",
             r"re:\bauto-\w+",
+            # A numbered bug or pull request to be fixed: a change to the code.
+            r"re:\b(?:bug|pr|pull request)\s*#?\d{3,}",
             r"re:\b(?:crash|fork|spawn)\w*\s+(?:the\s+|a\s+|its\s+)?process",
         ),
         ("script*", "install*", "integrat*", "upgrad*", "set up", "switch* to", "add* tests",

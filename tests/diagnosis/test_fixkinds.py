@@ -163,6 +163,8 @@ MECHANISM_OVER_TOPIC = {
     "reconvening_is_a_meeting": ("Reconvene on Thursday to check progress", "meeting"),
     "an_automatic_behaviour_is_tooling": ("Auto-archive stale tickets after 30 days", "tooling"),
     "crashing_a_program_on_purpose_is_tooling": ("Crash the process on a corrupt feed", "tooling"),
+    "meeting_a_need_is_no_meeting": ("Check the cache settings are meeting our needs", "tooling"),
+    "a_numbered_bug_is_a_code_change": ("Bug 48213 - scheduler: drop stuck leases", "tooling"),
 }
 
 
