@@ -31,6 +31,9 @@ CHANNEL = "recur_live"
 _lock = threading.Condition()
 _versions: dict[int, int] = {}  # retro id -> the newest version this process has heard of
 _listener: threading.Thread | None = None
+_stopping = threading.Event()
+#: Seconds the listener waits for notifications before it checks whether to stop.
+_LISTEN_POLL = 1.0
 
 
 # --- Changes -----------------------------------------------------------------------------------
@@ -153,18 +156,36 @@ def _conninfo() -> dict[str, object]:
     return {k: v for k, v in params.items() if v is not None}
 
 
+def stop_listener(timeout: float = 5.0) -> None:
+    """Stop this process's listener thread and close its connection (before the database it
+    listens to is dropped, as a test run's is at its end)."""
+    global _listener
+    with _lock:
+        thread = _listener
+    if thread is None:
+        return
+    _stopping.set()
+    thread.join(timeout)
+    with _lock:
+        _listener = None
+    _stopping.clear()
+
+
 def _listen() -> None:
     import psycopg
 
     params = _conninfo()
-    while True:
+    while not _stopping.is_set():
         try:
             with psycopg.connect(autocommit=True, **params) as listening:  # type: ignore[arg-type]
                 listening.execute(f"LISTEN {CHANNEL}")
-                for note in listening.notifies():
-                    retro_id, _, version = note.payload.partition(":")
-                    if retro_id.isdigit() and version.isdigit():
-                        _heard(int(retro_id), int(version))
+                while not _stopping.is_set():
+                    for note in listening.notifies(timeout=_LISTEN_POLL):
+                        retro_id, _, version = note.payload.partition(":")
+                        if retro_id.isdigit() and version.isdigit():
+                            _heard(int(retro_id), int(version))
         except Exception:  # the database restarted or the connection dropped: listen again
+            if _stopping.is_set():
+                return
             logger.warning("The live board listener lost its connection; reconnecting.")
             time.sleep(1)

@@ -21,6 +21,16 @@ from tests.factories import (
 )
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The test database, as pytest-django makes it; at the end, the live boards' listener
+    (a connection of its own, on PostgreSQL) stops first, so the database can be dropped."""
+    yield
+    from retros import live
+
+    live.stop_listener()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Tests create many people; the production hasher is deliberately slow."""

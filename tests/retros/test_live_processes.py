@@ -105,3 +105,35 @@ def test_a_change_through_one_process_reaches_a_board_on_the_other(cast):
         listener.join(10)
         assert heard, "the board on the other process heard nothing within 10 s"
         assert heard[0][1] == "id: 1"
+
+
+def test_the_listener_stops_and_lets_its_connection_go():
+    """Before a database is dropped (a test run's end) its listener must let it go."""
+    from retros import live
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the listener is PostgreSQL's LISTEN")
+
+    def listening() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query LIKE 'LISTEN %%'"
+            )
+            return int(cursor.fetchone()[0])
+
+    live.ensure_listener()
+    deadline = time.monotonic() + 10
+    while listening() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listening() >= 1
+    live.stop_listener()
+    deadline = time.monotonic() + 10
+    while listening() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listening() == 0
+    live.ensure_listener()  # and it starts again when a board next needs it
+    deadline = time.monotonic() + 10
+    while listening() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listening() >= 1
