@@ -292,6 +292,8 @@ def test_members_group_by_dragging_a_card_onto_another_when_allowed(browser, liv
     member.set_viewport_size({"width": 390, "height": 900})
     screenshot(member, "live-board-timer-390")
     screenshot(facilitator, "live-board-timer")
+    facilitator.set_viewport_size({"width": 390, "height": 900})
+    screenshot(facilitator, "live-board-timer-facilitator-390")
     for page in (member, facilitator):
         assert not page.errors  # type: ignore[attr-defined]
         page.context.close()
