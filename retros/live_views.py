@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -283,12 +282,10 @@ def live_review(request: Any, occurrence_id: int) -> HttpResponse:
     if pending is None or str(pending.pk) != chosen or decision not in {"confirm", "reject"}:
         error = "That possible recurrence was already decided; the board shows what is left."
         return _after(request, retro, error)
-    with transaction.atomic():
-        if decision == "confirm":
-            review.review_confirm(review=pending, user=request.user)
-        else:
-            review.review_reject(review=pending, user=request.user)
-        live.touch(retro.pk)
+    if decision == "confirm":
+        review.review_confirm(review=pending, user=request.user)
+    else:
+        review.review_reject(review=pending, user=request.user)
     return _after(request, retro)
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from matching.embedding import EmbeddingUnavailable
 from matching.weights import DEFAULT_WEIGHTS
+from retros import live
 from retros.access import Access
 from retros.models import (
     Issue,
@@ -119,9 +120,11 @@ def review_confirm(*, review: LinkReview, user: Any) -> LinkReview:
 
 
 def review_reject(*, review: LinkReview, user: Any) -> LinkReview:
-    """Not the same issue: the pair is never suggested again."""
+    """Not the same issue: the pair is never suggested again. The raising's live board
+    stops offering it (a confirm saves the raising, which tells the board itself)."""
     with transaction.atomic():
         _decide(review, ReviewStatus.REJECTED, user)
+        live.touch(review.occurrence.retro_id)
     return review
 
 

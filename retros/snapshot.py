@@ -270,26 +270,26 @@ def _restored(blob: bytes | mmap.mmap, stamp: int) -> OrgIndex:
     return index
 
 
-def _let_go(mapped: mmap.mmap) -> None:
-    """Let the process's pages of the whole mapped file go (they stay in the page cache)."""
+def _let_go(mapped: mmap.mmap, start: int = 0, length: int | None = None) -> None:
+    """Let the process's pages of the mapped file go, all of them or ``length`` bytes from
+    the page holding ``start`` (they stay in the page cache: read again, they come back
+    from it)."""
+    first = start - start % mmap.PAGESIZE
     try:
-        mapped.madvise(mmap.MADV_DONTNEED)
+        if length is None:
+            mapped.madvise(mmap.MADV_DONTNEED)
+        else:
+            mapped.madvise(mmap.MADV_DONTNEED, first, start + length - first)
     except (OSError, ValueError):
         pass
 
 
 def _dropper(mapped: mmap.mmap) -> Callable[[np.ndarray], None]:
-    """Let the process's pages of an array of the mapped file go (they stay in the page
-    cache: read again, they come back from it)."""
+    """:func:`_let_go` of an array's pages, for arrays read from ``mapped``."""
     base = np.frombuffer(mapped, dtype=np.uint8).__array_interface__["data"][0]
 
     def drop(codes: np.ndarray) -> None:
-        start = codes.__array_interface__["data"][0] - base
-        first = start - start % mmap.PAGESIZE
-        try:
-            mapped.madvise(mmap.MADV_DONTNEED, first, start + codes.nbytes - first)
-        except (OSError, ValueError):
-            pass
+        _let_go(mapped, codes.__array_interface__["data"][0] - base, codes.nbytes)
 
     return drop
 
