@@ -25,7 +25,7 @@ from django.db import transaction
 from diagnosis.tasks import schedule_recompute
 from matching import embedding
 from matching.fixkind import infer_fix_kind
-from retros import services
+from retros import history_log, services
 from retros.models import (
     Fix,
     Issue,
@@ -161,7 +161,7 @@ def history_import(
     import job's organisation, chosen by id when the job was created); without it, into the
     organisation the document names, created when missing (the command line)."""
     doc = data if isinstance(data, HistoryDocument) else parse_history(data)
-    with transaction.atomic():
+    with transaction.atomic(), history_log.batched():
         importer = _Importer(
             doc, organization=organization, progress=progress, link_automatically=link_automatically
         )
@@ -312,12 +312,13 @@ class _Importer:
             elif decision.review_with is not None:
                 review = (decision.review_with, decision.score, list(decision.reasons))
         if issue_id is None:
-            issue = Issue.objects.create(organization=self.org, title=title_from_text(item.text))
+            issue = Issue(organization=self.org, title=title_from_text(item.text))
+            history_log.save(issue)
             issue_id = issue.pk
             self.created["issues"].append(issue_id)
             self.report.new_issues += 1
         vector = self.linker.vector(item.text) if self.linker is not None else None
-        occurrence = Occurrence.objects.create(
+        occurrence = Occurrence(
             embedding=embedding.to_bytes(vector) if vector is not None else None,
             embedding_model=embedding.MODEL_ID if vector is not None else "",
             organization=self.org,
@@ -332,6 +333,7 @@ class _Importer:
             link_source=link_source,
             link_score=score,
         )
+        history_log.save(occurrence)
         self.created["occurrences"].append(occurrence.pk)
         self.issue_types.setdefault(issue_id, item_type)
         if self.linker is not None and item_type == ItemType.PROBLEM:
@@ -347,13 +349,14 @@ class _Importer:
                 )
             )
         if review is not None:
-            link_review = LinkReview.objects.create(
+            link_review = LinkReview(
                 organization=self.org,
                 occurrence=occurrence,
                 candidate_id=review[0],
                 score=review[1],
                 reasons=review[2],
             )
+            history_log.save(link_review)
             self.created["reviews"].append(link_review.pk)
             self.report.queued_for_review += 1
         self.item_issue[item.key] = issue_id

@@ -21,6 +21,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from diagnosis.tasks import schedule_recompute
+from retros.history_log import save as _save
 from retros.models import (
     Fix,
     FixOutcome,
@@ -99,12 +100,6 @@ def fix_values(fix: Fix) -> tuple[str, str, str, dt.date | None]:
 
 def fix_version(fix: Fix) -> str:
     return edit_version(*fix_values(fix))
-
-
-def _save(instance: Any, user: Any, **kwargs: Any) -> None:
-    """Save with `user` as the history author, also outside a request."""
-    instance._history_user = user
-    instance.save(**kwargs)
 
 
 def _after_commit_changed(organization_id: int, issue_ids: Iterable[int]) -> None:

@@ -1,0 +1,69 @@
+"""History rows written in bulk (an import) say what one-by-one saves would have said."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from retros import history_log
+from retros.importing import history_import
+from retros.models import Issue, LinkReview, Occurrence
+from tests.examples import format_example
+from tests.factories import OrganizationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_outside_a_batch_each_save_writes_its_history_row_at_once():
+    author = UserFactory()
+    issue = Issue(organization=OrganizationFactory(), title="Builds are slow")
+    history_log.save(issue, author)
+    row = issue.history.get()  # type: ignore[attr-defined]
+    assert (row.history_type, row.history_user, row.title) == ("+", author, "Builds are slow")
+
+
+def test_a_batch_writes_created_rows_at_its_end_as_they_were_saved():
+    author = UserFactory()
+    organization = OrganizationFactory()
+    with history_log.batched():
+        issue = Issue(organization=organization, title="Builds are slow")
+        history_log.save(issue, author)
+        assert not issue.history.exists()  # type: ignore[attr-defined]
+        issue.title = "Builds are slow again"
+        history_log.save(issue, author, update_fields=["title"])
+    rows = list(issue.history.order_by("history_date", "history_id"))  # type: ignore[attr-defined]
+    assert [(r.history_type, r.title, r.history_user) for r in rows] == [
+        ("+", "Builds are slow", author),
+        ("~", "Builds are slow again", author),
+    ]
+
+
+def test_a_batch_that_fails_writes_no_history():
+    organization = OrganizationFactory()
+    with pytest.raises(RuntimeError), history_log.batched():
+        history_log.save(Issue(organization=organization, title="Kept"), None)
+        raise RuntimeError("the import stopped")
+    assert not Issue.history.exists()  # type: ignore[attr-defined]
+
+
+def test_an_import_leaves_one_created_row_per_tracked_row_it_wrote():
+    doc = format_example()
+    doc["retrospectives"][1]["items"][0] = {
+        "key": "p33-4",
+        "text": "The staging environment went down again",
+    }
+    history_import(copy.deepcopy(doc))
+    for model in (Issue, Occurrence, LinkReview):
+        ids = sorted(model.objects.values_list("pk", flat=True))
+        created = sorted(
+            model.history.filter(history_type="+").values_list("id", flat=True)  # type: ignore[attr-defined]
+        )
+        assert created == ids, model.__name__
+    occurrence = Occurrence.objects.get(import_key="p31-1")
+    row = occurrence.history.get()  # type: ignore[attr-defined]
+    assert (row.text, row.issue_id, row.retro_id) == (
+        occurrence.text,
+        occurrence.issue_id,
+        occurrence.retro_id,
+    )
