@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from matching.embedding import EmbeddingUnavailable
 from matching.weights import DEFAULT_WEIGHTS
-from retros import live
+from retros import history_log, live
 from retros.access import Access
 from retros.models import (
     Issue,
@@ -151,7 +151,7 @@ def review_queue_from_board(*, occurrence: Occurrence) -> LinkReview | None:
             text=occurrence.text,
             team=retro.team,
             limit=1,
-            exclude_issue_ids={occurrence.issue_id} | rejected_issue_ids(occurrence.pk),
+            exclude_issue_ids={occurrence.issue_id},  # just logged: nobody has rejected a pair yet
             on=occurrence.held_on,
             min_score=DEFAULT_WEIGHTS.review,
         )
@@ -161,16 +161,15 @@ def review_queue_from_board(*, occurrence: Occurrence) -> LinkReview | None:
     if not found:
         return None
     best = found[0]
-    review, _ = LinkReview.objects.get_or_create(
+    review = LinkReview(
+        organization_id=occurrence.organization_id,
         occurrence=occurrence,
         candidate_id=best.issue.pk,
-        defaults={
-            "organization_id": occurrence.organization_id,
-            "score": round(best.score, 4),
-            "reasons": list(best.reasons),
-            "source": ReviewSource.BOARD,
-        },
+        score=round(best.score, 4),
+        reasons=list(best.reasons),
+        source=ReviewSource.BOARD,
     )
+    history_log.save(review)
     return review
 
 

@@ -281,6 +281,25 @@ def _raised_count(retro: Retrospective) -> int:
     return retro.occurrences.live().count()
 
 
+def _added_status(access: acl.Access, occurrence: Occurrence, row: selectors.BoardRow) -> str:
+    """What the board says after logging `occurrence` (its row's titles already shown)."""
+    if occurrence.item_type == ItemType.APPRECIATION:
+        return (
+            f"Added “{occurrence.text}” as something that went well: kept, never matched or "
+            "diagnosed as a problem. Alt+W on the board marks it as a problem if it is one."
+        )
+    if occurrence.link_source != LinkSource.NEW:
+        title = visibility.display_title(access, occurrence.issue)
+        return f"Added “{occurrence.text}”, raised again: linked to “{title}”."
+    status = f"Added “{occurrence.text}” as a new issue."
+    if row.pending_review is not None:
+        status += (
+            f" It looks like “{visibility.display_title(access, row.pending_review.candidate)}”:"
+            " link it from its row, or it waits in the review queue."
+        )
+    return status
+
+
 @require_POST
 def occurrence_create(request: HtmxRequest, retro_id: int) -> HttpResponse:
     access = acl.access_for(request)
@@ -310,27 +329,13 @@ def occurrence_create(request: HtmxRequest, retro_id: int) -> HttpResponse:
             context = _board_context(request, retro, entry_form=form, focus_entry=True)
             return render(request, "retros/retro_board.html#entry", context, status=INVALID)
         return _board_page(request, retro, status=INVALID, entry_form=form, focus_entry=True)
-    if occurrence.item_type == ItemType.APPRECIATION:
-        status = (
-            f"Added “{occurrence.text}” as something that went well: kept, never matched or "
-            "diagnosed as a problem. Alt+W on the board marks it as a problem if it is one."
-        )
-    elif occurrence.link_source == LinkSource.NEW:
-        queued = review.review_queue_from_board(occurrence=occurrence)
-        status = f"Added “{occurrence.text}” as a new issue."
-        if queued is not None:
-            status += (
-                f" It looks like “{visibility.display_title(access, queued.candidate)}”: link it "
-                "from its row, or it waits "
-                "in the review queue."
-            )
-    else:
-        title = visibility.display_title(access, occurrence.issue)
-        status = f"Added “{occurrence.text}”, raised again: linked to “{title}”."
+    if occurrence.item_type == ItemType.PROBLEM and occurrence.link_source == LinkSource.NEW:
+        review.review_queue_from_board(occurrence=occurrence)
+    row = selectors.board_row(occurrence, access=access)  # with the titles the status names
+    status = _added_status(access, occurrence, row)
     if not request.htmx:
         messages.success(request, status)
         return redirect(_board_url(retro.pk) + f"?focus=entry#occ-{occurrence.pk}")
-    row = selectors.board_row(occurrence, access=access)
     context = _board_context(
         request,
         retro,
