@@ -8,6 +8,7 @@ with status 422, the message and what was typed (board.js lets htmx swap 422 res
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,7 @@ from retros.models import (
 )
 from retros.pagination import page_with_total
 from retros.review import rejected_issue_ids
-from retros.search import suggest
+from retros.search import IssueSuggestion, suggest
 from vocabulary.fixkinds import FIX_KINDS
 from vocabulary.itemtype import infer_item_type
 
@@ -176,6 +177,10 @@ class SuggestionItem:
     same_team: bool
 
 
+def _teams_of(suggestions: Iterable[IssueSuggestion]) -> dict[int, list[str]]:
+    return {s.issue.pk: s.teams for s in suggestions}
+
+
 def _suggestion_groups(
     access: acl.Access, retro: Retrospective, text: str
 ) -> list[tuple[str, list[SuggestionItem]]]:
@@ -188,7 +193,7 @@ def _suggestion_groups(
         limit=SUGGESTION_LIMIT,
         on=retro.held_on,
     )
-    visibility.show_titles(access, [s.issue for s in found])
+    visibility.show_titles(access, [s.issue for s in found], teams=_teams_of(found))
     mine = [s for s in found if retro.team.name in s.teams]
     others = [s for s in found if retro.team.name not in s.teams]
     groups: list[tuple[str, list[SuggestionItem]]] = []
@@ -556,7 +561,7 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
             on=occurrence.held_on,
         )
     ]
-    visibility.show_titles(access, [s.issue for s in suggestions])
+    visibility.show_titles(access, [s.issue for s in suggestions], teams=_teams_of(suggestions))
     context = {
         "occ": occurrence,
         "form": form,

@@ -22,7 +22,7 @@ every team's words: :func:`sees_every_team` is what lets them show stored titles
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db.models import Exists, OuterRef, Q, Subquery
 
@@ -69,11 +69,14 @@ def _visible_raisings(access: Access) -> Q:
     return Q(archived_at=None, team_id__in=access.team_ids)
 
 
-def show_titles[I: Issue](access: Access, issues: Iterable[I]) -> list[I]:
+def show_titles[I: Issue](
+    access: Access, issues: Iterable[I], *, teams: Mapping[int, Iterable[str]] | None = None
+) -> list[I]:
     """Set each issue's ``display_title`` to the title this person may read (see the module
     docstring): no query for leaders; otherwise one for the issues' provenance and the
     first raising the person may see, and one more for the team names of the issues they
-    may see no raising of, when there are some."""
+    may see no raising of, when there are some and the caller does not know them (`teams`:
+    issue id -> the teams of its live raisings, as suggestions carry them)."""
     issues = list(issues)
     if sees_every_team(access):
         for issue in issues:
@@ -100,16 +103,19 @@ def show_titles[I: Issue](access: Access, issues: Iterable[I]) -> list[I]:
             shown[pk] = title
         else:
             shown[pk] = title_from_text(seen_text)
-    if unseen:
-        names: dict[int, set[str]] = defaultdict(set)
+    names: dict[int, set[str]] = defaultdict(set)
+    if teams is not None:
+        names.update((pk, set(teams.get(pk, ()))) for pk in unseen)
+    elif unseen:
         for issue_id, name in (
             Occurrence.objects.filter(issue_id__in=unseen, archived_at=None)
+            .order_by()  # DISTINCT on the pair alone, not on the model's ordering too
             .values_list("issue_id", "team__name")
             .distinct()
         ):
             names[issue_id].add(name)
-        for pk, count in unseen.items():
-            shown[pk] = neutral_title(count, names[pk])
+    for pk, count in unseen.items():
+        shown[pk] = neutral_title(count, names[pk])
     for issue in issues:
         setattr(issue, DISPLAY, shown.get(issue.pk) or neutral_title(issue.occurrence_count, ()))
         setattr(issue, SEES_RAISINGS, issue.pk not in unseen and issue.pk in shown)
