@@ -37,7 +37,7 @@ import numpy as np
 
 from matching import embedding, lexical
 from matching.index import POOL, IssueIndex
-from matching.ranker import Candidate, Query, Suggestion
+from matching.ranker import Candidate, Decision, Query, Suggestion, link_decision, review_pairs
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 from vocabulary.itemtype import PROBLEM, infer_item_type
 
@@ -367,13 +367,15 @@ def evaluate_import(
 ) -> dict[str, Any]:
     """Replay an import with every ``same_as`` removed, as ``importing`` decides: an item
     whose best match scores at or above ``auto_link`` joins it; one in the review band
-    (``review`` up to ``auto_link``) starts a new issue and its pair waits in the queue;
-    the rest start new issues. Measured on the true recurrences (items whose true issue was
+    (``review`` up to ``auto_link``) starts a new issue and its pairs (the best and its close
+    contenders, :func:`~matching.ranker.review_pairs`) wait in the queue; the rest start new
+    issues. Measured on the true recurrences (items whose true issue was
     raised before them):
 
     - ``queued_or_linked``: the share linked to, or queued with, an issue of their true
       issue (the rest are lost among new issues until someone notices);
-    - ``queue_precision``: the share of queued pairs whose candidate is the item's true issue;
+    - ``queue_precision``: the share of queued pairs whose candidate is of the item's true
+      issue;
     - ``autolink_precision``: the same for automatic links.
 
     A replay issue stands for the true issue of the first item that started it.
@@ -394,18 +396,21 @@ def evaluate_import(
             true_issue = truth[item.key]
             recurs = true_issue in seen
             reading, query_vector = reader(item.text, replay.vocabulary)
-            best = next(iter(replay.suggest(item, query_vector, reading)), None)
-            right = best is not None and started_by.get(best.issue_id) == true_issue
-            if best is not None and best.score >= weights.auto_link:
+            ranked = replay.suggest(item, query_vector, reading)
+            best = ranked[0] if ranked else None
+            if link_decision(best, weights) == Decision.LINK:
+                assert best is not None
                 issue_id = best.issue_id
+                right = started_by.get(issue_id) == true_issue
                 links, links_right = links + 1, links_right + right
             else:
                 issue_id = len(replay.issues) + 1
                 started_by[issue_id] = true_issue
-                if best is not None and best.score >= weights.review:
-                    queued, queued_right = queued + 1, queued_right + right
-                else:
-                    right = False
+                pairs = [
+                    started_by.get(s.issue_id) == true_issue for s in review_pairs(ranked, weights)
+                ]
+                queued, queued_right = queued + len(pairs), queued_right + sum(pairs)
+                right = any(pairs)
             recurrences += recurs
             caught += recurs and right
             seen.add(true_issue)

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
 import numpy as np
 
@@ -154,6 +155,24 @@ def link_decision(best: Suggestion | None, weights: MatchWeights = DEFAULT_WEIGH
     if best is None or best.score < weights.review:
         return Decision.NEW
     return Decision.LINK if best.score >= weights.auto_link else Decision.REVIEW
+
+
+class _Scored(Protocol):
+    @property
+    def score(self) -> float: ...
+
+
+def review_pairs[S: _Scored](
+    ranked: Sequence[S], weights: MatchWeights = DEFAULT_WEIGHTS
+) -> list[S]:
+    """Of one raising's candidates, best first, those a person should judge: the best when
+    it reaches the review band, and the ones close behind it (within ``review_margin`` of
+    it, ``review_contenders`` in all). When two earlier issues score alike, the right one is
+    as often the second: queueing only the first loses it."""
+    if not ranked or ranked[0].score < weights.review:
+        return []
+    floor = max(weights.review, ranked[0].score - weights.review_margin)
+    return [s for s in ranked[: weights.review_contenders] if s.score >= floor]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from django.db import transaction
 from diagnosis.tasks import schedule_recompute
 from matching import embedding
 from matching.fixkind import infer_fix_kind
+from matching.ranker import Suggestion
 from retros import history_log, services
 from retros.models import (
     Fix,
@@ -294,7 +295,7 @@ class _Importer:
 
     def _item(self, retro: Retrospective, item: ItemRecord) -> None:
         link_source, score, issue_id = LinkSource.NEW, None, None
-        review: tuple[int, float, list[str]] | None = None
+        review: tuple[Suggestion, ...] = ()
         item_type = item.type or infer_item_type(item.text, item.column)
         if item.same_as:
             issue_id = self.item_issue[item.same_as]
@@ -309,8 +310,8 @@ class _Importer:
             if decision.link_to is not None:
                 issue_id, score = decision.link_to, decision.score
                 link_source = LinkSource.AUTO
-            elif decision.review_with is not None:
-                review = (decision.review_with, decision.score, list(decision.reasons))
+            else:
+                review = decision.review
         if issue_id is None:
             issue = Issue(organization=self.org, title=title_from_text(item.text))
             history_log.save(issue)
@@ -348,17 +349,17 @@ class _Importer:
                     score or 0.0,
                 )
             )
-        if review is not None:
+        for pair in review:
             link_review = LinkReview(
                 organization=self.org,
                 occurrence=occurrence,
-                candidate_id=review[0],
-                score=review[1],
-                reasons=review[2],
+                candidate_id=pair.issue_id,
+                score=pair.score,
+                reasons=list(pair.reasons),
             )
             history_log.save(link_review)
             self.created["reviews"].append(link_review.pk)
-            self.report.queued_for_review += 1
+        self.report.queued_for_review += bool(review)
         self.item_issue[item.key] = issue_id
         self.touched_issue_ids.add(issue_id)
         self.report.items_created += 1

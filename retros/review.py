@@ -19,6 +19,7 @@ from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from matching.embedding import EmbeddingUnavailable
+from matching.ranker import review_pairs
 from matching.weights import DEFAULT_WEIGHTS
 from retros import history_log, live
 from retros.access import Access
@@ -137,40 +138,41 @@ def rejected_issue_ids(occurrence_id: int) -> set[int]:
     )
 
 
-def review_queue_from_board(*, occurrence: Occurrence) -> LinkReview | None:
-    """A raising just logged as a new issue, while an earlier issue scores in the review band
-    or above: the pair waits in the review queue, as an import's likely recurrences do, and
-    the board offers the link on the row. None when nothing plausible exists (or the matcher
-    cannot run: the raising stays logged either way)."""
+def review_queue_from_board(*, occurrence: Occurrence) -> list[LinkReview]:
+    """A raising just logged as a new issue, while earlier issues score in the review band
+    or above: the pairs (its best match and the close contenders, as an import queues them)
+    wait in the review queue, and the board offers the best on the row, then the next if
+    that one is not the same. Empty when nothing plausible exists (or the matcher cannot run:
+    the raising stays logged either way)."""
     if occurrence.link_source != LinkSource.NEW or occurrence.item_type != ItemType.PROBLEM:
-        return None
+        return []
     retro = occurrence.retro
     try:
         found = suggest(
             organization=retro.organization,
             text=occurrence.text,
             team=retro.team,
-            limit=1,
+            limit=DEFAULT_WEIGHTS.review_contenders,
             exclude_issue_ids={occurrence.issue_id},  # just logged: nobody has rejected a pair yet
             on=occurrence.held_on,
             min_score=DEFAULT_WEIGHTS.review,
         )
     except EmbeddingUnavailable:
         logger.warning("No review queued for occurrence %s: no model.", occurrence.pk)
-        return None
-    if not found:
-        return None
-    best = found[0]
-    review = LinkReview(
-        organization_id=occurrence.organization_id,
-        occurrence=occurrence,
-        candidate_id=best.issue.pk,
-        score=round(best.score, 4),
-        reasons=list(best.reasons),
-        source=ReviewSource.BOARD,
-    )
-    history_log.save(review)
-    return review
+        return []
+    reviews = []
+    for pair in review_pairs(found):
+        review = LinkReview(
+            organization_id=occurrence.organization_id,
+            occurrence=occurrence,
+            candidate_id=pair.issue.pk,
+            score=round(pair.score, 4),
+            reasons=list(pair.reasons),
+            source=ReviewSource.BOARD,
+        )
+        history_log.save(review)
+        reviews.append(review)
+    return reviews
 
 
 def pending_review_for(occurrence: Occurrence) -> LinkReview | None:

@@ -933,10 +933,13 @@ def embed_occurrence(occurrence: Occurrence) -> None:
 
 @dataclass(frozen=True)
 class LinkChoice:
+    """An imported item's link (``link_to``), or the pairs a person should judge (``review``:
+    the best match and its close contenders, best first), or neither: a new issue."""
+
     link_to: int | None
-    review_with: int | None
     score: float
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...] = ()
+    review: tuple[Suggestion, ...] = ()
 
 
 class ImportLinker:
@@ -976,11 +979,9 @@ class ImportLinker:
         return vector
 
     def decide(self, text: str, *, team: str, on: date) -> LinkChoice:
-        from matching.ranker import link_decision
-
         vector = self.vector(text)
         if not len(self.idx):
-            return LinkChoice(None, None, 0.0, ())
+            return LinkChoice(None, 0.0)
         pool = self.idx.pool(text, vector)
         # The whole pool's profiles at once: one at a time cost an import 3 ms per item.
         candidates = [
@@ -995,16 +996,15 @@ class ImportLinker:
             Query(text, vector, team=team, on=on),
             candidates,
             self.weights,
-            limit=1,
+            limit=self.weights.review_contenders,
             min_score=float("-inf"),
         )
-        best = ranked[0] if ranked else None
-        decision = link_decision(best, self.weights)
-        if best is None or decision == Decision.NEW:
-            return LinkChoice(None, None, best.score if best else 0.0, ())
-        if decision == Decision.LINK:
-            return LinkChoice(best.issue_id, None, best.score, best.reasons)
-        return LinkChoice(None, best.issue_id, best.score, best.reasons)
+        if not ranked:
+            return LinkChoice(None, 0.0)
+        best = ranked[0]
+        if ranker.link_decision(best, self.weights) == Decision.LINK:
+            return LinkChoice(best.issue_id, best.score, best.reasons)
+        return LinkChoice(None, best.score, review=tuple(ranker.review_pairs(ranked, self.weights)))
 
     def add(self, occurrence: Occurrence, *, team: str) -> None:
         """Make a just-written occurrence (with its vector) matchable by later items."""

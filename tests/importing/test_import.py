@@ -12,6 +12,13 @@ from django.core.management.base import CommandError
 from retros.importing import history_export, history_import
 from retros.models import Fix, LinkReview, Occurrence, Organization, Team
 from tests.examples import example_files, format_example
+from tests.factories import (
+    IssueFactory,
+    OccurrenceFactory,
+    OrganizationFactory,
+    RetrospectiveFactory,
+    TeamFactory,
+)
 from tests.rows import row_counts
 from vocabulary.history import HistoryValidationError
 
@@ -185,3 +192,37 @@ def test_export_command_writes_the_document(tmp_path):
     assert exported["retrospectives"][1]["items"][0]["same_as"] == "p31-1"
     with pytest.raises(CommandError, match="No organisation"):
         call_command("export_history", "--org", "Nobody")
+
+
+def test_an_item_with_two_alike_earlier_issues_queues_both_pairs():
+    """The best match and a close contender both wait: one decision among them settles it."""
+    org = OrganizationFactory(name="Northwind")
+    alike = []
+    for name, texts in (
+        ("Payments", ["Staging environment broken for days", "Staging was down most of the week"]),
+        ("Checkout", ["Staging environment broken for two days", "Staging was down for days"]),
+    ):
+        retro = RetrospectiveFactory(team=TeamFactory(organization=org, name=name))
+        issue = IssueFactory(organization=org, title=texts[0])
+        for text in texts:
+            OccurrenceFactory(retro=retro, issue=issue, text=text)
+        alike.append(issue.pk)
+    doc = {
+        "format": "recur-history/1",
+        "organization": "Northwind",
+        "teams": [{"key": "payments", "name": "Payments"}],
+        "retrospectives": [
+            {
+                "key": "payments-2026-03-04",
+                "team": "payments",
+                "held_on": "2026-03-04",
+                "items": [
+                    {"key": "p-1", "text": "Staging env was broken for a couple of days again"}
+                ],
+            }
+        ],
+    }
+    report = history_import(doc)
+    pairs = LinkReview.objects.filter(occurrence__import_key="p-1", status="pending")
+    assert sorted(p.candidate_id for p in pairs) == sorted(alike)
+    assert report.queued_for_review == 1

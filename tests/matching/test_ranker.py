@@ -15,6 +15,7 @@ from matching.ranker import (
     Suggestion,
     link_decision,
     rank,
+    review_pairs,
 )
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 
@@ -166,6 +167,22 @@ def test_imports_link_review_or_start_a_new_issue():
     assert link_decision(Suggestion(1, w.review, 0.6, 0.2, ()), w) is Decision.REVIEW
     assert link_decision(Suggestion(1, w.review - 0.01, 0.5, 0.1, ()), w) is Decision.NEW
     assert link_decision(None, w) is Decision.NEW
+
+
+def test_a_raising_queues_its_best_match_and_the_close_contenders_only():
+    w = MatchWeights(review=0.25, review_margin=0.05, review_contenders=3)
+
+    def ranked(*scores: float) -> list[Suggestion]:
+        return [Suggestion(i, s, 0.5, 0.2, ()) for i, s in enumerate(scores, start=1)]
+
+    def ids(*scores: float) -> list[int]:
+        return [s.issue_id for s in review_pairs(ranked(*scores), w)]
+
+    assert ids(0.50, 0.47, 0.46, 0.455) == [1, 2, 3]  # three in all
+    assert ids(0.50, 0.47, 0.44) == [1, 2]  # the third is not close
+    assert ids(0.28, 0.24) == [1]  # nor below the review band
+    assert ids(0.24, 0.23) == []
+    assert review_pairs([], w) == []
 
 
 def test_weights_are_frozen_versioned_and_validated():

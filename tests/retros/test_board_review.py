@@ -109,3 +109,30 @@ def test_an_unrelated_new_item_is_not_queued(cast, board, earlier_issue):
     log(cast.clients["facilitator"], board.retro, "The coffee machine on floor 3 leaks")
     logged = Occurrence.objects.get(text="The coffee machine on floor 3 leaks")
     assert not LinkReview.objects.filter(occurrence=logged).exists()
+
+
+def test_close_contenders_wait_too_and_the_row_offers_the_next_after_not_the_same(
+    cast, board, earlier_issue
+):
+    """Two earlier issues alike: both pairs wait; "Not the same" on the first offers the
+    second, and linking it settles the raising."""
+    from retros import services
+
+    retro = RetrospectiveFactory(team=cast.other_team, held_on=EARLIER)
+    twin = IssueFactory(organization=cast.org, title="Staging environment broken for two days")
+    for text in ("Staging environment broken for two days", "Staging was down for days"):
+        OccurrenceFactory(retro=retro, issue=twin, text=text)
+    services.issue_refresh_stats(issue_ids=[twin.pk])
+    client = cast.clients["facilitator"]
+    log(client, board.retro, REWORDED)
+    logged = Occurrence.objects.get(text=REWORDED)
+    first, second = LinkReview.objects.filter(occurrence=logged).order_by("-score", "pk")
+    assert {first.candidate_id, second.candidate_id} == {earlier_issue.pk, twin.pk}
+    assert first.score - second.score <= 0.05
+    response = decide(client, first, "reject")
+    assert f'name="review" value="{second.pk}"' in response.content.decode()
+    decide(client, second, "confirm")
+    logged.refresh_from_db()
+    assert logged.issue_id == second.candidate_id
+    statuses = dict(LinkReview.objects.filter(occurrence=logged).values_list("pk", "status"))
+    assert statuses == {first.pk: ReviewStatus.REJECTED, second.pk: ReviewStatus.CONFIRMED}
