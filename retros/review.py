@@ -76,9 +76,22 @@ def pending_candidates(access: Access) -> QuerySet[Any]:
 
 
 def review_groups(access: Access, candidate_ids: Sequence[int]) -> list[ReviewGroup]:
-    """The pending reviews of these candidates, grouped, in the order given."""
+    """The pending reviews of these candidates, grouped, in the order given. Each review's
+    ``contenders`` is how many earlier issues its raising waits on (a close second is queued
+    too): confirming one settles the others."""
     by_candidate: dict[int, list[LinkReview]] = {pk: [] for pk in candidate_ids}
-    for item in pending_reviews(access).filter(candidate_id__in=list(candidate_ids)):
+    items = list(pending_reviews(access).filter(candidate_id__in=list(candidate_ids)))
+    waiting = dict(
+        LinkReview.objects.filter(
+            occurrence_id__in={i.occurrence_id for i in items}, status=ReviewStatus.PENDING
+        )
+        .order_by()
+        .values("occurrence_id")
+        .annotate(n=Count("id"))
+        .values_list("occurrence_id", "n")
+    )
+    for item in items:
+        item.contenders = waiting.get(item.occurrence_id, 1)  # type: ignore[attr-defined]
         by_candidate[item.candidate_id].append(item)
     return [
         ReviewGroup(candidate=items[0].candidate, reviews=items)

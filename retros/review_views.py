@@ -42,7 +42,12 @@ def _queue(request: HttpRequest, page_number: Any) -> dict[str, Any]:
     return {
         "page": page,
         "groups": groups,
-        "waiting": review.pending_reviews(access).count(),
+        # Raisings, not pairs: one raising may wait on a close second issue too.
+        "waiting": review.pending_reviews(access)
+        .order_by()
+        .values("occurrence_id")
+        .distinct()
+        .count(),
     }
 
 

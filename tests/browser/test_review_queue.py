@@ -76,3 +76,32 @@ def test_one_key_settles_a_whole_group_and_focus_moves_to_the_next_group(cast, p
         assert item.occurrence.issue_id == staging.pk
     after.refresh_from_db()
     assert after.status == "pending"
+
+
+def test_a_raising_that_may_be_either_of_two_issues_is_settled_by_one_same(cast, page):
+    raised = OccurrenceFactory(
+        retro=RetrospectiveFactory(team=cast.team), text="Staging env broken for days again"
+    )
+
+    def earlier(title: str) -> object:
+        issue = IssueFactory(organization=cast.org, title=title, occurrence_count=1)
+        OccurrenceFactory(retro=RetrospectiveFactory(team=cast.team), issue=issue, text=title)
+        return issue
+
+    pairs = [
+        LinkReview.objects.create(
+            organization=cast.org, occurrence=raised, candidate=earlier(title), score=score
+        )
+        for title, score in (("Staging broken for days", 0.62), ("Staging down all week", 0.6))
+    ]
+    log_in(page, "fay", PASSWORD)
+    page.goto("/reviews/")
+    expect(page.locator(".review-row .contenders")).to_have_count(2)
+    screenshot(page, "review-queue-contenders")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "review-queue-contenders-390")
+    page.keyboard.press("j")
+    page.keyboard.press("j")  # the raising under the second issue
+    page.keyboard.press("y")
+    expect(page.locator(".review-row")).to_have_count(0)
+    assert [LinkReview.objects.get(pk=p.pk).status for p in pairs] == ["rejected", "confirmed"]

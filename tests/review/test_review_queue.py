@@ -212,3 +212,16 @@ def test_ids_that_are_not_plain_keys_decide_nothing_and_break_nothing(cast, queu
     response = cast.clients["leader"].post(reverse("review:decide"), posted)
     assert response.status_code == 302
     assert set(LinkReview.objects.values_list("status", flat=True)) == {"pending"}
+
+
+def test_a_raising_waiting_on_two_issues_is_counted_once_and_says_so(cast, grouped):
+    raising = grouped["group"][0].occurrence
+    second = LinkReview.objects.create(
+        organization=cast.org, occurrence=raising, candidate=grouped["alone"].candidate, score=0.52
+    )
+    page = cast.clients["leader"].get(reverse("review:queue")).content.decode()
+    assert "4 raisings waiting, under 2 earlier issues" in page
+    assert page.count("one of 2 earlier issues it may be") == 2  # under each candidate
+    review.review_confirm(review=second, user=cast.users["leader"])
+    page = cast.clients["leader"].get(reverse("review:queue")).content.decode()
+    assert "3 raisings waiting" in page and "one of 2" not in page
