@@ -7,9 +7,10 @@ import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -82,13 +83,15 @@ def team_issues(team: Team) -> QuerySet[Issue]:
     raised_here = (
         live_here.filter(issue=OuterRef("pk")).values("issue").annotate(n=Count("*")).values("n")
     )
+    ids: Any = live_here.values("issue_id")
+    if connection.vendor == "postgresql":
+        # Given as a subquery, PostgreSQL expects several times the team's real number of
+        # issues and scans all of the organisation's (12 ms for 744 of 19,683); given as
+        # ids, it looks up those alone (2.6 ms).
+        ids = list(ids.order_by().distinct().values_list("issue_id", flat=True))
     return (
         Issue.objects.live()
-        .filter(
-            organization_id=team.organization_id,
-            merged_into=None,
-            pk__in=live_here.values("issue_id"),
-        )
+        .filter(organization_id=team.organization_id, merged_into=None, pk__in=ids)
         .annotate(raised_here=Subquery(raised_here, output_field=IntegerField()))
         .order_by("-raised_here", "-last_seen", "-id")
     )
@@ -138,7 +141,8 @@ class Board:
 
 
 def retro_occurrences(retro: Retrospective) -> QuerySet[Occurrence]:
-    return retro.occurrences.live().select_related("issue").order_by("id")
+    # Not the vector: 1.5 kB a row that no page shows.
+    return retro.occurrences.live().select_related("issue").defer("embedding").order_by("id")
 
 
 def board_rows(retro: Retrospective, occurrences: list[Occurrence]) -> list[BoardRow]:
@@ -225,6 +229,7 @@ def retro_board(retro: Retrospective, *, access: Access | None = None) -> Board:
     archived = list(
         retro.occurrences.filter(archived_at__isnull=False)
         .select_related("issue")
+        .defer("embedding")
         .order_by("-archived_at")[:10]
     )
     if access is not None:
@@ -381,7 +386,10 @@ def issue_list(access: Access) -> QuerySet[Issue]:
 def issue_timeline(issue: Issue) -> tuple[list[Occurrence], list[Fix]]:
     # The retro's title is all the timeline shows of it (held_on is the occurrence's own).
     occurrences: list[Occurrence] = list(
-        issue.occurrences.live().select_related("team").annotate(retro_title=F("retro__title"))
+        issue.occurrences.live()
+        .select_related("team")
+        .defer("embedding")
+        .annotate(retro_title=F("retro__title"))
     )
     fixes = list(issue.fixes.live().select_related("team"))
     return occurrences, fixes
@@ -496,7 +504,11 @@ def issue_timeline_page(
     entries: list[TimelineEntry] = list(page.object_list)
     wanted_occurrences = [e.occurrence.pk for e in entries if e.occurrence is not None]
     wanted_fixes = [e.fix.pk for e in entries if e.fix is not None]
-    occurrences = Occurrence.objects.select_related("team").annotate(retro_title=F("retro__title"))
+    occurrences = (
+        Occurrence.objects.select_related("team")
+        .defer("embedding")
+        .annotate(retro_title=F("retro__title"))
+    )
     loaded_occurrences = occurrences.in_bulk(wanted_occurrences)
     loaded_fixes = Fix.objects.select_related("team").in_bulk(wanted_fixes)
     loaded: list[TimelineEntry] = []
