@@ -44,6 +44,25 @@ def save(instance: Any, user: Any = None, **kwargs: Any) -> None:
     created.append(snapshot)
 
 
+def create_all(objs: list[Any], user: Any = None) -> None:
+    """Create rows of one model together (one insert), each with its "created" history row
+    (one insert more, or at the end of the batch block it is in)."""
+    if not objs:
+        return
+    for obj in objs:
+        obj._history_user = user
+    type(objs[0]).objects.bulk_create(objs)
+    created = _created.get()
+    if created is None:
+        _write(objs)
+        return
+    now = timezone.now()
+    for obj in objs:
+        snapshot = copy.copy(obj)
+        snapshot._history_date = now
+        created.append(snapshot)
+
+
 @contextmanager
 def batched() -> Iterator[None]:
     """Write the "created" history rows of what :func:`save` creates inside the block when

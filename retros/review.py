@@ -173,9 +173,8 @@ def review_queue_from_board(*, occurrence: Occurrence) -> list[LinkReview]:
     except EmbeddingUnavailable:
         logger.warning("No review queued for occurrence %s: no model.", occurrence.pk)
         return []
-    reviews = []
-    for pair in review_pairs(found):
-        review = LinkReview(
+    reviews = [
+        LinkReview(
             organization_id=occurrence.organization_id,
             occurrence=occurrence,
             candidate_id=pair.issue.pk,
@@ -183,8 +182,9 @@ def review_queue_from_board(*, occurrence: Occurrence) -> list[LinkReview]:
             reasons=list(pair.reasons),
             source=ReviewSource.BOARD,
         )
-        history_log.save(review)
-        reviews.append(review)
+        for pair in review_pairs(found)
+    ]
+    history_log.create_all(reviews)
     return reviews
 
 

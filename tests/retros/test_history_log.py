@@ -67,3 +67,20 @@ def test_an_import_leaves_one_created_row_per_tracked_row_it_wrote():
         occurrence.issue_id,
         occurrence.retro_id,
     )
+
+
+@pytest.mark.parametrize("in_batch", [False, True])
+def test_rows_created_together_get_one_created_row_each(in_batch):
+    author = UserFactory()
+    organization = OrganizationFactory()
+    issues = [Issue(organization=organization, title=f"Issue {n}") for n in range(3)]
+    if in_batch:
+        with history_log.batched():
+            history_log.create_all(issues, author)
+            assert not Issue.history.exists()  # type: ignore[attr-defined]
+    else:
+        history_log.create_all(issues, author)
+    rows = Issue.history.order_by("id")  # type: ignore[attr-defined]
+    assert [(r.id, r.history_type, r.history_user, r.title) for r in rows] == [
+        (i.pk, "+", author, i.title) for i in issues
+    ]
