@@ -647,7 +647,9 @@ def fix_record(
         (completed_on, "The completion date"),
     ):
         check_date(value, what=what)
-    with transaction.atomic():
+    # All checks are made above; inside, a failure fails the caller's transaction too, so no
+    # savepoint is needed (an import records thousands of fixes in one transaction).
+    with transaction.atomic(savepoint=False):
         fix = Fix(
             organization_id=issue.organization_id,
             issue=issue,
