@@ -39,9 +39,7 @@ def save(instance: Any, user: Any = None, **kwargs: Any) -> None:
         instance.save(**kwargs)
     finally:
         del instance.skip_history_when_saving
-    snapshot = copy.copy(instance)  # the values as saved, whatever changes the instance later
-    snapshot._history_date = timezone.now()
-    created.append(snapshot)
+    _defer(created, [instance])
 
 
 def create_all(objs: list[Any], user: Any = None) -> None:
@@ -55,7 +53,12 @@ def create_all(objs: list[Any], user: Any = None) -> None:
     created = _created.get()
     if created is None:
         _write(objs)
-        return
+    else:
+        _defer(created, objs)
+
+
+def _defer(created: list[Model], objs: list[Any]) -> None:
+    """Keep the rows as saved (whatever changes the instances later), dated now."""
     now = timezone.now()
     for obj in objs:
         snapshot = copy.copy(obj)

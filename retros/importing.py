@@ -349,17 +349,19 @@ class _Importer:
                     score or 0.0,
                 )
             )
-        for pair in review:
-            link_review = LinkReview(
+        pairs = [
+            LinkReview(
                 organization=self.org,
                 occurrence=occurrence,
                 candidate_id=pair.issue_id,
                 score=pair.score,
                 reasons=list(pair.reasons),
             )
-            history_log.save(link_review)
-            self.created["reviews"].append(link_review.pk)
-        self.report.queued_for_review += bool(review)
+            for pair in review
+        ]
+        history_log.create_all(pairs)
+        self.created["reviews"].extend(p.pk for p in pairs)
+        self.report.queued_for_review += bool(pairs)
         self.item_issue[item.key] = issue_id
         self.touched_issue_ids.add(issue_id)
         self.report.items_created += 1

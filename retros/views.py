@@ -8,7 +8,7 @@ with status 422, the message and what was typed (board.js lets htmx swap 422 res
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,8 +177,11 @@ class SuggestionItem:
     same_team: bool
 
 
-def _teams_of(suggestions: Iterable[IssueSuggestion]) -> dict[int, list[str]]:
-    return {s.issue.pk: s.teams for s in suggestions}
+def _show_titles(access: acl.Access, suggestions: Sequence[IssueSuggestion]) -> None:
+    """The titles of suggested issues this person may read (the teams they carry name the
+    issues whose raisings the person may not see)."""
+    teams = {s.issue.pk: s.teams for s in suggestions}
+    visibility.show_titles(access, [s.issue for s in suggestions], teams=teams)
 
 
 def _suggestion_groups(
@@ -193,7 +196,7 @@ def _suggestion_groups(
         limit=SUGGESTION_LIMIT,
         on=retro.held_on,
     )
-    visibility.show_titles(access, [s.issue for s in found], teams=_teams_of(found))
+    _show_titles(access, found)
     mine = [s for s in found if retro.team.name in s.teams]
     others = [s for s in found if retro.team.name not in s.teams]
     groups: list[tuple[str, list[SuggestionItem]]] = []
@@ -561,7 +564,7 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
             on=occurrence.held_on,
         )
     ]
-    visibility.show_titles(access, [s.issue for s in suggestions], teams=_teams_of(suggestions))
+    _show_titles(access, suggestions)
     context = {
         "occ": occurrence,
         "form": form,
