@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, Lookup, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -34,6 +35,23 @@ from vocabulary.fixkinds import FIX_KINDS
 BAND_AID_KINDS = frozenset(slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid")
 # Fixes reviewed at the top of a retro: every open one, and those completed this recently.
 REVIEW_COMPLETED_WITHIN = dt.timedelta(days=60)
+
+
+class _AnyOf(Lookup):  # type: ignore[type-arg]
+    """``column = ANY(%s)``: the ids as one array parameter (PostgreSQL only)."""
+
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*params, list(self.rhs))
+
+
+def pk_any(ids: Iterable[int]) -> _AnyOf:
+    """``pk`` among ``ids`` in one parameter. ``pk__in`` makes a placeholder per id: for a
+    team's 744 issues the ORM and the driver spent 5 ms building and parsing a statement that
+    differs each time, as long as running it."""
+    return _AnyOf(F("pk"), list(ids))
 
 
 # --- Teams -----------------------------------------------------------------------------------
@@ -83,15 +101,15 @@ def team_issues(team: Team) -> QuerySet[Issue]:
     raised_here = (
         live_here.filter(issue=OuterRef("pk")).values("issue").annotate(n=Count("*")).values("n")
     )
-    ids: Any = live_here.values("issue_id")
+    among: Q | _AnyOf = Q(pk__in=live_here.values("issue_id"))
     if connection.vendor == "postgresql":
         # Given as a subquery, PostgreSQL expects several times the team's real number of
         # issues and scans all of the organisation's (12 ms for 744 of 19,683); given as
         # ids, it looks up those alone (2.6 ms).
-        ids = list(ids.order_by().distinct().values_list("issue_id", flat=True))
+        among = pk_any(live_here.order_by().distinct().values_list("issue_id", flat=True))
     return (
         Issue.objects.live()
-        .filter(organization_id=team.organization_id, merged_into=None, pk__in=ids)
+        .filter(among, organization_id=team.organization_id, merged_into=None)
         .annotate(raised_here=Subquery(raised_here, output_field=IntegerField()))
         .order_by("-raised_here", "-last_seen", "-id")
     )
