@@ -495,8 +495,9 @@ class Fix(models.Model):
         indexes = [
             # Issue page timeline and diagnosis: an issue's fixes in date order.
             models.Index(fields=["issue", "decided_on"], name="fix_issue_decided_on"),
-            # Review of earlier fixes at the top of a retro: a team's fixes by status.
-            models.Index(fields=["team", "status"], name="fix_team_status"),
+            # Review of earlier fixes at the top of a retro: a team's open fixes and those
+            # completed lately, each arm of the OR read from the index.
+            models.Index(fields=["team", "status", "completed_on"], name="fix_team_review"),
         ]
 
     def __str__(self) -> str:
