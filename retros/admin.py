@@ -96,7 +96,7 @@ class OrgScopedPermissions:
 
 
 def _is_small_int(value: str, limit: int) -> bool:
-    return value.isdigit() and 0 < int(value) <= limit
+    return value.isdecimal() and 0 < int(value) <= limit
 
 
 # Date-hierarchy parameters and the largest value each may take.

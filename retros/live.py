@@ -182,7 +182,7 @@ def _listen() -> None:
                 while not _stopping.is_set():
                     for note in listening.notifies(timeout=_LISTEN_POLL):
                         retro_id, _, version = note.payload.partition(":")
-                        if retro_id.isdigit() and version.isdigit():
+                        if retro_id.isdecimal() and version.isdecimal():
                             _heard(int(retro_id), int(version))
         except Exception:  # the database restarted or the connection dropped: listen again
             if _stopping.is_set():

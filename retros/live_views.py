@@ -138,7 +138,7 @@ def retro_stream(request: Any, retro_id: int) -> StreamingHttpResponse:
     access = acl.access_for(request)
     retro = acl.retro_for(access, retro_id)
     seen_text = request.headers.get("Last-Event-ID") or request.GET.get("v", "")
-    seen = int(seen_text) if seen_text.isdigit() else None
+    seen = int(seen_text) if seen_text.isdecimal() else None
     response = StreamingHttpResponse(
         live.stream(retro.pk, seen), content_type="text/event-stream; charset=utf-8"
     )
@@ -169,7 +169,7 @@ def live_settings(request: Any, retro_id: int) -> HttpResponse:
             retro=retro,
             anonymity=request.POST.get("anonymity", ""),
             private_until_reveal=request.POST.get("private_until_reveal") == "on",
-            vote_budget=int(budget) if budget.strip().isdigit() else 0,
+            vote_budget=int(budget) if budget.strip().isdecimal() else 0,
             members_group=request.POST.get("members_group") == "on",
         )
     except ValidationError as failure:
@@ -198,7 +198,7 @@ def live_timer(request: Any, retro_id: int) -> HttpResponse:
     if request.POST.get("stop"):
         minutes = 0
     else:
-        minutes = int(typed) if typed.isdigit() and len(typed) < 4 else -1
+        minutes = int(typed) if typed.isdecimal() and len(typed) < 4 else -1
     try:
         cards.timer_set(retro=retro, minutes=minutes)
     except ValidationError as failure:
@@ -220,7 +220,7 @@ def card_edit(request: Any, card_id: int) -> HttpResponse:
         lambda: cards.card_edit(
             card=card,
             text=text,
-            revision=int(revision) if revision.isdigit() and len(revision) < 10 else -1,
+            revision=int(revision) if revision.isdecimal() and len(revision) < 10 else -1,
             user=request.user,
         ),
         typed=text,
@@ -300,7 +300,7 @@ def card_vote(request: Any, card_id: int) -> HttpResponse:
 
 def _card_of(retro: Retrospective, card_id: str) -> Card | None:
     """The card ``card_id`` (as posted) of ``retro``, or None."""
-    if not card_id.isdigit() or len(card_id) > 9:
+    if not card_id.isdecimal() or len(card_id) > 9:
         return None
     return Card.objects.filter(pk=int(card_id), retro=retro).first()
 

@@ -172,6 +172,19 @@ def test_members_group_cards_only_when_the_facilitator_allows_it(cast, retro):
     assert _group(stranger, second, first).status_code == 403
 
 
+@pytest.mark.parametrize("typed", ["²", "0", "21", "three", ""])
+def test_a_vote_budget_that_is_not_1_to_20_is_refused_with_a_reason(cast, retro, typed):
+    response = cast.clients["facilitator"].post(
+        reverse("retros:live_settings", args=[retro.pk]),
+        {"anonymity": "named", "vote_budget": typed},
+        headers=HTMX,
+    )
+    assert response.status_code == 422
+    assert "between 1 and 20 votes" in response.content.decode()
+    retro.refresh_from_db()
+    assert retro.vote_budget != 0
+
+
 def _discussed(cast, retro, text):
     """``text`` written, then discussed: the group's raising, logged as a new issue."""
     _add(cast.clients["member"], retro, text)

@@ -489,6 +489,7 @@ INTERESTING = [
     "/\\evil.example",
     "x" * 2001,
     "١٢٣",
+    "²",  # a digit to str.isdigit, not a number to int()
 ]
 
 
