@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -38,10 +40,10 @@ def test_the_board_query_count_does_not_grow_with_the_data(cast, django_assert_n
     client = cast.clients["facilitator"]
     for board in (small, large):
         # session, user, membership with its teams, retro with team and facilitator,
-        # live occurrences with issues, earlier raisings of those issues, their fixes,
-        # fixes to review with issues, recently archived occurrences, pending possible
-        # recurrences of the raisings, the titles the facilitator may read (retros.visibility)
-        with django_assert_num_queries(11):
+        # occurrences with issues (live and archived), earlier raisings of those issues,
+        # their fixes, fixes to review with issues, pending possible recurrences of the
+        # raisings, the titles the facilitator may read (retros.visibility)
+        with django_assert_num_queries(10):
             response = client.get(board_url(board))
         assert response.status_code == 200
 
@@ -407,3 +409,24 @@ def test_editing_an_item_changed_in_another_tab_shows_both_texts(cast, board):
     response = mine.post(url, {"text": "Flaky API tests", "version": opened_at(response)})
     occ.refresh_from_db()
     assert response.status_code == 302 and occ.text == "Flaky API tests"
+
+
+def test_the_board_lists_the_last_ten_archived_items_newest_first_apart_from_the_live_ones(
+    cast,
+):
+    from retros.selectors import BOARD_ARCHIVED_SHOWN, retro_board
+
+    board = build_board(cast, 6)  # 12 raisings in the open retro
+    first, *archived = board.occurrences
+    start = timezone.now()
+    for minutes, occ in enumerate(archived):
+        Occurrence.objects.filter(pk=occ.pk).update(
+            archived_at=start + dt.timedelta(minutes=minutes)
+        )
+    shown = retro_board(board.retro)
+    assert [row.occurrence.pk for row in shown.rows] == [first.pk]
+    newest_first = [occ.pk for occ in reversed(archived)][:BOARD_ARCHIVED_SHOWN]
+    assert BOARD_ARCHIVED_SHOWN < len(archived)
+    assert [occ.pk for occ in shown.archived] == newest_first
+    html = cast.clients["facilitator"].get(board_url(board)).content.decode()
+    assert f"Archived in this retro ({BOARD_ARCHIVED_SHOWN})" in html
