@@ -542,6 +542,7 @@ def _fuzz(world, name: str, method: str, data) -> None:
     @example(values=dict.fromkeys(fields, PAYLOAD))
     @example(values=dict.fromkeys(fields, "x" * 2001))
     @example(values=dict.fromkeys(fields, "99999999999999999999"))
+    @example(values=dict.fromkeys(fields, "²"))
     @given(values=data)
     def run(values):
         before = row_counts()
