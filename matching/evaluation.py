@@ -131,6 +131,17 @@ def load_history(source: Path | str | dict[str, Any]) -> tuple[str, list[Retro]]
     return name, retros
 
 
+def item_type_scores(doc: dict[str, Any]) -> dict[str, Any]:
+    """How often the type read from each item's column and text equals the file's ``type``,
+    over the items that have one (``items_typed``, ``type_accuracy``)."""
+    typed = [it for raw in doc["retrospectives"] for it in raw.get("items", []) if it.get("type")]
+    right = sum(infer_item_type(it["text"], it.get("column")) == it["type"] for it in typed)
+    return {
+        "items_typed": len(typed),
+        "type_accuracy": round(right / len(typed), 4) if typed else 0.0,
+    }
+
+
 def _action(raw: dict[str, Any], on: date) -> Action:
     done = raw.get("completed_on")
     return Action(

@@ -21,13 +21,22 @@ ITEM_TYPES: Final = (PROBLEM, APPRECIATION)
 # Column names of common retro formats (lower case, words only).
 _PRAISE_COLUMNS: Final = re.compile(
     r"\b(?:went well|what went well|well|glad|liked?|likes|continue|keep|keep doing|kudos|"
-    r"appreciations?|thanks|shout ?outs?|wins?|positives?|good|strengths?|celebrat\w*|"
-    r"happy|proud|loved?|successes)\b"
+    r"appreciat\w*|thanks|shout ?outs?|wins?|positives?|good|strengths?|celebrat\w*|"
+    r"happy|proud|loved?|successes|worked|what worked|roses?)\b"
 )
 _PROBLEM_COLUMNS: Final = re.compile(
-    r"\b(?:mad|sad|stop|lacked|lack|longed for|went wrong|wrong|improve|to improve|"
+    r"\b(?:mad|sad|stop|lacked|lack|longed for|went wrong|wrong|improv\w*|"
     r"problems?|issues?|bad|less well|didn'?t go well|could be better|challenges?|"
-    r"frustrat\w*|risks?|blockers?|puzzles?|concerns?)\b"
+    r"frustrat\w*|risks?|blockers?|puzzl\w*|concerns?|what didn'?t|didn'?t work|delta|"
+    r"change|thorns?|pain points?|went poorly|struggles?|obstacles?|impediments?|"
+    r"differently)\b"
+)
+# A column that negates its praise word, or wishes for better, names problems: "what
+# didn't we do so well", "what did not work", "not so good", "what could have gone better",
+# "what should we do better" (but "what should we keep doing well" is praise).
+_NEGATED_PRAISE_COLUMNS: Final = re.compile(
+    r"\b(?:didn'?t|did not|not)(?: [a-z']+){0,4}? (?:well|good|great|smooth\w*|work\w*)\b"
+    r"|\b(?:could|should|would)(?: [a-z']+){0,4}? better\b"
 )
 
 # Wording that praises: a thank-you, a win, something that worked.
@@ -60,7 +69,9 @@ def column_type(column: str | None) -> ItemType | None:
     """The type a column name says, or None when it says neither (or both)."""
     if not column:
         return None
-    name = " ".join(re.findall(r"[a-z']+", column.lower()))
+    name = " ".join(re.findall(r"[a-z']+", column.lower().replace("\u2019", "'")))
+    if _NEGATED_PRAISE_COLUMNS.search(name):
+        return PROBLEM
     praise, problem = bool(_PRAISE_COLUMNS.search(name)), bool(_PROBLEM_COLUMNS.search(name))
     if praise and not problem:
         return APPRECIATION

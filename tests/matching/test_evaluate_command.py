@@ -19,6 +19,8 @@ FIELDS = [
     "fixes_labelled",
     "kind_accuracy",
     "nature_accuracy",
+    "items_typed",
+    "type_accuracy",
 ]
 
 

@@ -151,6 +151,18 @@ def test_fix_kinds_are_scored_against_the_files_kinds():
     assert scores["nature_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
 
 
+def test_item_types_are_scored_against_the_files_types():
+    document = _history()
+    items = document["retrospectives"][1]["items"]
+    items.append({"key": "w1", "text": "Pairing", "column": "What worked", "type": "appreciation"})
+    items.append({"key": "w2", "text": "Pairing", "column": "What didn't", "type": "problem"})
+    items.append({"key": "w3", "text": "Pairing", "column": "What didn't", "type": "appreciation"})
+    items.append({"key": "w4", "text": "No type given", "column": "Glad"})
+    scores = evaluation.item_type_scores(document)
+    assert scores["items_typed"] == 3, "an item without a type is not scored"
+    assert scores["type_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
+
+
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
 def test_it_finds_recurrences_in_the_sample_histories(path):
     result = evaluate_suggestions(path)

@@ -11,7 +11,7 @@ from retros.importing import history_import
 from retros.models import ItemType, Occurrence
 from retros.search import suggest
 from tests.retros.conftest import htmx
-from vocabulary.itemtype import infer_item_type
+from vocabulary.itemtype import column_type, infer_item_type
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,56 @@ from vocabulary.itemtype import infer_item_type
 )
 def test_the_type_comes_from_the_column_then_the_wording(text, column, expected):
     assert infer_item_type(text, column) == expected
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        "What went well?",
+        "Things we did well",
+        "What worked",
+        "What worked? What do you appreciate?",
+        "Successes and achievements",
+        "We should keep",
+        "What should we keep doing well?",
+        "Kudos",
+        "Rose",
+    ],
+)
+def test_a_praise_column_makes_even_a_plain_item_an_appreciation(column):
+    assert column_type(column) == "appreciation"
+    assert infer_item_type("Release notes", column) == "appreciation"
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        "What didn't go well",
+        "What didn\u2019t we do so well / Testing",  # a typographic apostrophe
+        "What did not work",
+        "What didn't",
+        "Not so good",
+        "What could have gone better in 1.3",
+        "What could we have done better?",
+        "What do you think could be improved?",
+        "Improvements we're implementing for our next sprint",
+        "We need to change",
+        "Delta",
+        "Thorn",
+        "Pain points",
+        "Anything we would do differently? Puzzles?",
+    ],
+)
+def test_a_column_that_negates_or_wishes_for_better_is_a_problem_column(column):
+    assert column_type(column) == "problem"
+    assert infer_item_type("Great teamwork", column) == "problem"
+
+
+@pytest.mark.parametrize("column", ["Start", "What we learned", "Insights", "Summary", ""])
+def test_a_column_that_says_neither_leaves_the_type_to_the_wording(column):
+    assert column_type(column) is None
+    assert infer_item_type("Great teamwork, well done", column) == "appreciation"
+    assert infer_item_type("Staging was down again", column) == "problem"
 
 
 def _glad_history():

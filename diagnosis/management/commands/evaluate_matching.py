@@ -14,6 +14,7 @@ from vocabulary.history import HistoryValidationError, dump_history, parse_histo
 FIELDS = ("file", "recurrences", "top1", "top3", "mrr", "p95_ms", "lexical_top3")
 IMPORT_FIELDS = ("queued_or_linked", "queue_precision", "autolink_precision", "links", "queued")
 KIND_FIELDS = ("fixes_labelled", "kind_accuracy", "nature_accuracy")
+TYPE_FIELDS = ("items_typed", "type_accuracy")
 
 
 class Command(BaseCommand):
@@ -31,7 +32,8 @@ class Command(BaseCommand):
         "recurrences linked or queued with their true issue (queued_or_linked), the share of "
         "queued pairs and of automatic links that are right, and how often the kind inferred "
         "from each action's text equals the file's kind (kind_accuracy) and falls on the "
-        "same side of the band-aid line (nature_accuracy)."
+        "same side of the band-aid line (nature_accuracy); and how often the type read from an "
+        "item's column and text (problem or appreciation) equals the file's (type_accuracy)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -41,7 +43,7 @@ class Command(BaseCommand):
         documents = [(Path(name).name, _validated(name)) for name in options["files"]]
         from diagnosis.evaluation import fix_kind_scores
         from matching.embedding import EmbeddingUnavailable
-        from matching.evaluation import evaluate_import, evaluate_suggestions
+        from matching.evaluation import evaluate_import, evaluate_suggestions, item_type_scores
 
         for name, document in documents:
             try:
@@ -53,6 +55,7 @@ class Command(BaseCommand):
             line = {key: result[key] for key in FIELDS}
             line.update({key: imported[key] for key in IMPORT_FIELDS})
             line.update({key: kinds[key] for key in KIND_FIELDS})
+            line.update(item_type_scores(document))
             self.stdout.write(json.dumps(line))
 
 
