@@ -59,6 +59,26 @@ _COMPLAINT: Final = re.compile(
     r"incidents?|but|however|although|except|unless|without)\b",
     re.IGNORECASE,
 )
+# Positive words and achievements: praise only where the item neither complains, nor wishes
+# or asks for something ("it would be great to...", "we need better..."), nor names harm.
+_POSITIVE: Final = re.compile(
+    r"\b(?:awesome|fantastic|amazing|excellent|great|good|impress(?:ed|ive)|stepped up|"
+    r"above and beyond|useful|valuable|beneficial|liked?|loved?|fun|promptly|swiftly|"
+    r"quickly|(?<!as )well|better|easier|smoother|successfully|success|managed to|"
+    r"as planned|on schedule|on track|got (?:[\w.]+ ){0,4}?(?:out|done|merged|working)|"
+    r"released|shipped|launched|completed|achieved|implemented|resolved|solved|helped|"
+    r"helpful|proved)\b",
+    re.IGNORECASE,
+)
+_WISH_OR_HARM: Final = re.compile(
+    r"\b(?:should|could|would|will|need\w*|must|let'?s|consider|maybe|perhaps|wish|hope|"
+    r"how (?:can|do|could|should) we|more|less|try|what if|want|important|once|if|no|low|"
+    r"outdated|harder|urgent|nothing|only|too|instead|yet|poor\w*|bad|terrible|awful|"
+    r"mess\w*|chao\w*|rushed|overload\w*|burn\w*|stress\w*|tired|wast\w*|risk\w*|"
+    r"concern\w*|frustrat\w*|annoy\w*|crash\w*|down|errors?|wrong|mistakes?|regress\w*|"
+    r"unstable|overtime|closed)\b|\?",
+    re.IGNORECASE,
+)
 _ZERO_COUNT: Final = re.compile(
     r"\b(?:zero|no) (?:\w+ )?(?:incidents?|bugs?|defects?|outages?|regressions?)\b",
     re.IGNORECASE,
@@ -85,8 +105,13 @@ def infer_item_type(text: str, column: str | None = None) -> ItemType:
     from_column = column_type(column)
     if from_column is not None:
         return from_column
-    if not _PRAISE.search(text):
-        return PROBLEM
+    text = text.replace("\u2019", "'")
     # "zero incidents" praises; other complaint words ("still slow", "but") make it a problem.
     remaining = _ZERO_COUNT.sub(" ", text)
-    return PROBLEM if _COMPLAINT.search(remaining) else APPRECIATION
+    if _COMPLAINT.search(remaining):
+        return PROBLEM
+    if _PRAISE.search(text):
+        return APPRECIATION
+    if _POSITIVE.search(text) and not _WISH_OR_HARM.search(remaining):
+        return APPRECIATION
+    return PROBLEM

@@ -75,6 +75,26 @@ def test_a_column_that_negates_or_wishes_for_better_is_a_problem_column(column):
     assert infer_item_type("Great teamwork", column) == "problem"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Code reviews came back quickly this sprint", "appreciation"),
+        ("The new onboarding docs are excellent", "appreciation"),
+        ("Got the 2.0 release out", "appreciation"),
+        ("We didn\u2019t have clear signals that testing happened", "problem"),
+        ("It would be great to have a staging environment per team", "problem"),
+        ("We need better test data", "problem"),
+        ("How can we release quickly?", "problem"),
+        ("Planning well is important", "problem"),
+        ("Good docs are still missing", "problem"),
+        ("Released with two regressions", "problem"),
+        ("Trees were closed for 14 hours", "problem"),
+    ],
+)
+def test_without_a_column_positive_words_praise_unless_the_item_wishes_or_complains(text, expected):
+    assert infer_item_type(text) == expected
+
+
 @pytest.mark.parametrize("column", ["Start", "What we learned", "Insights", "Summary", ""])
 def test_a_column_that_says_neither_leaves_the_type_to_the_wording(column):
     assert column_type(column) is None
