@@ -503,51 +503,51 @@ def issue_timeline_page(
         for pk, on, kind in issue.fixes.live().values_list("pk", "decided_on", "kind")
     ]
     keys.sort()  # date order, a raising before the fixes decided on the same day
-    stubs: list[TimelineEntry] = []
+    # The page is cut from plain tuples; entries and rows are made for its entries alone.
+    stubs: list[tuple[dt.date, int, int, int, int, bool]] = []
     fixes_so_far = band_aids_so_far = raisings_so_far = 0
     for on, is_fix, pk, kind in keys:
         if is_fix:
             fixes_so_far += 1
             band_aids_so_far += kind in BAND_AID_KINDS
-            stubs.append(TimelineEntry(on=on, kind="fix", fix=Fix(pk=pk)))
+            stubs.append((on, is_fix, pk, 0, 0, False))
         else:
-            stubs.append(
-                TimelineEntry(
-                    on=on,
-                    kind="occurrence",
-                    occurrence=Occurrence(pk=pk),
-                    after_fixes=fixes_so_far,
-                    after_band_aids=band_aids_so_far,
-                    is_first=raisings_so_far == 0,
-                )
-            )
+            first = raisings_so_far == 0
+            stubs.append((on, is_fix, pk, fixes_so_far, band_aids_so_far, first))
             raisings_so_far += 1
     stubs.reverse()
     page = Paginator(stubs, per_page).get_page(number)
-    entries: list[TimelineEntry] = list(page.object_list)
-    wanted_occurrences = [e.occurrence.pk for e in entries if e.occurrence is not None]
-    wanted_fixes = [e.fix.pk for e in entries if e.fix is not None]
+    rows: list[tuple[dt.date, int, int, int, int, bool]] = list(page.object_list)
     occurrences = (
         Occurrence.objects.select_related("team")
         .defer("embedding")
         .annotate(retro_title=F("retro__title"))
     )
-    loaded_occurrences = occurrences.in_bulk(wanted_occurrences)
-    loaded_fixes = Fix.objects.select_related("team").in_bulk(wanted_fixes)
+    loaded_occurrences = occurrences.in_bulk([pk for _on, is_fix, pk, *_ in rows if not is_fix])
+    loaded_fixes = Fix.objects.select_related("team").in_bulk(
+        [pk for _on, is_fix, pk, *_ in rows if is_fix]
+    )
     loaded: list[TimelineEntry] = []
-    for entry in entries:
+    for on, is_fix, pk, after_fixes, after_band_aids, first in rows:
         # A row deleted between the two reads is left out rather than failing the page.
-        if entry.occurrence is not None:
-            if (occurrence := loaded_occurrences.get(entry.occurrence.pk)) is None:
+        if is_fix:
+            if (fix := loaded_fixes.get(pk)) is None:
                 continue
-            entry.occurrence = occurrence
-        elif entry.fix is not None:
-            if (fix := loaded_fixes.get(entry.fix.pk)) is None:
+            entry = TimelineEntry(on=on, kind="fix", fix=fix)
+        else:
+            if (occurrence := loaded_occurrences.get(pk)) is None:
                 continue
-            entry.fix = fix
+            entry = TimelineEntry(
+                on=on,
+                kind="occurrence",
+                occurrence=occurrence,
+                after_fixes=after_fixes,
+                after_band_aids=after_band_aids,
+                is_first=first,
+            )
         _grant(entry, access)
         loaded.append(entry)
-    page.object_list = loaded
+    page.object_list = loaded  # type: ignore[assignment]  # the page's rows, as entries
     return page
 
 
