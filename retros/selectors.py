@@ -8,7 +8,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -488,6 +488,17 @@ def _grant(entry: TimelineEntry, access: Access | None) -> None:
 TIMELINE_PAGE_SIZE = 50
 
 
+class _Stub(NamedTuple):
+    """A timeline entry before its page is cut: what ordering and counting need."""
+
+    on: dt.date
+    is_fix: bool
+    pk: int
+    after_fixes: int = 0
+    after_band_aids: int = 0
+    is_first: bool = False
+
+
 def issue_timeline_page(
     issue: Issue, *, access: Access, number: str | int | None, per_page: int = TIMELINE_PAGE_SIZE
 ) -> Page:
@@ -503,47 +514,45 @@ def issue_timeline_page(
         for pk, on, kind in issue.fixes.live().values_list("pk", "decided_on", "kind")
     ]
     keys.sort()  # date order, a raising before the fixes decided on the same day
-    # The page is cut from plain tuples; entries and rows are made for its entries alone.
-    stubs: list[tuple[dt.date, int, int, int, int, bool]] = []
+    # The page is cut from stubs; entries and rows are made for its entries alone.
+    stubs: list[_Stub] = []
     fixes_so_far = band_aids_so_far = raisings_so_far = 0
     for on, is_fix, pk, kind in keys:
         if is_fix:
             fixes_so_far += 1
             band_aids_so_far += kind in BAND_AID_KINDS
-            stubs.append((on, is_fix, pk, 0, 0, False))
+            stubs.append(_Stub(on, True, pk))
         else:
             first = raisings_so_far == 0
-            stubs.append((on, is_fix, pk, fixes_so_far, band_aids_so_far, first))
+            stubs.append(_Stub(on, False, pk, fixes_so_far, band_aids_so_far, first))
             raisings_so_far += 1
     stubs.reverse()
     page = Paginator(stubs, per_page).get_page(number)
-    rows: list[tuple[dt.date, int, int, int, int, bool]] = list(page.object_list)
+    cut: list[_Stub] = list(page.object_list)
     occurrences = (
         Occurrence.objects.select_related("team")
         .defer("embedding")
         .annotate(retro_title=F("retro__title"))
     )
-    loaded_occurrences = occurrences.in_bulk([pk for _on, is_fix, pk, *_ in rows if not is_fix])
-    loaded_fixes = Fix.objects.select_related("team").in_bulk(
-        [pk for _on, is_fix, pk, *_ in rows if is_fix]
-    )
+    loaded_occurrences = occurrences.in_bulk([s.pk for s in cut if not s.is_fix])
+    loaded_fixes = Fix.objects.select_related("team").in_bulk([s.pk for s in cut if s.is_fix])
     loaded: list[TimelineEntry] = []
-    for on, is_fix, pk, after_fixes, after_band_aids, first in rows:
+    for stub in cut:
         # A row deleted between the two reads is left out rather than failing the page.
-        if is_fix:
-            if (fix := loaded_fixes.get(pk)) is None:
+        if stub.is_fix:
+            if (fix := loaded_fixes.get(stub.pk)) is None:
                 continue
-            entry = TimelineEntry(on=on, kind="fix", fix=fix)
+            entry = TimelineEntry(on=stub.on, kind="fix", fix=fix)
         else:
-            if (occurrence := loaded_occurrences.get(pk)) is None:
+            if (occurrence := loaded_occurrences.get(stub.pk)) is None:
                 continue
             entry = TimelineEntry(
-                on=on,
+                on=stub.on,
                 kind="occurrence",
                 occurrence=occurrence,
-                after_fixes=after_fixes,
-                after_band_aids=after_band_aids,
-                is_first=first,
+                after_fixes=stub.after_fixes,
+                after_band_aids=stub.after_band_aids,
+                is_first=stub.is_first,
             )
         _grant(entry, access)
         loaded.append(entry)
