@@ -177,7 +177,7 @@ def review_queue_from_board(*, occurrence: Occurrence) -> list[LinkReview]:
         LinkReview(
             organization_id=occurrence.organization_id,
             occurrence=occurrence,
-            candidate_id=pair.issue.pk,
+            candidate=pair.issue,  # with its title and count, for the board row
             score=round(pair.score, 4),
             reasons=list(pair.reasons),
             source=ReviewSource.BOARD,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -265,8 +265,22 @@ def retro_board(retro: Retrospective, *, access: Access | None = None) -> Board:
 def board_row(occurrence: Occurrence, *, access: Access) -> BoardRow:
     """One row of the board, after a change to it, its issue with its display title."""
     row = board_rows(occurrence.retro, [occurrence])[0]
-    issues = [occurrence.issue] + ([row.pending_review.candidate] if row.pending_review else [])
-    visibility.show_titles(access, issues)
+    return _titled(row, access)
+
+
+def new_issue_row(
+    occurrence: Occurrence, *, queued: Sequence[LinkReview], access: Access
+) -> BoardRow:
+    """The row of a raising just logged as a new issue: the issue has no other raising and
+    no fix yet, and its pending pairs are the ones just ``queued`` (their candidates
+    loaded), so nothing needs reading but the titles."""
+    best = max(queued, key=lambda review: (review.score, review.pk), default=None)
+    return _titled(BoardRow(occurrence=occurrence, pending_review=best), access)
+
+
+def _titled(row: BoardRow, access: Access) -> BoardRow:
+    pending = [row.pending_review.candidate] if row.pending_review else []
+    visibility.show_titles(access, [row.occurrence.issue, *pending])
     return row
 
 

@@ -337,9 +337,12 @@ def occurrence_create(request: HtmxRequest, retro_id: int) -> HttpResponse:
             context = _board_context(request, retro, entry_form=form, focus_entry=True)
             return render(request, "retros/retro_board.html#entry", context, status=INVALID)
         return _board_page(request, retro, status=INVALID, entry_form=form, focus_entry=True)
-    if occurrence.item_type == ItemType.PROBLEM and occurrence.link_source == LinkSource.NEW:
-        review.review_queue_from_board(occurrence=occurrence)
-    row = selectors.board_row(occurrence, access=access)  # with the titles the status names
+    # The row comes with the titles the status line names.
+    if occurrence.link_source == LinkSource.NEW:
+        queued = review.review_queue_from_board(occurrence=occurrence)
+        row = selectors.new_issue_row(occurrence, queued=queued, access=access)
+    else:
+        row = selectors.board_row(occurrence, access=access)
     status = _added_status(access, occurrence, row)
     if not request.htmx:
         messages.success(request, status)

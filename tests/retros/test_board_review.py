@@ -124,11 +124,15 @@ def test_close_contenders_wait_too_and_the_row_offers_the_next_after_not_the_sam
         OccurrenceFactory(retro=retro, issue=twin, text=text)
     services.issue_refresh_stats(issue_ids=[twin.pk])
     client = cast.clients["facilitator"]
-    log(client, board.retro, REWORDED)
+    added = log(client, board.retro, REWORDED).content.decode()
     logged = Occurrence.objects.get(text=REWORDED)
     first, second = LinkReview.objects.filter(occurrence=logged).order_by("-score", "pk")
     assert {first.candidate_id, second.candidate_id} == {earlier_issue.pk, twin.pk}
     assert first.score - second.score <= 0.05
+    # The logged row offers the best pair at once, with its issue's title and count.
+    assert f'name="review" value="{first.pk}"' in added
+    assert f'name="review" value="{second.pk}"' not in added
+    assert f"“{first.candidate.title}”</a>, raised 2 times" in added
     response = decide(client, first, "reject")
     assert f'name="review" value="{second.pk}"' in response.content.decode()
     decide(client, second, "confirm")
