@@ -61,10 +61,11 @@ _COMPLAINT: Final = re.compile(
 )
 # Positive words and achievements: praise only where the item neither complains, nor wishes
 # or asks for something ("it would be great to...", "we need better..."), nor names harm.
+# Comparatives ("better alerting", "easier onboarding") are as often wishes: not here.
 _POSITIVE: Final = re.compile(
     r"\b(?:awesome|fantastic|amazing|excellent|great|good|impress(?:ed|ive)|stepped up|"
     r"above and beyond|useful|valuable|beneficial|liked?|loved?|fun|promptly|swiftly|"
-    r"quickly|(?<!as )well|better|easier|smoother|successfully|success|managed to|"
+    r"quickly|(?<!as )well|successfully|success|managed to|"
     r"as planned|on schedule|on track|got (?:[\w.]+ ){0,4}?(?:out|done|merged|working)|"
     r"released|shipped|launched|completed|achieved|implemented|resolved|solved|helped|"
     r"helpful|proved)\b",

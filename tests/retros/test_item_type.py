@@ -89,6 +89,9 @@ def test_a_column_that_negates_or_wishes_for_better_is_a_problem_column(column):
         ("Good docs are still missing", "problem"),
         ("Released with two regressions", "problem"),
         ("Trees were closed for 14 hours", "problem"),
+        # A comparative alone is as often a wish ("better alerting") as praise.
+        ("Better alerting", "problem"),
+        ("Easier onboarding for new hires", "problem"),
     ],
 )
 def test_without_a_column_positive_words_praise_unless_the_item_wishes_or_complains(text, expected):
