@@ -23,6 +23,13 @@ from retros import cards, live, review, visibility
 from retros.models import Anonymity, Card, LinkReview, Occurrence, RetroPhase, Retrospective
 
 
+def _number[T](text: str, *, digits: int, otherwise: T) -> int | T:
+    """A whole number as posted, of at most ``digits`` digits; ``otherwise`` for anything
+    else. ``str.isdecimal``, not ``isdigit``: '²' is a digit but no number to ``int()``."""
+    text = text.strip()
+    return int(text) if text.isdecimal() and len(text) <= digits else otherwise
+
+
 def _messages_of(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -138,7 +145,7 @@ def retro_stream(request: Any, retro_id: int) -> StreamingHttpResponse:
     access = acl.access_for(request)
     retro = acl.retro_for(access, retro_id)
     seen_text = request.headers.get("Last-Event-ID") or request.GET.get("v", "")
-    seen = int(seen_text) if seen_text.isdecimal() else None
+    seen = _number(seen_text, digits=18, otherwise=None)
     response = StreamingHttpResponse(
         live.stream(retro.pk, seen), content_type="text/event-stream; charset=utf-8"
     )
@@ -169,7 +176,7 @@ def live_settings(request: Any, retro_id: int) -> HttpResponse:
             retro=retro,
             anonymity=request.POST.get("anonymity", ""),
             private_until_reveal=request.POST.get("private_until_reveal") == "on",
-            vote_budget=int(budget) if budget.strip().isdecimal() else 0,
+            vote_budget=_number(budget, digits=9, otherwise=0),
             members_group=request.POST.get("members_group") == "on",
         )
     except ValidationError as failure:
@@ -198,7 +205,7 @@ def live_timer(request: Any, retro_id: int) -> HttpResponse:
     if request.POST.get("stop"):
         minutes = 0
     else:
-        minutes = int(typed) if typed.isdecimal() and len(typed) < 4 else -1
+        minutes = _number(typed, digits=3, otherwise=-1)
     try:
         cards.timer_set(retro=retro, minutes=minutes)
     except ValidationError as failure:
@@ -220,7 +227,7 @@ def card_edit(request: Any, card_id: int) -> HttpResponse:
         lambda: cards.card_edit(
             card=card,
             text=text,
-            revision=int(revision) if revision.isdecimal() and len(revision) < 10 else -1,
+            revision=_number(revision, digits=9, otherwise=-1),
             user=request.user,
         ),
         typed=text,
@@ -300,9 +307,8 @@ def card_vote(request: Any, card_id: int) -> HttpResponse:
 
 def _card_of(retro: Retrospective, card_id: str) -> Card | None:
     """The card ``card_id`` (as posted) of ``retro``, or None."""
-    if not card_id.isdecimal() or len(card_id) > 9:
-        return None
-    return Card.objects.filter(pk=int(card_id), retro=retro).first()
+    pk = _number(card_id, digits=9, otherwise=None)
+    return None if pk is None else Card.objects.filter(pk=pk, retro=retro).first()
 
 
 def _card_change(

@@ -86,11 +86,16 @@ _ZERO_COUNT: Final = re.compile(
 )
 
 
+def _straight(text: str) -> str:
+    """Typographic apostrophes as straight ones ("didn\u2019t" is "didn't" to the rules)."""
+    return text.replace("\u2019", "'")
+
+
 def column_type(column: str | None) -> ItemType | None:
     """The type a column name says, or None when it says neither (or both)."""
     if not column:
         return None
-    name = " ".join(re.findall(r"[a-z']+", column.lower().replace("\u2019", "'")))
+    name = " ".join(re.findall(r"[a-z']+", _straight(column).lower()))
     if _NEGATED_PRAISE_COLUMNS.search(name):
         return PROBLEM
     praise, problem = bool(_PRAISE_COLUMNS.search(name)), bool(_PROBLEM_COLUMNS.search(name))
@@ -106,7 +111,7 @@ def infer_item_type(text: str, column: str | None = None) -> ItemType:
     from_column = column_type(column)
     if from_column is not None:
         return from_column
-    text = text.replace("\u2019", "'")
+    text = _straight(text)
     # "zero incidents" praises; other complaint words ("still slow", "but") make it a problem.
     remaining = _ZERO_COUNT.sub(" ", text)
     if _COMPLAINT.search(remaining):

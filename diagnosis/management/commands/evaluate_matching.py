@@ -55,7 +55,8 @@ class Command(BaseCommand):
             line = {key: result[key] for key in FIELDS}
             line.update({key: imported[key] for key in IMPORT_FIELDS})
             line.update({key: kinds[key] for key in KIND_FIELDS})
-            line.update(item_type_scores(document))
+            types = item_type_scores(document)
+            line.update({key: types[key] for key in TYPE_FIELDS})
             self.stdout.write(json.dumps(line))
 
 
