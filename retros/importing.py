@@ -39,7 +39,7 @@ from retros.models import (
     RetroStatus,
     Team,
 )
-from retros.services import issue_refresh_stats, title_from_text
+from retros.services import issue_refresh_stats
 from vocabulary.history import (
     HistoryDocument,
     ItemRecord,
@@ -50,6 +50,7 @@ from vocabulary.history import (
     retrospectives_in_date_order,
 )
 from vocabulary.itemtype import infer_item_type
+from vocabulary.limits import title_from_text
 
 logger = logging.getLogger(__name__)
 

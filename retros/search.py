@@ -43,7 +43,7 @@ from matching import embedding, heap, ranker, rootcause
 from matching.index import POOL, IssueIndex, Words
 from matching.ranker import Candidate, Decision, Query, Suggestion
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
-from retros import profile_store
+from retros import profile_store, visibility
 from retros.models import (
     Fix,
     FixStatus,
@@ -55,6 +55,7 @@ from retros.models import (
     ReviewStatus,
     Team,
 )
+from retros.visibility import Provenance
 from vocabulary.fixkinds import FIX_KINDS
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ class IssueSuggestion:
     semantic: float = 0.0
     lexical: float = 0.0
     same_team: bool = False
+    # How its title is decided for the person asking (when they do not read every team's
+    # words and asked with readable_teams): retros.visibility.show_titles_read.
+    provenance: Provenance | None = None
 
 
 _text_key = profile_store.text_key
@@ -760,8 +764,12 @@ def suggest(
     on: date | None = None,
     weights: MatchWeights = DEFAULT_WEIGHTS,
     min_score: float | None = None,
+    readable_teams: frozenset[int] | None = None,
 ) -> list[IssueSuggestion]:
-    """The organisation's earlier issues most likely to be the one `text` describes."""
+    """The organisation's earlier issues most likely to be the one `text` describes. With
+    `readable_teams` (:func:`retros.visibility.readable_teams` of a person who does not read
+    every team's words), each carries the :class:`~retros.visibility.Provenance` its title is
+    decided from, read in the same round trip."""
     text = text.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if len(text) < 3:
         return []
@@ -779,7 +787,8 @@ def suggest(
     meta: dict[int, _Meta] = {}
     while True:
         likely = ranker.contenders(query, bare.values(), weights, limit=limit, terms=idx.terms)
-        meta.update(_issue_meta(organization.pk, [c.issue_id for c in likely]))
+        ids = [c.issue_id for c in likely]
+        meta.update(_issue_meta(organization.pk, ids, readable_teams=readable_teams))
         gone = [c.issue_id for c in likely if c.issue_id not in meta]
         if not gone:  # archived or merged since the index was loaded: look further
             break
@@ -801,6 +810,7 @@ class _Meta:
     band_aid_fixes: int = 0
     open_fixes: int = 0
     flagged: bool = False
+    provenance: Provenance | None = None
 
     def issue(self, issue_id: int) -> Issue:
         """The issue as suggestions show it (the fields read here, not a full row)."""
@@ -821,7 +831,8 @@ _META_SQL = """
 SELECT i.id, i.title, i.occurrence_count, i.team_count, i.first_seen, i.last_seen,
        COALESCE(f.total, 0), COALESCE(f.band_aid, 0), COALESCE(f.open_fixes, 0),
        EXISTS (SELECT 1 FROM diagnosis_finding d
-               WHERE d.issue_id = i.id AND d.is_current = %s AND d.flagged = %s)
+               WHERE d.issue_id = i.id AND d.is_current = %s AND d.flagged = %s),
+       i.title_team_id, i.title_renamed, {first_readable}
 FROM retros_issue i
 LEFT JOIN (
     SELECT issue_id, COUNT(*) AS total,
@@ -834,8 +845,11 @@ WHERE i.organization_id = %s AND i.id {in_ids}
 """
 
 
-def _issue_meta(organization_id: int, issue_ids: list[int]) -> dict[int, _Meta]:
-    """Counts and flags for the pool's issues (up to 80, of which a handful are shown)."""
+def _issue_meta(
+    organization_id: int, issue_ids: list[int], *, readable_teams: frozenset[int] | None = None
+) -> dict[int, _Meta]:
+    """Counts and flags for the pool's issues (up to 80, of which a handful are shown), and
+    with `readable_teams` their titles' provenance for that reader."""
     if not issue_ids:
         return {}
     ids: list[int] | list[list[int]]
@@ -847,14 +861,26 @@ def _issue_meta(organization_id: int, issue_ids: list[int]) -> dict[int, _Meta]:
     else:
         in_ids, ids = "IN ({})".format(", ".join(["%s"] * len(issue_ids))), issue_ids
     kinds = ", ".join(["%s"] * len(BAND_AID_KINDS))
-    sql = _META_SQL.format(in_ids=in_ids, kinds=kinds)
-    params: list[bool | int | str | list[int]] = [True, True, *BAND_AID_KINDS]
+    first_readable, readable_params = visibility.first_readable_raising_sql(
+        readable_teams or frozenset(), issue="i.id", vendor=connection.vendor
+    )
+    sql = _META_SQL.format(in_ids=in_ids, kinds=kinds, first_readable=first_readable)
+    params: list[bool | int | str | list[int]] = [True, True, *readable_params, *BAND_AID_KINDS]
     params += [str(FixStatus.OPEN), *ids, organization_id, *ids]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     meta = {}
-    for issue_id, title, occurrences, teams, first, last, fixes, band_aid, open_, flag in rows:
+    for row in rows:
+        issue_id, title, occurrences, teams, first, last, fixes, band_aid, open_, flag = row[:10]
+        title_team_id, renamed, first_readable_text = row[10:]
+        provenance = (
+            None
+            if readable_teams is None
+            else visibility.Provenance(
+                title, title_team_id, bool(renamed), occurrences, first_readable_text
+            )
+        )
         meta[issue_id] = _Meta(
             title,
             occurrences,
@@ -865,6 +891,7 @@ def _issue_meta(organization_id: int, issue_ids: list[int]) -> dict[int, _Meta]:
             band_aid_fixes=int(band_aid),
             open_fixes=int(open_),
             flagged=bool(flag),
+            provenance=provenance,
         )
     return meta
 
@@ -900,6 +927,7 @@ def _suggestion(s: Suggestion, meta: _Meta, idx: OrgIndex, team: Team | None) ->
         semantic=s.semantic,
         lexical=s.lexical,
         same_team=team is not None and team.name in teams,
+        provenance=meta.provenance,
     )
 
 

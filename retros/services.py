@@ -43,6 +43,7 @@ from retros.search import changed, embed_occurrence, vector_fields
 from retros.validators import check_date
 from vocabulary import limits
 from vocabulary.fixkinds import FIX_KINDS
+from vocabulary.limits import title_from_text
 
 TEXT_MAX = limits.TEXT_MAX
 TITLE_MAX = limits.TITLE_MAX
@@ -63,14 +64,6 @@ def clean_text(text: str, *, what: str = "The text", max_length: int = TEXT_MAX)
             code="max_length",
         )
     return cleaned
-
-
-def title_from_text(text: str) -> str:
-    """An issue title from the text that first raised it (titles hold 200 characters)."""
-    one_line = " ".join(text.split())
-    if len(one_line) <= TITLE_MAX:
-        return one_line
-    return one_line[: TITLE_MAX - 1].rstrip() + "…"
 
 
 class EditConflict(ValidationError):

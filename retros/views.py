@@ -179,9 +179,15 @@ class SuggestionItem:
 
 def _show_titles(access: acl.Access, suggestions: Sequence[IssueSuggestion]) -> None:
     """The titles of suggested issues this person may read (the teams they carry name the
-    issues whose raisings the person may not see)."""
+    issues whose raisings the person may not see), from the provenance `suggest` read when
+    asked with `readable_teams`, else in a query of their own."""
     teams = {s.issue.pk: s.teams for s in suggestions}
-    visibility.show_titles(access, [s.issue for s in suggestions], teams=teams)
+    issues = [s.issue for s in suggestions]
+    read = {s.issue.pk: s.provenance for s in suggestions if s.provenance is not None}
+    if visibility.sees_every_team(access) or len(read) == len(suggestions):
+        visibility.show_titles_read(access, issues, read, teams=teams)
+    else:
+        visibility.show_titles(access, issues, teams=teams)
 
 
 def _suggestion_groups(
@@ -195,6 +201,7 @@ def _suggestion_groups(
         team=retro.team,
         limit=SUGGESTION_LIMIT,
         on=retro.held_on,
+        readable_teams=visibility.readable_teams(access),
     )
     _show_titles(access, found)
     mine = [s for s in found if retro.team.name in s.teams]
@@ -565,6 +572,7 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
             # Never the issue it is already in, nor one a person said it is not.
             exclude_issue_ids={occurrence.issue_id} | rejected_issue_ids(occurrence.pk),
             on=occurrence.held_on,
+            readable_teams=visibility.readable_teams(access),
         )
     ]
     _show_titles(access, suggestions)

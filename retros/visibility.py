@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q, Subquery
 
 from retros.access import Access
 from retros.models import Issue, IssueMerge, Occurrence
-from retros.services import title_from_text
+from vocabulary.limits import title_from_text
 
 # The attributes show_titles sets: the title pages render, and whether the person may see
 # at least one of the issue's raisings.
@@ -69,6 +70,47 @@ def _visible_raisings(access: Access) -> Q:
     return Q(archived_at=None, team_id__in=access.team_ids)
 
 
+class Provenance(NamedTuple):
+    """What deciding an issue's title for one person reads: the stored title, whose words it
+    is, the issue's count of raisings and the text of the first raising the person may see
+    (None: they may see none)."""
+
+    title: str
+    title_team_id: int | None
+    renamed: bool
+    occurrences: int
+    first_seen_text: str | None
+
+
+def readable_teams(access: Access) -> frozenset[int] | None:
+    """The teams whose raisings this person may read; None when every team's (leaders)."""
+    return None if sees_every_team(access) else frozenset(access.team_ids)
+
+
+def first_readable_raising_sql(
+    teams: frozenset[int], *, issue: str, vendor: str
+) -> tuple[str, list[int] | list[list[int]]]:
+    """SQL (and its parameters) for the text of the first live raising of the issue whose id
+    is the column ``issue`` among the raisings of ``teams`` (:func:`readable_teams`), for a
+    query that reads an issue's :class:`Provenance` with other columns in one round trip.
+    The same rule as :func:`show_titles` (live raisings of the person's teams, the earliest
+    first)."""
+    if not teams:
+        return "NULL", []
+    ids = sorted(teams)
+    params: list[int] | list[list[int]]
+    if vendor == "postgresql":
+        among, params = "= ANY(%s)", [ids]
+    else:
+        among, params = "IN ({})".format(", ".join(["%s"] * len(ids))), ids
+    sql = (
+        "(SELECT o.text FROM retros_occurrence o"
+        f" WHERE o.issue_id = {issue} AND o.archived_at IS NULL AND o.team_id {among}"
+        " ORDER BY o.held_on, o.id LIMIT 1)"
+    )
+    return sql, params
+
+
 def show_titles[I: Issue](
     access: Access, issues: Iterable[I], *, teams: Mapping[int, Iterable[str]] | None = None
 ) -> list[I]:
@@ -79,10 +121,7 @@ def show_titles[I: Issue](
     issue id -> the teams of its live raisings, as suggestions carry them)."""
     issues = list(issues)
     if sees_every_team(access):
-        for issue in issues:
-            setattr(issue, DISPLAY, issue.title)
-            setattr(issue, SEES_RAISINGS, True)
-        return issues
+        return show_titles_read(access, issues, {}, teams=teams)
     ids = {issue.pk for issue in issues}
     if not ids:
         return issues
@@ -94,9 +133,28 @@ def show_titles[I: Issue](
     rows = Issue.objects.filter(pk__in=ids).values_list(
         "pk", "title", "title_team_id", "title_renamed", "occurrence_count", Subquery(first_seen)
     )
+    read = {pk: Provenance(*row) for pk, *row in rows}
+    return show_titles_read(access, issues, read, teams=teams)
+
+
+def show_titles_read[I: Issue](
+    access: Access,
+    issues: Iterable[I],
+    provenance: Mapping[int, Provenance],
+    *,
+    teams: Mapping[int, Iterable[str]] | None = None,
+) -> list[I]:
+    """:func:`show_titles` with each issue's :class:`Provenance` already read (by a query
+    that used :func:`first_readable_raising_sql`; not needed for leaders)."""
+    issues = list(issues)
+    if sees_every_team(access):
+        for issue in issues:
+            setattr(issue, DISPLAY, issue.title)
+            setattr(issue, SEES_RAISINGS, True)
+        return issues
     shown: dict[int, str] = {}
     unseen: dict[int, int] = {}
-    for pk, title, title_team_id, renamed, count, seen_text in rows:
+    for pk, (title, title_team_id, renamed, count, seen_text) in provenance.items():
         if seen_text is None:
             unseen[pk] = count
         elif renamed or (title_team_id is not None and title_team_id in access.team_ids):

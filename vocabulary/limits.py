@@ -30,6 +30,14 @@ AUTO_LINK_THRESHOLD_MIN: Final = 0.0
 AUTO_LINK_THRESHOLD_MAX: Final = 1.0
 
 
+def title_from_text(text: str) -> str:
+    """An issue title from the text that first raised it: one line, cut to `TITLE_MAX`."""
+    one_line = " ".join(text.split())
+    if len(one_line) <= TITLE_MAX:
+        return one_line
+    return one_line[: TITLE_MAX - 1].rstrip() + "…"
+
+
 def latest_date(today: date) -> date:
     """The last acceptable date: `YEARS_AHEAD` years after `today` (28 February for 29th)."""
     year = today.year + YEARS_AHEAD

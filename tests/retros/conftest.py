@@ -71,7 +71,9 @@ def build_board(cast, size: int) -> Board:
     return Board(earlier, retro, issues, occurrences, review)
 
 
-def fake_suggest(*, organization, text, team=None, limit=5, exclude_issue_ids=(), on=None):
+def fake_suggest(
+    *, organization, text, team=None, limit=5, exclude_issue_ids=(), on=None, readable_teams=None
+):
     """Earlier issues sharing a word of four letters or more with `text`, this team's first,
     as retros.search.suggest returns them but without the embedding model."""
     words = {w.lower() for w in text.split() if len(w) >= 4}

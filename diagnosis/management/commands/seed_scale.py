@@ -370,7 +370,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _issue(org: Organization, planned: corpus.PlannedIssue, dates: list[dt.date]) -> Issue:
-        from retros.services import title_from_text
+        from vocabulary.limits import title_from_text
 
         held = [dates[o.retro] for o in planned.occurrences]
         return Issue(
