@@ -21,7 +21,7 @@ from django.utils import timezone
 from matching.embedding import EmbeddingUnavailable
 from matching.ranker import review_pairs
 from matching.weights import DEFAULT_WEIGHTS
-from retros import history_log, live
+from retros import history_log, live, visibility
 from retros.access import Access
 from retros.models import (
     Issue,
@@ -151,12 +151,15 @@ def rejected_issue_ids(occurrence_id: int) -> set[int]:
     )
 
 
-def review_queue_from_board(*, occurrence: Occurrence) -> list[LinkReview]:
+def review_queue_from_board(
+    *, occurrence: Occurrence, access: Access | None = None
+) -> list[LinkReview]:
     """A raising just logged as a new issue, while earlier issues score in the review band
     or above: the pairs (its best match and the close contenders, as an import queues them)
     wait in the review queue, and the board offers the best on the row, then the next if
     that one is not the same. Empty when nothing plausible exists (or the matcher cannot run:
-    the raising stays logged either way)."""
+    the raising stays logged either way). With `access`, the candidates come with the titles
+    that person may read (retros.visibility), decided from what the matcher read with them."""
     if occurrence.link_source != LinkSource.NEW or occurrence.item_type != ItemType.PROBLEM:
         return []
     retro = occurrence.retro
@@ -169,6 +172,7 @@ def review_queue_from_board(*, occurrence: Occurrence) -> list[LinkReview]:
             exclude_issue_ids={occurrence.issue_id},  # just logged: nobody has rejected a pair yet
             on=occurrence.held_on,
             min_score=DEFAULT_WEIGHTS.review,
+            readable_teams=visibility.readable_teams(access) if access else None,
         )
     except EmbeddingUnavailable:
         logger.warning("No review queued for occurrence %s: no model.", occurrence.pk)
@@ -184,6 +188,13 @@ def review_queue_from_board(*, occurrence: Occurrence) -> list[LinkReview]:
         )
         for pair in review_pairs(found)
     ]
+    if access is not None:
+        visibility.show_titles_read(
+            access,
+            [review.candidate for review in reviews],
+            {pair.issue.pk: pair.provenance for pair in found if pair.provenance is not None},
+            teams={pair.issue.pk: pair.teams for pair in found},
+        )
     history_log.create_all(reviews)
     return reviews
 

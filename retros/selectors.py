@@ -272,10 +272,17 @@ def new_issue_row(
     occurrence: Occurrence, *, queued: Sequence[LinkReview], access: Access
 ) -> BoardRow:
     """The row of a raising just logged as a new issue: the issue has no other raising and
-    no fix yet, and its pending pairs are the ones just ``queued`` (their candidates
-    loaded), so nothing needs reading but the titles."""
+    no fix yet, and its pending pairs are the ones just ``queued``, their candidates loaded
+    and titled for `access` (review.review_queue_from_board), so nothing needs reading: the
+    issue's title is decided from the raising just written."""
     best = max(queued, key=lambda review: (review.score, review.pk), default=None)
-    return _titled(BoardRow(occurrence=occurrence, pending_review=best), access)
+    issue = occurrence.issue
+    seen = occurrence.text if access.sees_team(occurrence.team_id) else None
+    written = visibility.Provenance(issue.title, issue.title_team_id, issue.title_renamed, 1, seen)
+    visibility.show_titles_read(access, [issue], {issue.pk: written})
+    if best is not None and not hasattr(best.candidate, visibility.DISPLAY):
+        visibility.show_titles(access, [best.candidate])  # queued without `access`
+    return BoardRow(occurrence=occurrence, pending_review=best)
 
 
 def _titled(row: BoardRow, access: Access) -> BoardRow:

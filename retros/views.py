@@ -182,12 +182,8 @@ def _show_titles(access: acl.Access, suggestions: Sequence[IssueSuggestion]) -> 
     issues whose raisings the person may not see), from the provenance `suggest` read when
     asked with `readable_teams`, else in a query of their own."""
     teams = {s.issue.pk: s.teams for s in suggestions}
-    issues = [s.issue for s in suggestions]
     read = {s.issue.pk: s.provenance for s in suggestions if s.provenance is not None}
-    if visibility.sees_every_team(access) or len(read) == len(suggestions):
-        visibility.show_titles_read(access, issues, read, teams=teams)
-    else:
-        visibility.show_titles(access, issues, teams=teams)
+    visibility.show_titles_read(access, [s.issue for s in suggestions], read, teams=teams)
 
 
 def _suggestion_groups(
@@ -346,7 +342,7 @@ def occurrence_create(request: HtmxRequest, retro_id: int) -> HttpResponse:
         return _board_page(request, retro, status=INVALID, entry_form=form, focus_entry=True)
     # The row comes with the titles the status line names.
     if occurrence.link_source == LinkSource.NEW:
-        queued = review.review_queue_from_board(occurrence=occurrence)
+        queued = review.review_queue_from_board(occurrence=occurrence, access=access)
         row = selectors.new_issue_row(occurrence, queued=queued, access=access)
     else:
         row = selectors.board_row(occurrence, access=access)

@@ -119,22 +119,7 @@ def show_titles[I: Issue](
     first raising the person may see, and one more for the team names of the issues they
     may see no raising of, when there are some and the caller does not know them (`teams`:
     issue id -> the teams of its live raisings, as suggestions carry them)."""
-    issues = list(issues)
-    if sees_every_team(access):
-        return show_titles_read(access, issues, {}, teams=teams)
-    ids = {issue.pk for issue in issues}
-    if not ids:
-        return issues
-    first_seen = (
-        Occurrence.objects.filter(_visible_raisings(access), issue_id=OuterRef("pk"))
-        .order_by("held_on", "id")
-        .values("text")[:1]
-    )
-    rows = Issue.objects.filter(pk__in=ids).values_list(
-        "pk", "title", "title_team_id", "title_renamed", "occurrence_count", Subquery(first_seen)
-    )
-    read = {pk: Provenance(*row) for pk, *row in rows}
-    return show_titles_read(access, issues, read, teams=teams)
+    return show_titles_read(access, issues, {}, teams=teams)
 
 
 def show_titles_read[I: Issue](
@@ -144,14 +129,18 @@ def show_titles_read[I: Issue](
     *,
     teams: Mapping[int, Iterable[str]] | None = None,
 ) -> list[I]:
-    """:func:`show_titles` with each issue's :class:`Provenance` already read (by a query
-    that used :func:`first_readable_raising_sql`; not needed for leaders)."""
+    """:func:`show_titles` with the :class:`Provenance` of some issues already read (by a
+    query that used :func:`first_readable_raising_sql`, or from rows just written): only
+    the others' is queried."""
     issues = list(issues)
     if sees_every_team(access):
         for issue in issues:
             setattr(issue, DISPLAY, issue.title)
             setattr(issue, SEES_RAISINGS, True)
         return issues
+    missing = {issue.pk for issue in issues} - provenance.keys()
+    if missing:
+        provenance = {**provenance, **_read_provenance(access, missing)}
     shown: dict[int, str] = {}
     unseen: dict[int, int] = {}
     for pk, (title, title_team_id, renamed, count, seen_text) in provenance.items():
@@ -178,6 +167,18 @@ def show_titles_read[I: Issue](
         setattr(issue, DISPLAY, shown.get(issue.pk) or neutral_title(issue.occurrence_count, ()))
         setattr(issue, SEES_RAISINGS, issue.pk not in unseen and issue.pk in shown)
     return issues
+
+
+def _read_provenance(access: Access, ids: set[int]) -> dict[int, Provenance]:
+    first_seen = (
+        Occurrence.objects.filter(_visible_raisings(access), issue_id=OuterRef("pk"))
+        .order_by("held_on", "id")
+        .values("text")[:1]
+    )
+    rows = Issue.objects.filter(pk__in=ids).values_list(
+        "pk", "title", "title_team_id", "title_renamed", "occurrence_count", Subquery(first_seen)
+    )
+    return {pk: Provenance(*row) for pk, *row in rows}
 
 
 def show_title[I: Issue](access: Access, issue: I) -> I:

@@ -215,6 +215,25 @@ def test_suggestions_read_the_titles_show_titles_gives(cast, org, role, team_ids
         assert all(MARKER not in title for title, _ in expected.values())
 
 
+@pytest.mark.parametrize("role", ["facilitator", "leader"])
+def test_a_logged_raising_offers_its_likely_issue_by_words_the_person_may_read(cast, org, role):
+    """A raising logged as new whose likely earlier issue is Checkout's: the row offers the
+    link, named neutrally for Payments' facilitator and by its words for a leader."""
+    response = cast.clients[role].post(
+        reverse("retros:occurrence_create", args=[org.retro.pk]),
+        {"text": "Priya and Marco argued through the architecture review"},
+        **_htmx(),
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert LinkReview.objects.filter(candidate=org.private).exists()
+    if role == "facilitator":
+        assert MARKER not in html
+        assert "Issue raised once in Checkout" in html
+    else:
+        assert CHECKOUT_WORDS in html
+
+
 def test_searching_by_title_never_matches_words_the_person_may_not_read(cast, org):
     client = cast.clients["facilitator"]
     merge = _get(client, reverse("retros:issue_detail", args=[org.mine.issue_id]), merge_q="Priya")
