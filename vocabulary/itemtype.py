@@ -76,10 +76,13 @@ _WISH_OR_HARM: Final = re.compile(
     r"how (?:can|do|could|should) we|more|less|try|what if|want|important|once|if|no|low|"
     r"outdated|harder|urgent|nothing|only|too|instead|yet|poor\w*|bad|terrible|awful|"
     r"mess\w*|chao\w*|rushed|overload\w*|burn\w*|stress\w*|tired|wast\w*|risk\w*|"
-    r"concern\w*|frustrat\w*|annoy\w*|crash\w*|down|errors?|wrong|mistakes?|regress\w*|"
+    r"concern\w*|frustrat\w*|annoy\w*|crash\w*|(?<!-)down|errors?|wrong|mistakes?|regress\w*|"
     r"unstable|overtime|closed)\b|\?",
     re.IGNORECASE,
 )
+# What an item concedes ("Despite the delays, the release shipped", "shipped in spite of
+# the outage") is not what it says: the concession runs to the next punctuation.
+_CONCEDED: Final = re.compile(r"\b(?:despite|in spite of|regardless of)\b[^,.!?;:]*", re.I)
 _ZERO_COUNT: Final = re.compile(
     r"\b(?:zero|no) (?:\w+ )?(?:incidents?|bugs?|defects?|outages?|regressions?)\b",
     re.IGNORECASE,
@@ -112,8 +115,9 @@ def infer_item_type(text: str, column: str | None = None) -> ItemType:
     if from_column is not None:
         return from_column
     text = _straight(text)
-    # "zero incidents" praises; other complaint words ("still slow", "but") make it a problem.
-    remaining = _ZERO_COUNT.sub(" ", text)
+    # "zero incidents" praises; other complaint words ("still slow", "but") make it a problem,
+    # unless the item only concedes them ("Despite the delays, ...").
+    remaining = _ZERO_COUNT.sub(" ", _CONCEDED.sub(" ", text))
     if _COMPLAINT.search(remaining):
         return PROBLEM
     if _PRAISE.search(text):

@@ -92,6 +92,14 @@ def test_a_column_that_negates_or_wishes_for_better_is_a_problem_column(column):
         # A comparative alone is as often a wish ("better alerting") as praise.
         ("Better alerting", "problem"),
         ("Easier onboarding for new hires", "problem"),
+        # What an item concedes is not what it says; a problem besides it still counts.
+        ("Despite the delays, the release shipped thanks to everyone", "appreciation"),
+        ("We got the fix merged in spite of the outage", "appreciation"),
+        ("Despite the new checklist, deploys still fail", "problem"),
+        ("Deploys fail again despite the new checklist", "problem"),
+        # "down" names harm ("the server was down"), not a hyphenated verb.
+        ("Liked the pin-down of open questions on the board", "appreciation"),
+        ("Liked the dashboard, but the server was down", "problem"),
     ],
 )
 def test_without_a_column_positive_words_praise_unless_the_item_wishes_or_complains(text, expected):
