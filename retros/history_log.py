@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -44,17 +45,19 @@ def save(instance: Any, user: Any = None, **kwargs: Any) -> None:
 
 def create_all(objs: list[Any], user: Any = None) -> None:
     """Create rows of one model together (one insert), each with its "created" history row
-    (one insert more, or at the end of the batch block it is in)."""
+    (one insert more, or at the end of the batch block it is in). Outside a transaction the
+    rows and their history commit together, once."""
     if not objs:
         return
     for obj in objs:
         obj._history_user = user
-    type(objs[0]).objects.bulk_create(objs)
-    created = _created.get()
-    if created is None:
-        _write(objs)
-    else:
-        _defer(created, objs)
+    with transaction.atomic(savepoint=False):
+        type(objs[0]).objects.bulk_create(objs)
+        created = _created.get()
+        if created is None:
+            _write(objs)
+        else:
+            _defer(created, objs)
 
 
 def _defer(created: list[Model], objs: list[Any]) -> None:
