@@ -84,3 +84,18 @@ def test_rows_created_together_get_one_created_row_each(in_batch):
     assert [(r.id, r.history_type, r.history_user, r.title) for r in rows] == [
         (i.pk, "+", author, i.title) for i in issues
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_created_together_outside_a_transaction_are_kept_only_with_their_history(
+    monkeypatch,
+):
+    organization = OrganizationFactory()
+
+    def history_lost(objs):
+        raise RuntimeError("the history insert failed")
+
+    monkeypatch.setattr(history_log, "_write", history_lost)
+    with pytest.raises(RuntimeError):
+        history_log.create_all([Issue(organization=organization, title="Builds are slow")])
+    assert not Issue.objects.filter(organization=organization).exists()
