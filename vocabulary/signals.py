@@ -63,7 +63,14 @@ def build_lexicon(vocabulary: dict[str, tuple[Sequence[str], Sequence[str]]]) ->
 
 
 def _is_single_word(pattern: str) -> bool:
-    return r"\s" not in pattern and "|" not in pattern and "(" not in pattern.replace("(?<!", "")
+    """One word to match: no space, alternative or group, and no hyphenated compound
+    ("auto-purging" is read whole before "purg*" takes its second half)."""
+    return (
+        r"\s" not in pattern
+        and "|" not in pattern
+        and "(" not in pattern.replace("(?<!", "")
+        and not re.search(r"[A-Za-z]-", pattern)
+    )
 
 
 # Category vocabulary: (strong, weak). Stems and phrases that describe the *kind* of problem,
