@@ -55,7 +55,6 @@ from retros.models import (
     ReviewStatus,
     Team,
 )
-from retros.visibility import Provenance
 from vocabulary.fixkinds import FIX_KINDS
 
 logger = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ class IssueSuggestion:
     same_team: bool = False
     # How its title is decided for the person asking (when they do not read every team's
     # words and asked with readable_teams): retros.visibility.show_titles_read.
-    provenance: Provenance | None = None
+    provenance: visibility.Provenance | None = None
 
 
 _text_key = profile_store.text_key
@@ -810,7 +809,7 @@ class _Meta:
     band_aid_fixes: int = 0
     open_fixes: int = 0
     flagged: bool = False
-    provenance: Provenance | None = None
+    provenance: visibility.Provenance | None = None
 
     def issue(self, issue_id: int) -> Issue:
         """The issue as suggestions show it (the fields read here, not a full row)."""
