@@ -228,7 +228,7 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "single backlog", "one backlog",
         ),
         ("priorit*", "goal*", "objective*", "direction", "align*", "mission", "milestone*",
-         "planning", "scope", "quarter*"),
+         "scope", "quarter*"),
     ),
     "incentives": (
         (

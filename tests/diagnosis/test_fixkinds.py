@@ -177,6 +177,16 @@ def test_what_a_fix_changes_outweighs_what_it_is_about(text: str, kind: str) -> 
     assert infer_fix_kind(text).kind == kind
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Check the holiday calendar during sprint planning", "Use planning poker for estimates"],
+)
+def test_a_teams_planning_session_is_no_strategy(text: str) -> None:
+    """ "Planning" names the team's own planning (a meeting, a process step), not the strategy
+    or priorities set across teams."""
+    assert infer_fix_kind(text).kind != "strategy"
+
+
 @pytest.mark.parametrize("text", ["", "Do something about it", "Look into it next sprint"])
 def test_it_falls_back_to_a_low_confidence_workaround(text: str) -> None:
     inferred = infer_fix_kind(text)
