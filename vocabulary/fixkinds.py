@@ -147,7 +147,7 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
         ),
         (
             "email*", "message*", "post*", "note*", "encourag*", "tell*", "please",
-            "everyone", "communicat*", "shared responsibility", "ask everyone", "ask people",
+            "communicat*", "shared responsibility", "ask everyone", "ask people",
         ),
     ),
     "workaround": (

@@ -187,6 +187,19 @@ def test_a_teams_planning_session_is_no_strategy(text: str) -> None:
     assert infer_fix_kind(text).kind != "strategy"
 
 
+@pytest.mark.parametrize(
+    ("text", "reminder"),
+    [
+        ("Remind everyone to update the board", True),
+        ("Not everyone needs to be involved in every sprint", False),
+        ("Everyone reviews pull requests from the other team", False),
+    ],
+)
+def test_everyone_alone_is_no_reminder(text: str, reminder: bool) -> None:
+    """A reminder asks people to remember; naming everyone is not one."""
+    assert (infer_fix_kind(text).kind == "reminder") is reminder
+
+
 @pytest.mark.parametrize("text", ["", "Do something about it", "Look into it next sprint"])
 def test_it_falls_back_to_a_low_confidence_workaround(text: str) -> None:
     inferred = infer_fix_kind(text)
