@@ -167,6 +167,8 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             r"re:\bask\s+(?:the\s+|a\s+|our\s+|their\s+|his\s+|her\s+)?(?:\w+\s+)?"
             r"(?:managers?|directors?|vps?|heads?|cto|ceo|leadership|management|boss)\b",
             r"re:\binvolve\s+(?:the\s+)?(?:managers?|directors?|leadership|management)\b",
+            r"re:\bfollow[-\s]?up\s+with\s+(?:the\s+|our\s+)?(?:\w+\s+)?"
+            r"(?:managers?|directors?|vps?|leadership|management)\b",
         ),
         # A manager, not a program named after one ("worker-manager").
         ("director*", "management", r"re:(?<![-\w])managers?\b", "vp", "cto", "ceo", "boss"),

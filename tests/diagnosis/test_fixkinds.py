@@ -161,6 +161,10 @@ MECHANISM_OVER_TOPIC = {
     "a_promotion_is_an_incentive": ("Promotions count help given to other teams", "incentives"),
     "paying_attention_is_a_reminder": ("Pay attention to public holidays when booking", "reminder"),
     "reconvening_is_a_meeting": ("Reconvene on Thursday to check progress", "meeting"),
+    "following_up_with_leadership_is_escalation": (
+        "Follow up with IT leadership on what they expect",
+        "escalation",
+    ),
     "an_automatic_behaviour_is_tooling": ("Auto-archive stale tickets after 30 days", "tooling"),
     # The compound is read whole: its second half ("purging") is no workaround of its own.
     "an_automatic_clean_up_is_tooling": ("Auto-purging should keep the newest images", "tooling"),
