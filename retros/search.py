@@ -55,6 +55,7 @@ from retros.models import (
     ReviewStatus,
     Team,
 )
+from retros.sql import among as sql_among
 from vocabulary.fixkinds import FIX_KINDS
 
 logger = logging.getLogger(__name__)
@@ -851,14 +852,7 @@ def _issue_meta(
     with `readable_teams` their titles' provenance for that reader."""
     if not issue_ids:
         return {}
-    ids: list[int] | list[list[int]]
-    if connection.vendor == "postgresql":
-        # One array parameter: the statement's text stays the same from one keystroke to
-        # the next, so psycopg parses it once (with 80 placeholders it parses it each time,
-        # 0.6 ms).
-        in_ids, ids = "= ANY(%s)", [issue_ids]
-    else:
-        in_ids, ids = "IN ({})".format(", ".join(["%s"] * len(issue_ids))), issue_ids
+    in_ids, ids = sql_among(issue_ids, vendor=connection.vendor)
     kinds = ", ".join(["%s"] * len(BAND_AID_KINDS))
     first_readable, readable_params = visibility.first_readable_raising_sql(
         readable_teams or frozenset(), issue="i.id", vendor=connection.vendor

@@ -265,7 +265,9 @@ def retro_board(retro: Retrospective, *, access: Access | None = None) -> Board:
 def board_row(occurrence: Occurrence, *, access: Access) -> BoardRow:
     """One row of the board, after a change to it, its issue with its display title."""
     row = board_rows(occurrence.retro, [occurrence])[0]
-    return _titled(row, access)
+    pending = [row.pending_review.candidate] if row.pending_review else []
+    visibility.show_titles(access, [occurrence.issue, *pending])
+    return row
 
 
 def new_issue_row(
@@ -283,12 +285,6 @@ def new_issue_row(
     if best is not None and not hasattr(best.candidate, visibility.DISPLAY):
         visibility.show_titles(access, [best.candidate])  # queued without `access`
     return BoardRow(occurrence=occurrence, pending_review=best)
-
-
-def _titled(row: BoardRow, access: Access) -> BoardRow:
-    pending = [row.pending_review.candidate] if row.pending_review else []
-    visibility.show_titles(access, [row.occurrence.issue, *pending])
-    return row
 
 
 # --- Retro summary ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q, Subquery
 
+from retros import sql
 from retros.access import Access
 from retros.models import Issue, IssueMerge, Occurrence
 from vocabulary.limits import title_from_text
@@ -97,18 +98,13 @@ def first_readable_raising_sql(
     first)."""
     if not teams:
         return "NULL", []
-    ids = sorted(teams)
-    params: list[int] | list[list[int]]
-    if vendor == "postgresql":
-        among, params = "= ANY(%s)", [ids]
-    else:
-        among, params = "IN ({})".format(", ".join(["%s"] * len(ids))), ids
-    sql = (
+    among, params = sql.among(sorted(teams), vendor=vendor)
+    fragment = (
         "(SELECT o.text FROM retros_occurrence o"
         f" WHERE o.issue_id = {issue} AND o.archived_at IS NULL AND o.team_id {among}"
         " ORDER BY o.held_on, o.id LIMIT 1)"
     )
-    return sql, params
+    return fragment, params
 
 
 def show_titles[I: Issue](

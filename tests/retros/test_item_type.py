@@ -32,47 +32,45 @@ def test_the_type_comes_from_the_column_then_the_wording(text, column, expected)
     assert infer_item_type(text, column) == expected
 
 
-@pytest.mark.parametrize(
-    "column",
-    [
-        "What went well?",
-        "Things we did well",
-        "What worked",
-        "What worked? What do you appreciate?",
-        "Successes and achievements",
-        "We should keep",
-        "What should we keep doing well?",
-        "Kudos",
-        "Rose",
-    ],
-)
-def test_a_praise_column_makes_even_a_plain_item_an_appreciation(column):
-    assert column_type(column) == "appreciation"
-    assert infer_item_type("Release notes", column) == "appreciation"
+PRAISE_COLUMNS = [
+    "What went well?",
+    "Things we did well",
+    "What worked",
+    "What worked? What do you appreciate?",
+    "Successes and achievements",
+    "We should keep",
+    "What should we keep doing well?",
+    "Kudos",
+    "Rose",
+]
+# Columns that negate their praise word or wish for better name problems.
+PROBLEM_COLUMNS = [
+    "What didn't go well",
+    "What didn\u2019t we do so well / Testing",  # a typographic apostrophe
+    "What did not work",
+    "What didn't",
+    "Not so good",
+    "What could have gone better in 1.3",
+    "What could we have done better?",
+    "What do you think could be improved?",
+    "Improvements we're implementing for our next sprint",
+    "We need to change",
+    "Delta",
+    "Thorn",
+    "Pain points",
+    "Anything we would do differently? Puzzles?",
+]
 
 
 @pytest.mark.parametrize(
-    "column",
-    [
-        "What didn't go well",
-        "What didn\u2019t we do so well / Testing",  # a typographic apostrophe
-        "What did not work",
-        "What didn't",
-        "Not so good",
-        "What could have gone better in 1.3",
-        "What could we have done better?",
-        "What do you think could be improved?",
-        "Improvements we're implementing for our next sprint",
-        "We need to change",
-        "Delta",
-        "Thorn",
-        "Pain points",
-        "Anything we would do differently? Puzzles?",
-    ],
+    ("column", "text", "expected"),
+    # The item's own wording says nothing (praise columns) or the opposite (problem ones).
+    [(column, "Release notes", "appreciation") for column in PRAISE_COLUMNS]
+    + [(column, "Great teamwork", "problem") for column in PROBLEM_COLUMNS],
 )
-def test_a_column_that_negates_or_wishes_for_better_is_a_problem_column(column):
-    assert column_type(column) == "problem"
-    assert infer_item_type("Great teamwork", column) == "problem"
+def test_a_column_that_names_a_type_gives_it_to_every_item(column, text, expected):
+    assert column_type(column) == expected
+    assert infer_item_type(text, column) == expected
 
 
 @pytest.mark.parametrize(
