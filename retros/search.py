@@ -483,10 +483,15 @@ def _changes(organization_id: int, after: int, upto: int) -> list[tuple[int, lis
 
 
 def build_index(
-    organization_id: int, fresh: _Fresh | None = None, *, keep_codes: bool = False
+    organization_id: int,
+    fresh: _Fresh | None = None,
+    *,
+    keep_codes: bool = False,
+    pack: bool = True,
 ) -> OrgIndex:
     """The organisation's whole index read from its rows (the stored profiles and words
-    read in bulk); ``keep_codes`` keeps the vectors' codes, to save it as a snapshot."""
+    read in bulk); ``keep_codes`` keeps the vectors' codes, to save it as a snapshot;
+    ``pack=False`` leaves the vectors' blocks for ``matrix.pack()`` to pack."""
     fresh = fresh or _freshness(organization_id)
     current = OrgIndex(
         stamp=fresh.stamp,
@@ -495,6 +500,8 @@ def build_index(
     )
     if keep_codes:
         current.matrix.keep_codes()
+    elif not pack:
+        current.matrix.defer_packing()
     # Changes up to the newest are in the rows read below; those just behind it are
     # marked applied, so that reading them again (see _CHANGE_SLACK) changes nothing.
     current.seen_change = fresh.change
@@ -607,18 +614,28 @@ class IndexCache:
                 if abs(len(current) - held) + current.replaced > _SNAPSHOT_LAG:
                     snapshot.schedule(organization_id)
                 self.snapshot_loads += 1
-                # Not a daemon: the process waits for it to leave onnxruntime before exiting.
-                packing = threading.Thread(
-                    target=current.matrix.pack, name=f"recur-matcher-pack-{organization_id}"
-                )
-                with self._registry:
-                    self._packing = [t for t in self._packing if t.is_alive()] + [packing]
-                packing.start()
+                self._pack_in_background(organization_id, current)
                 return self._loaded(current)
             del current
-        current = build_index(organization_id, fresh)
+        # Packed once the load's transient objects are gone, not on top of them.
+        current = self._loaded(build_index(organization_id, fresh, pack=False))
+        self._pack_in_background(organization_id, current)
         snapshot.schedule(organization_id)
-        return self._loaded(current)
+        return current
+
+    def _pack_in_background(self, organization_id: int, current: OrgIndex) -> None:
+        """Hand the index's vector blocks to onnxruntime in a thread; until each is, numpy
+        scores it (queries are answered meanwhile)."""
+        if not current.matrix.unpacked_blocks:  # a small organisation: nothing to wait for
+            current.matrix.pack()  # blocks filled from now on are packed as they fill
+            return
+        # Not a daemon: the process waits for it to leave onnxruntime before exiting.
+        packing = threading.Thread(
+            target=current.matrix.pack, name=f"recur-matcher-pack-{organization_id}"
+        )
+        with self._registry:
+            self._packing = [t for t in self._packing if t.is_alive()] + [packing]
+        packing.start()
 
     def _loaded(self, current: OrgIndex) -> OrgIndex:
         _settle()

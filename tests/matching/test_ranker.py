@@ -296,6 +296,25 @@ def test_rows_packed_for_the_int8_product_score_as_the_unpacked_ones(readings):
     assert {i for i, s in expected.items() if s > tenth + 0.006} <= set(found)
 
 
+def test_deferred_blocks_score_alike_unpacked_and_pack_later():
+    """A load defers packing: its full blocks are scored by numpy until pack(), with the same
+    scores as once packed, and blocks that fill after pack() are packed as they fill."""
+    rng = np.random.default_rng(9)
+    matrix = _random_unit(rng, 1000)
+    index = MatrixIndex(capacity=8, quantized=True, pack_rows=256)
+    index.defer_packing()
+    index.add_rows(np.arange(600) % 50, list(range(600)), matrix[:600])
+    query = _random_unit(rng, 1)
+
+    assert index.unpacked_blocks == 2
+    before = index.scores(query)
+    index.pack()
+    assert index.unpacked_blocks == 0
+    assert np.abs(index.scores(query) - before).max() < 0.003
+    index.add_rows(np.arange(400) % 50, list(range(600, 1000)), matrix[600:])
+    assert (index.unpacked_blocks, len(index._rows.packed)) == (0, 3)
+
+
 def test_an_add_spanning_several_blocks_packs_each_of_them():
     rng = np.random.default_rng(6)
     matrix = _random_unit(rng, 700)
