@@ -80,14 +80,19 @@ def _bench_retros(org: Any) -> Any:
 def cleanup(args: dict[str, Any]) -> dict[str, Any]:
     """Remove what earlier benchmark runs logged: their retros, occurrences and the issues
     those started; linked issues get their statistics back. Between load rounds
-    (``between_rounds``) the retros stay, and the web workers' matcher indexes are not told:
-    they keep the removed rows, whose issues suggestions then drop for want of a row."""
+    (``between_rounds``) the retros stay, and the web workers' matcher indexes are told of
+    the issues whose rows went, as the product's own removals tell them: a round's issues
+    are too many to re-read, so each process reloads, from the snapshot written here as a
+    task worker writes one after the first process to load from rows. Untold, the indexes
+    would keep the removed rows: every later suggestion would rank issues that no longer
+    exist and ask the database again for want of their rows, which no removal through the
+    product causes."""
     from django.db import connection, transaction
 
     from diagnosis.dashboard import dashboard_invalidate
     from diagnosis.models import Finding, PendingRecompute
     from retros.models import Card, CardVote, Issue, LinkReview, Occurrence, Organization
-    from retros.search import invalidate
+    from retros.search import changed, invalidate
     from retros.services import issue_refresh_stats
 
     org = Organization.objects.filter(name=args["org"]).first()
@@ -120,7 +125,13 @@ def cleanup(args: dict[str, Any]) -> dict[str, Any]:
             Card.objects.filter(retro_id__in=retro_ids)._raw_delete(connection.alias)
             _bench_retros(org)._raw_delete(connection.alias)
         issue_refresh_stats(issue_ids=touched - started)
-    if not args.get("between_rounds"):
+    if args.get("between_rounds"):
+        changed(organization_id=org.pk, issue_ids=touched)
+        if touched:
+            from retros import snapshot
+
+            snapshot.write(org.pk)
+    else:
         invalidate(org.pk)
     dashboard_invalidate(org.pk)
     queue = args.get("queue")
