@@ -25,8 +25,11 @@ import functools
 import os
 
 #: Allocations this large (and larger) are mapped on their own and returned when freed:
-#: above the arrays of one query (up to a few MB), below a packed block's copies (6 MB).
-MMAP_THRESHOLD = 4 << 20
+#: above the arrays of one query (under 1 MB at 100k raisings), below a packed block's copies
+#: (3 MB, :data:`~matching.int8scan.ROWS`). At 4 MB those copies stayed in the packing
+#: threads' heaps: after three reloads of the 100k-raising index a process held 264-267 MB
+#: instead of 249-255.
+MMAP_THRESHOLD = 2 << 20
 #: Free space kept at the top of the heap for the next query's arrays.
 TRIM_THRESHOLD = 32 << 20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's malloc.h
