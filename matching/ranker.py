@@ -496,8 +496,7 @@ class MatrixIndex:
             block: int8scan.PackedRows | _CodeBlock
             if self._kept is not None:  # an index to be saved, not queried: left unpacked
                 self._kept.append(tail)
-                block = _CodeBlock(tail)
-            elif self._deferred:  # packed later, by :meth:`pack`
+            if self._kept is not None or self._deferred:  # saved, or packed later by pack()
                 block = _CodeBlock(tail)
             else:
                 block = int8scan.PackedRows(tail)
