@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from matching import embedding, heap, lexical
+from matching import centring, embedding, heap, lexical
 from matching.evaluation import evaluate_suggestions
 from matching.index import IssueIndex
 from matching.ranker import MatrixIndex, Query
@@ -118,7 +118,7 @@ def bench_scale(
     texts = _Texts()
     owners = rng.integers(1, issues + 1, occurrences)
     teams = [f"Team {i}" for i in range(25)]
-    index = IssueIndex(quantized=quantized)
+    index = IssueIndex(quantized=quantized, centring=centring.default())  # as production
     index.matrix.reserve(occurrences)
     started = time.perf_counter()
     for start in range(0, occurrences, 10_000):
@@ -186,6 +186,7 @@ def _random_unit(rng: np.random.Generator, n: int, d: int = 384) -> np.ndarray:
 def bench_kernels(rows: int = 100_000, issues: int = 20_000) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     index = MatrixIndex(capacity=rows, quantized=True)  # as production holds it
+    index.centring = centring.default()
     matrix = _random_unit(rng, rows)
     owners = rng.integers(0, issues, rows)
     for start in range(0, rows, 10_000):

@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from matching import embedding, lexical
+from matching import centring, embedding, lexical
+from matching.centring import Centring
 from matching.index import POOL, IssueIndex
 from matching.ranker import Candidate, Decision, Query, Suggestion, link_decision, review_pairs
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
@@ -177,10 +178,16 @@ class Replay:
     """The issues raised so far: an :class:`IssueIndex` plus each issue's history."""
 
     def __init__(
-        self, weights: MatchWeights, dimension: int, pool: int = POOL, *, quantized: bool = True
+        self,
+        weights: MatchWeights,
+        dimension: int,
+        pool: int = POOL,
+        *,
+        quantized: bool = True,
+        centring: Centring | None = None,
     ) -> None:
         self.weights = weights
-        self.index = IssueIndex(dimension, quantized=quantized, pool=pool)
+        self.index = IssueIndex(dimension, quantized=quantized, pool=pool, centring=centring)
         self.issues: dict[int, IssueState] = {}
         self.issue_of: dict[str, int] = {}
 
@@ -240,6 +247,12 @@ def _reader(query_encoder: QueryEncoder | None) -> QueryReader:
     return lambda text, vocabulary: (text, encode(text, vocabulary))
 
 
+def _centring(encoder: Encoder | None) -> Centring | None:
+    """Production's centring for the model's own vectors; none for a custom encoder, whose
+    space the model's mean direction does not describe."""
+    return centring.default() if encoder is None else None
+
+
 def _rank_of(issue_id: int, ranked: Sequence[int]) -> int | None:
     return ranked.index(issue_id) + 1 if issue_id in ranked else None
 
@@ -263,13 +276,14 @@ def evaluate_suggestions(
     the text being typed (default ``embedding.read_query``, timed with the ranking).
     ``quantized=False`` keeps float32 vectors instead of production's int8; ``name``
     overrides the reported file name."""
+    centred = _centring(encoder)
     encoder = encoder or embedding.encode
     reader = _reader(query_encoder)
     loaded_name, retros = load_history(source)
     name = name or loaded_name
     truth = true_issues(retros)
     vectors = _encode_items(retros, encoder)
-    replay, ids = Replay(weights, vectors.shape[1], quantized=quantized), _IdMap()
+    replay, ids = Replay(weights, vectors.shape[1], quantized=quantized, centring=centred), _IdMap()
     ranks, lexical_ranks, timings = [], [], []
     for retro in retros:
         for item in retro.items:
@@ -323,12 +337,13 @@ def evaluate_autolink(
     threshold: float | None = None,
 ) -> dict[str, Any]:
     """Replay ignoring ``same_as``: pair precision, recall and F1 of automatic linking."""
+    centred = _centring(encoder)
     encoder = encoder or embedding.encode
     reader = _reader(query_encoder)
     threshold = weights.auto_link if threshold is None else threshold
     name, retros = load_history(source)
     vectors = _encode_items(retros, encoder)
-    replay = Replay(weights, vectors.shape[1])
+    replay = Replay(weights, vectors.shape[1], centring=centred)
     predicted: dict[str, Any] = {}
     links = reviews = 0
     for retro in retros:
@@ -391,12 +406,13 @@ def evaluate_import(
 
     A replay issue stands for the true issue of the first item that started it.
     """
+    centred = _centring(encoder)
     encoder = encoder or embedding.encode
     reader = _reader(query_encoder)
     name, retros = load_history(source)
     truth = true_issues(retros)
     vectors = _encode_items(retros, encoder)
-    replay = Replay(weights, vectors.shape[1])
+    replay = Replay(weights, vectors.shape[1], centring=centred)
     started_by: dict[int, str] = {}  # replay issue -> the true issue of its first item
     seen: set[str] = set()
     recurrences = caught = links = links_right = queued = queued_right = 0

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from matching import embedding, lexical, rootcause
+from matching.centring import Centring
 from matching.ranker import Candidate, MatrixIndex, Query, Suggestion, rank
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 
@@ -47,9 +48,15 @@ class Words:
 
 class IssueIndex:
     def __init__(
-        self, dimension: int = embedding.DIMENSION, *, quantized: bool = True, pool: int = POOL
+        self,
+        dimension: int = embedding.DIMENSION,
+        *,
+        quantized: bool = True,
+        pool: int = POOL,
+        centring: Centring | None = None,
     ) -> None:
         self.matrix = MatrixIndex(dimension, quantized=quantized)
+        self.matrix.centring = centring
         self.terms = lexical.TermIndex()
         self.vocabulary = lexical.Vocabulary()
         self.pool_size = pool
@@ -208,6 +215,7 @@ class IssueIndex:
             return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
         matrix = part("matrix.")
+        centring = self.matrix.centring
         self.matrix = MatrixIndex.from_arrays(
             matrix["codes"],
             matrix["scales"],
@@ -216,6 +224,7 @@ class IssueIndex:
             pack=pack,
             release=release,
         )
+        self.matrix.centring = centring
         self.terms = lexical.TermIndex.from_arrays(part("terms."))
         self.vocabulary = lexical.Vocabulary.from_arrays(part("vocabulary."))
         slots = arrays["issues.slots"].tolist()

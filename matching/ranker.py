@@ -36,6 +36,7 @@ from typing import Protocol
 import numpy as np
 
 from matching import heap, int8scan, lexical, rootcause
+from matching.centring import Centring
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 
 
@@ -425,6 +426,8 @@ class MatrixIndex:
         # Full blocks left to :meth:`pack` rather than packed as they fill (:meth:`defer_packing`).
         self._deferred = False
         self._swap = threading.Lock()  # held to replace self._rows from another thread
+        # Cosines centred on a shared direction (matching.centring), or plain when None.
+        self.centring: Centring | None = None
 
     def __len__(self) -> int:
         """Live rows."""
@@ -645,41 +648,46 @@ class MatrixIndex:
         return int(rows.sum())
 
     def scores(self, query_vector: np.ndarray) -> np.ndarray:
-        """The cosine of every row with the query (best over the query's readings); dead rows
-        score -inf."""
+        """The cosine of every row with the query (best over the query's readings), centred
+        when :attr:`centring` is set (:mod:`~matching.centring`); dead rows score -inf."""
         queries = np.atleast_2d(np.asarray(query_vector, dtype=np.float32))
+        centring = self.centring
+        beta = None
+        if centring is not None and centring.dimension == self.dimension:
+            centred, beta = centring.queries(queries)
+            queries = np.vstack([centred, centring.direction[None, :]])
         rows = self._rows  # one consistent view, whatever is added meanwhile
         n = rows.size
         if not self.quantized:
-            product = self._vectors[:n] @ queries.T
-            out = np.asarray(product.max(axis=1) if len(queries) > 1 else product[:, 0])
+            products = np.ascontiguousarray((self._vectors[:n] @ queries.T).T)
         else:
-            out = np.empty(n, dtype=np.float32)
+            products = np.empty((len(queries), n), dtype=np.float32)
             start = 0
             for block in rows.packed:
-                dots = block.dot(queries)
-                out[start : start + block.rows] = dots[0] if len(dots) == 1 else dots.max(axis=0)
+                products[:, start : start + block.rows] = block.dot(queries)
                 start += block.rows
-            self._score_unpacked(rows.tail[: n - start], queries, out[start:])
-            out *= self._scales[:n]
+            self._score_unpacked(rows.tail[: n - start], queries, products[:, start:])
+            products *= self._scales[:n]
+        if beta is not None:
+            assert centring is not None
+            out = centring.best(products, beta)
+        else:
+            out = products[0] if len(products) == 1 else products.max(axis=0)
         if self._dead:
             out[self._issues[:n] < 0] = -np.inf
         return out
 
     def _score_unpacked(self, codes: np.ndarray, queries: np.ndarray, out: np.ndarray) -> None:
-        """Each chunk is converted once, then scored by one matrix-vector product per reading:
-        a (rows x readings) product and its row maxima cost three times as much."""
+        """Each chunk is converted once, then scored by one matrix-vector product per query
+        row (``out[i]``): a (rows x readings) product costs three times as much."""
         n = len(codes)
         buffer = np.empty((min(n, self.CHUNK), self.dimension), dtype=np.float32)
-        other = np.empty(min(n, self.CHUNK), dtype=np.float32)
         for start in range(0, n, self.CHUNK):
             end = min(n, start + self.CHUNK)
-            chunk, best = buffer[: end - start], out[start:end]
+            chunk = buffer[: end - start]
             np.copyto(chunk, codes[start:end], casting="unsafe")
-            np.dot(chunk, queries[0], out=best)
-            for reading in queries[1:]:
-                np.dot(chunk, reading, out=other[: end - start])
-                np.maximum(best, other[: end - start], out=best)
+            for line, reading in zip(out, queries, strict=True):
+                np.dot(chunk, reading, out=line[start:end])
 
     def top_k_issues(
         self, query_vector: np.ndarray, k: int, *, exclude: Iterable[int] = ()

@@ -39,7 +39,7 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import F, QuerySet
 
-from matching import embedding, heap, ranker, rootcause
+from matching import centring, embedding, heap, ranker, rootcause
 from matching.index import POOL, IssueIndex, Words
 from matching.ranker import Candidate, Decision, Query, Suggestion
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
@@ -227,7 +227,9 @@ class OrgIndex(IssueIndex):
         occurrence_profiles: ProfileCache | None = None,
         fix_profiles: ProfileCache | None = None,
     ) -> None:
-        super().__init__(embedding.DIMENSION, quantized=True, pool=POOL)
+        super().__init__(
+            embedding.DIMENSION, quantized=True, pool=POOL, centring=centring.default()
+        )
         self.stamp = stamp
         self.newest_id = 0
         self.newest_fix_id = 0

@@ -38,9 +38,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="+", metavar="FILE", help="recur-history/1 file")
+        parser.add_argument(
+            "--write-centre",
+            action="store_true",
+            help="instead of measuring, store the mean vector of every item of the files as "
+            "the matcher's centring direction (see matching.centring)",
+        )
+        parser.add_argument(
+            "--centre-file",
+            type=Path,
+            default=None,
+            help="where --write-centre writes (default: matching/centre.json)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         documents = [(Path(name).name, _validated(name)) for name in options["files"]]
+        if options["write_centre"]:
+            self._write_centre([document for _, document in documents], options["centre_file"])
+            return
         from diagnosis.evaluation import fix_kind_scores
         from matching.embedding import EmbeddingUnavailable
         from matching.evaluation import evaluate_import, evaluate_suggestions, item_type_scores
@@ -58,6 +73,23 @@ class Command(BaseCommand):
             types = item_type_scores(document)
             line.update({key: types[key] for key in TYPE_FIELDS})
             self.stdout.write(json.dumps(line))
+
+    def _write_centre(self, documents: list[dict[str, Any]], path: Path | None) -> None:
+        from matching import centring, embedding
+
+        texts = [
+            item["text"]
+            for document in documents
+            for retro in document["retrospectives"]
+            for item in retro.get("items", [])
+        ]
+        try:
+            vectors = embedding.encode(texts)
+        except embedding.EmbeddingUnavailable as error:
+            raise CommandError(str(error)) from None
+        path = path or centring.CENTRE_FILE
+        centring.write(centring.compute(vectors), len(texts), path)
+        self.stdout.write(f"Wrote {path.name}: the mean of {len(texts)} items.")
 
 
 def _validated(name: str) -> dict[str, Any]:
