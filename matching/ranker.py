@@ -312,11 +312,17 @@ def _recency(today: date | None, last_seen: date | None, half_life_days: float) 
 def _reasons(
     query: Query, cand: Candidate, cosine: float, trigram: float, w: MatchWeights
 ) -> tuple[str, ...]:
+    # What the match rests on comes first, named even when it is weak: a suggestion always
+    # says why it is there, and a weak one says so.
     reasons = []
     if cosine >= w.reason_semantic:
         reasons.append("similar meaning")
+    elif cosine > w.semantic_floor:
+        reasons.append("loosely related meaning")
     if trigram >= w.reason_lexical:
         reasons.append("similar wording")
+    elif trigram > 0:
+        reasons.append("a few words in common")
     if _same_team(query, cand):
         reasons.append("same team")
     if cand.occurrences > 1:

@@ -24,6 +24,7 @@ from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from matching.fixkind import infer_fix_kind
+from matching.weights import DEFAULT_WEIGHTS
 from retros import access as acl
 from retros import review, selectors, services, visibility
 from retros.forms import (
@@ -175,6 +176,7 @@ class SuggestionItem:
     number: int
     suggestion: Any  # retros.search.IssueSuggestion
     same_team: bool
+    weak: bool = False  # scored below the review band: shown apart, muted
 
 
 def _show_titles(access: acl.Access, suggestions: Sequence[IssueSuggestion]) -> None:
@@ -189,8 +191,9 @@ def _show_titles(access: acl.Access, suggestions: Sequence[IssueSuggestion]) -> 
 def _suggestion_groups(
     access: acl.Access, retro: Retrospective, text: str
 ) -> list[tuple[str, list[SuggestionItem]]]:
-    """Earlier issues like `text`: this team's first, then other teams', numbered 1..5.
-    Every team's issues are suggested, with the titles the person may read."""
+    """Earlier issues like `text`: this team's first, then other teams', then the weaker
+    matches (below the review band: what an import would not queue), numbered 1..5. Every
+    team's issues are suggested, with the titles the person may read."""
     found = suggest(
         organization=retro.organization,
         text=text,
@@ -200,16 +203,22 @@ def _suggestion_groups(
         readable_teams=visibility.readable_teams(access),
     )
     _show_titles(access, found)
-    mine = [s for s in found if retro.team.name in s.teams]
-    others = [s for s in found if retro.team.name not in s.teams]
+    likely = [s for s in found if s.score >= DEFAULT_WEIGHTS.review]
+    mine = [s for s in likely if retro.team.name in s.teams]
+    others = [s for s in likely if retro.team.name not in s.teams]
+    weaker = [s for s in found if s.score < DEFAULT_WEIGHTS.review]
     groups: list[tuple[str, list[SuggestionItem]]] = []
     number = 0
-    for label, items, same in (("This team", mine, True), ("Other teams", others, False)):
+    for label, items, weak in (
+        ("This team", mine, False),
+        ("Other teams", others, False),
+        ("Weaker matches, probably not the same", weaker, True),
+    ):
         if items:
             numbered = []
             for s in items:
                 number += 1
-                numbered.append(SuggestionItem(number, s, same))
+                numbered.append(SuggestionItem(number, s, retro.team.name in s.teams, weak))
             groups.append((label, numbered))
     return groups
 

@@ -151,6 +151,17 @@ def test_it_explains_itself_in_short_phrases():
     )
 
 
+def test_a_weak_match_still_says_what_it_rests_on():
+    query = Query("staging deploys broke", _unit(1, 0.9, 0))
+    loose = Candidate(1, "Release notes late", semantic=0.30, lexical=0.0)
+    wording = Candidate(2, "Staging costs", semantic=0.0, lexical=0.15)
+
+    reasons = {s.issue_id: s.reasons for s in rank(query, [loose, wording], min_score=0.0)}
+
+    assert reasons[1][0] == "loosely related meaning" and "similar meaning" not in reasons[1]
+    assert reasons[2][0] == "a few words in common" and "similar wording" not in reasons[2]
+
+
 def test_it_uses_given_scores_instead_of_recomputing_them():
     query = Query("typed", _unit(1, 0, 0))
     cand = Candidate(1, "unrelated title", semantic=0.9, lexical=0.5)

@@ -164,6 +164,36 @@ def test_suggestions_list_this_teams_issues_first_with_history(cast, board):
     assert "<html" not in html
 
 
+def test_weaker_matches_are_listed_apart_after_the_likely_ones(cast, board, monkeypatch):
+    import dataclasses
+
+    from tests.retros.conftest import fake_suggest
+
+    def scored(**kwargs):
+        found = fake_suggest(**kwargs)[:2]
+        # The first as a likely match, the second below the review band.
+        return [
+            dataclasses.replace(found[0], score=0.61),
+            dataclasses.replace(found[1], score=0.14),
+        ]
+
+    monkeypatch.setattr("retros.views.suggest", scored)
+    response = cast.clients["facilitator"].get(
+        reverse("retros:retro_suggestions", args=[board.retro.pk]),
+        {"text": "deploys are slow"},
+        **htmx(target="suggestions"),
+    )
+    html = response.content.decode()
+
+    likely = html.index(f'value="{board.issues[0].pk}:0.610"')
+    heading = html.index("Weaker matches, probably not the same")
+    weak = html.index(":0.140")
+    assert likely < heading < weak
+    assert html.count('class="suggestion weak"') == 1
+    assert 'class="suggestion weak" id="suggestion-2" data-suggestion="2"' in html
+    assert 'aria-keyshortcuts="Alt+2"' in html  # still chosen by key
+
+
 def test_short_text_gets_no_suggestions(cast, board):
     response = cast.clients["facilitator"].get(
         reverse("retros:retro_suggestions", args=[board.retro.pk]), {"text": "de"}, **htmx()
