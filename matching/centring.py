@@ -68,7 +68,8 @@ class Centring:
         along, cosines = products[-1], products[:-1]
         cosines += beta[:, None]
         best = cosines[0] if len(cosines) == 1 else cosines.max(axis=0)
-        norm = along * (-2.0 * a)
+        norm = along  # |o - a*mu|, computed in place of o . mu: no other array per query
+        norm *= -2.0 * a
         norm += 1.0 + a * a * float(mu @ mu)
         np.maximum(norm, 1e-12, out=norm)
         np.sqrt(norm, out=norm)
