@@ -589,6 +589,7 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
         "candidates": selectors.link_candidates(occurrence, query, access=access),
         "next": back,
         "can_split": occurrence.issue.occurrence_count > 1,
+        "weak_below": DEFAULT_WEIGHTS.review,
     }
     return render(
         request, "retros/occurrence_link.html", context, status=INVALID if form.errors else 200

@@ -186,6 +186,29 @@ def test_split_an_occurrence_off_from_the_issue_page(cast, thread):
     assert Issue.objects.get(pk=thread.pk).occurrence_count == 2
 
 
+def test_relink_page_says_what_each_suggestion_rests_on(cast, board, monkeypatch):
+    import dataclasses
+
+    from tests.retros.conftest import fake_suggest
+
+    def scored(**kwargs):
+        likely = fake_suggest(**kwargs)[0]
+        weak = ("a few words in common", "last raised 2026-01-05")
+        return [
+            dataclasses.replace(likely, score=0.66, reasons=("similar meaning", "same team")),
+            dataclasses.replace(likely, issue=board.issues[0], score=0.12, reasons=weak),
+        ]
+
+    monkeypatch.setattr("retros.views.suggest", scored)
+    occ = board.occurrences[1]  # "Flaky test 0": the stand-in suggests "Flaky test 1"
+    html = cast.clients["facilitator"].get(reverse("retros:occurrence_link", args=[occ.pk]))
+    html = html.content.decode()
+
+    assert "similar meaning · same team" in html
+    assert html.count("Weaker match") == 1
+    assert html.index("similar meaning") < html.index("Weaker match") < html.index("a few words")
+
+
 def test_relink_page_suggests_searches_and_links(cast, board):
     occ = board.occurrences[1]  # "Flaky test 0", an issue of its own
     url = reverse("retros:occurrence_link", args=[occ.pk])
