@@ -47,7 +47,7 @@ held-out histories; never fitted item by item):
   lifts a text that matches nothing (match 0 stays 0) and never decides on its own.
 - **Thresholds on the final score.** ``suggest`` (0.10): below it nothing is shown. A
   suggestion is for a person to judge, so the floor only hides what shares nothing real:
-  meaning alone needs a cosine of about 0.27, above
+  meaning alone needs a centred cosine of about 0.17 (a plain one of about 0.26), above
   what unrelated sentences score, and agreeing category words alone score 0. Replayed over
   the four files with 2026.4's weights, a floor of 0.10 hides the true issue of 2 of 95
   recurrences (0.15 would hide 8), and first raisings show something 34 times in 56. Real
