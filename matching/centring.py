@@ -25,6 +25,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -49,42 +50,37 @@ class Centring:
     def dimension(self) -> int:
         return int(self.direction.shape[0])
 
+    @cached_property
+    def _length2(self) -> float:
+        """``|mu|^2``, used by every query."""
+        return float(self.direction @ self.direction)
+
     def queries(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(w, beta)`` for unit query rows ``q`` (``(k, d)``): ``w = (q - a*mu) / |q - a*mu|``
         and the per-query constant ``beta`` such that, for a unit row ``o`` with
         ``m = o . mu``, ``cos(q - a*mu, o - a*mu) = (w . o + beta) / |o - a*mu|``."""
         a, mu = self.share, self.direction
         along = queries @ mu  # q . mu
-        norms = np.sqrt(np.maximum(1.0 - 2.0 * a * along + a * a * float(mu @ mu), 1e-12))
+        norms = np.sqrt(np.maximum(1.0 - 2.0 * a * along + a * a * self._length2, 1e-12))
         centred = (queries - a * mu) / norms[:, None]
-        beta = a * (a * float(mu @ mu) - along) / norms
+        beta = a * (a * self._length2 - along) / norms
         return centred.astype(np.float32), beta.astype(np.float32)
 
     def best(self, products: np.ndarray, beta: np.ndarray) -> np.ndarray:
         """Each row's best centred cosine over the queries, from ``products``: the rows'
         (scaled) products with each centred query ``w`` (one line per query) and, last, with
         ``mu``. Rows scoring ``-inf`` stay ``-inf``."""
-        a, mu = self.share, self.direction
+        a = self.share
         along, cosines = products[-1], products[:-1]
         cosines += beta[:, None]
         best = cosines[0] if len(cosines) == 1 else cosines.max(axis=0)
         norm = along  # |o - a*mu|, computed in place of o . mu: no other array per query
         norm *= -2.0 * a
-        norm += 1.0 + a * a * float(mu @ mu)
+        norm += 1.0 + a * a * self._length2
         np.maximum(norm, 1e-12, out=norm)
         np.sqrt(norm, out=norm)
         best /= norm
         return best
-
-    def cosines(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """``cos(q - a*mu, o - a*mu)`` of unit vectors directly (rows ``(n, d)``), for what is
-        scored outside an index."""
-        a, mu = self.share, self.direction
-        q = np.atleast_2d(query) - a * mu
-        o = np.atleast_2d(rows) - a * mu
-        q /= np.linalg.norm(q, axis=1, keepdims=True)
-        o /= np.linalg.norm(o, axis=1, keepdims=True)
-        return np.asarray((o @ q.T).max(axis=1), dtype=np.float32)
 
 
 def compute(vectors: np.ndarray, share: float = SHARE) -> Centring:

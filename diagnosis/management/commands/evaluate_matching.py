@@ -76,12 +76,13 @@ class Command(BaseCommand):
 
     def _write_centre(self, documents: list[dict[str, Any]], path: Path | None) -> None:
         from matching import centring, embedding
+        from matching.evaluation import load_history
 
         texts = [
-            item["text"]
+            item.text
             for document in documents
-            for retro in document["retrospectives"]
-            for item in retro.get("items", [])
+            for retro in load_history(document)[1]
+            for item in retro.items
         ]
         try:
             vectors = embedding.encode(texts)
