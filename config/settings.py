@@ -7,6 +7,7 @@ in-process, so it works on a bare machine. `DATABASE_URL` switches to PostgreSQL
 
 from __future__ import annotations
 
+import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -287,6 +288,11 @@ RECUR_IMPORT_STALE_SECONDS = env_int("RECUR_IMPORT_STALE_SECONDS", 600, minimum=
 # Memory a web process gives the matcher's in-memory indexes (retros.search), in MB: the
 # organisations queried least recently are let go beyond it (about 80 MB per 100k raisings).
 RECUR_MATCHER_MEMORY_MB = env_int("RECUR_MATCHER_MEMORY_MB", 200, minimum=1)
+# Threads that embed texts in bulk (an import's items, `embed_all`), in a task or a command:
+# by default the cores this process may run on, at most 4. A web request embeds one text on
+# one thread whatever this says.
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+RECUR_EMBED_THREADS = env_int("RECUR_EMBED_THREADS", min(4, _CORES or 1), minimum=1, maximum=64)
 # Whether a full load of an index has a snapshot of it written in the background (a Celery
 # task; a thread of the process without a broker), and whether an index whose matching stamp
 # moved is rebuilt in a thread while the old one keeps answering (else in the query).

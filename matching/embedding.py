@@ -27,6 +27,7 @@ import importlib.util
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,14 +110,27 @@ class EmbeddingModel:
     session: onnxruntime.InferenceSession
     input_names: frozenset[str]
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """Unit vectors, float32, shape ``(len(texts), 384)``, in the order of ``texts``."""
+    def encode(self, texts: Sequence[str], batch_size: int = 32, threads: int = 1) -> np.ndarray:
+        """Unit vectors, float32, shape ``(len(texts), 384)``, in the order of ``texts``.
+
+        With ``threads`` > 1 the batches run on that many threads at once (onnxruntime
+        releases the GIL while it runs one): for bulk work in a task or a command, where the
+        other cores are free. Each batch is the same either way, and so is every vector."""
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         # Batches of similar length waste less time on padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self._encode_batch([texts[i] for i in rows])
+        batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+        def run(rows: list[int]) -> tuple[list[int], np.ndarray]:
+            return rows, self._encode_batch([texts[i] for i in rows])
+
+        if threads <= 1 or len(batches) <= 1:
+            for rows, vectors in map(run, batches):
+                out[rows] = vectors
+            return out
+        with ThreadPoolExecutor(min(threads, len(batches)), "recur-embed") as pool:
+            for rows, vectors in pool.map(run, batches):
+                out[rows] = vectors
         return out
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
@@ -205,11 +219,12 @@ def get_model() -> EmbeddingModel:
     return _model
 
 
-def encode(texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-    """Unit vectors for ``texts``: float32, shape ``(len(texts), 384)``."""
+def encode(texts: Sequence[str], batch_size: int = 32, threads: int = 1) -> np.ndarray:
+    """Unit vectors for ``texts``: float32, shape ``(len(texts), 384)``; ``threads`` as in
+    :meth:`EmbeddingModel.encode`."""
     if not texts:
         return np.zeros((0, DIMENSION), dtype=np.float32)
-    return get_model().encode(texts, batch_size=batch_size)
+    return get_model().encode(texts, batch_size=batch_size, threads=threads)
 
 
 @functools.lru_cache(maxsize=512)

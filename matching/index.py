@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -295,9 +296,18 @@ class IssueIndex:
         (candidate,) = self.candidates({issue_id: cosines})
         return dataclasses.replace(candidate, **fields) if fields else candidate
 
-    def candidates(self, cosines: dict[int, tuple[float, float]]) -> list[Candidate]:
+    def candidates(
+        self,
+        cosines: dict[int, tuple[float, float]],
+        *,
+        titles: Mapping[int, str] | None = None,
+        last_seen: Mapping[int, date] | None = None,
+    ) -> list[Candidate]:
         """:meth:`candidate` of every issue of a pool (``issue id -> cosines``), with their
-        root-cause profiles computed together."""
+        root-cause profiles computed together, and the ``titles`` and dates ``last_seen`` the
+        caller knows of them (each candidate is built once: an import asks for thousands)."""
+        titles = titles or {}
+        last_seen = last_seen or {}
         ids = list(cosines)
         slots = np.array([self._slots.get(i, -1) for i in ids], dtype=np.int64)
         width = len(rootcause.CATEGORIES)
@@ -312,7 +322,8 @@ class IssueIndex:
         return [
             Candidate(
                 issue_id=issue_id,
-                title="",
+                title=titles.get(issue_id, ""),
+                last_seen=last_seen.get(issue_id),
                 semantic=cosines[issue_id][0],
                 semantic_top2=cosines[issue_id][1],
                 terms=terms.terms_of(issue_id),

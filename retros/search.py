@@ -1006,8 +1006,10 @@ class ImportLinker:
         self._last_seen: dict[int, date] = {}
 
     def prepare(self, texts: Sequence[str]) -> None:
+        """Embed the import's texts at once, on the cores an import may use (a task's)."""
         unique = list(dict.fromkeys(texts))
-        for text, vector in zip(unique, embedding.encode(unique), strict=True):
+        vectors = embedding.encode(unique, threads=settings.RECUR_EMBED_THREADS)
+        for text, vector in zip(unique, vectors, strict=True):
             self._vectors[text] = vector
 
     def vector(self, text: str) -> np.ndarray:
@@ -1024,14 +1026,7 @@ class ImportLinker:
             return LinkChoice(None, 0.0)
         pool = self.idx.pool(text, vector)
         # The whole pool's profiles at once: one at a time cost an import 3 ms per item.
-        candidates = [
-            dataclasses.replace(
-                candidate,
-                title=self._titles.get(candidate.issue_id, ""),
-                last_seen=self._last_seen.get(candidate.issue_id),
-            )
-            for candidate in self.idx.candidates(pool)
-        ]
+        candidates = self.idx.candidates(pool, titles=self._titles, last_seen=self._last_seen)
         ranked = self.idx.rank(
             Query(text, vector, team=team, on=on),
             candidates,

@@ -1,5 +1,6 @@
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,42 @@ def test_it_gives_the_same_vector_every_time_whatever_the_batch():
     np.testing.assert_array_equal(first, embedding.encode(texts))
     np.testing.assert_allclose(first, again, atol=1e-5)
     np.testing.assert_allclose(first[1], embedding.encode_one(texts[1]), atol=1e-5)
+
+
+def test_batches_on_several_threads_give_every_text_its_own_vector_in_order():
+    texts = [
+        "Staging was down again",
+        "Priorities changed twice mid-sprint and half our work was thrown away",
+        "Flaky tests",
+        "Nobody owns the chargeback inbox",
+        "The release train left without the mobile build because QA signed off late",
+        "Too many meetings",
+        "Onboarding docs are out of date",
+    ]
+
+    one = embedding.encode(texts, batch_size=2)
+    several = embedding.encode(texts, batch_size=2, threads=3)
+
+    np.testing.assert_array_equal(several, one)
+    np.testing.assert_allclose(several[1], embedding.encode_one(texts[1]), atol=1e-5)
+
+
+def test_batches_run_at_once_when_given_threads(monkeypatch):
+    # Two batches can only pass a barrier of two together: one after the other, it breaks.
+    barrier = threading.Barrier(2, timeout=30)
+    model = embedding.get_model()
+    encode_batch = type(model)._encode_batch
+
+    def meet_then_encode(self, texts):
+        barrier.wait()
+        return encode_batch(self, texts)
+
+    monkeypatch.setattr(type(model), "_encode_batch", meet_then_encode)
+
+    vectors = embedding.encode(["Staging was down", "Flaky tests"], batch_size=1, threads=2)
+
+    assert vectors.shape == (2, embedding.DIMENSION)
+    assert not barrier.broken
 
 
 def test_it_encodes_nothing_to_an_empty_matrix():

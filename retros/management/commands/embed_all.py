@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandParser
 from django.db.models import Q
 
@@ -50,7 +51,7 @@ def embed_organization(
     started = time.perf_counter()
     for start in range(0, len(ids), BATCH):
         rows = list(Occurrence.objects.filter(pk__in=ids[start : start + BATCH]).only("id", "text"))
-        vectors = embedding.encode([row.text for row in rows])
+        vectors = embedding.encode([row.text for row in rows], threads=settings.RECUR_EMBED_THREADS)
         for row, vector in zip(rows, vectors, strict=True):
             row.embedding = embedding.to_bytes(vector)
             row.embedding_model = embedding.MODEL_ID
