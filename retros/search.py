@@ -369,11 +369,14 @@ def _load_rows(
         # The chunk's vectors read as one array: no conversion per row.
         vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(chunk), -1)
         org_index.add_many(chunk, vectors.astype(np.float32))
+        large = whole or len(chunk) == _LOAD_CHUNK
         chunk.clear()
         blobs.clear()
-        # What the chunk's rows left between the index's growing arrays goes back now, not
-        # at the end of the load (100k raisings read in one process: peak 273 -> 265 MB).
-        heap.release_free_heap()
+        if large:
+            # What the chunk's rows left between the index's growing arrays goes back now,
+            # not at the end of the load (100k raisings read in one process: peak 273 -> 265
+            # MB). Not after the few rows a write adds: the heap has nothing to give back.
+            heap.release_free_heap()
 
     width = 4 * embedding.DIMENSION
     for occ_id, issue_id, text, team, blob, model_id in _stream(rows, whole=whole):
