@@ -71,3 +71,28 @@ def format_example() -> dict[str, Any]:
             },
         ],
     }
+
+
+def one_retro_history(
+    organization: str,
+    items: list[tuple[str, str]],
+    *,
+    team: tuple[str, str] = ("a", "A"),
+    retro: tuple[str, str] = ("a-1", "2026-01-05"),
+) -> dict[str, Any]:
+    """A document of one team's one retro whose ``items`` are (key, text) pairs."""
+    team_key, team_name = team
+    retro_key, held_on = retro
+    return {
+        "format": "recur-history/1",
+        "organization": organization,
+        "teams": [{"key": team_key, "name": team_name}],
+        "retrospectives": [
+            {
+                "key": retro_key,
+                "team": team_key,
+                "held_on": held_on,
+                "items": [{"key": key, "text": text} for key, text in items],
+            }
+        ],
+    }

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from retros.importing import history_export, history_import
 from retros.models import Fix, LinkReview, Occurrence, Organization, Team
-from tests.examples import example_files, format_example
+from tests.examples import example_files, format_example, one_retro_history
 from tests.factories import (
     IssueFactory,
     OccurrenceFactory,
@@ -207,21 +207,12 @@ def test_an_item_with_two_alike_earlier_issues_queues_both_pairs():
         for text in texts:
             OccurrenceFactory(retro=retro, issue=issue, text=text)
         alike.append(issue.pk)
-    doc = {
-        "format": "recur-history/1",
-        "organization": "Northwind",
-        "teams": [{"key": "payments", "name": "Payments"}],
-        "retrospectives": [
-            {
-                "key": "payments-2026-03-04",
-                "team": "payments",
-                "held_on": "2026-03-04",
-                "items": [
-                    {"key": "p-1", "text": "Staging env was broken for a couple of days again"}
-                ],
-            }
-        ],
-    }
+    doc = one_retro_history(
+        "Northwind",
+        [("p-1", "Staging env was broken for a couple of days again")],
+        team=("payments", "Payments"),
+        retro=("payments-2026-03-04", "2026-03-04"),
+    )
     report = history_import(doc)
     pairs = LinkReview.objects.filter(occurrence__import_key="p-1", status="pending")
     assert sorted(p.candidate_id for p in pairs) == sorted(alike)

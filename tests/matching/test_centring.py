@@ -8,6 +8,7 @@ from matching import centring, embedding
 from matching.centring import Centring
 from matching.index import IssueIndex
 from matching.ranker import MatrixIndex
+from tests.examples import one_retro_history
 
 
 def _centred_cosines(centre, query, rows):
@@ -97,22 +98,10 @@ def test_a_centre_of_another_model_is_not_used(tmp_path, caplog):
 
 
 def test_write_centre_stores_the_mean_of_the_items(tmp_path):
-    history = {
-        "format": "recur-history/1",
-        "organization": "Centre",
-        "teams": [{"key": "a", "name": "A"}],
-        "retrospectives": [
-            {
-                "key": "a-1",
-                "team": "a",
-                "held_on": "2026-01-05",
-                "items": [
-                    {"key": "a1", "text": "Deploys wait for a manual sign-off"},
-                    {"key": "a2", "text": "The on-call rota was unclear"},
-                ],
-            }
-        ],
-    }
+    history = one_retro_history(
+        "Centre",
+        [("a1", "Deploys wait for a manual sign-off"), ("a2", "The on-call rota was unclear")],
+    )
     source, target = tmp_path / "h.history.json", tmp_path / "centre.json"
     source.write_text(json.dumps(history))
 
