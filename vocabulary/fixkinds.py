@@ -131,6 +131,7 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "protocol*", "wip limit*", "add a step", "handoff doc*", "hand-off doc*",
             "criteria", "handbook*", "runbook*", "timeline*", "decision log*",
             "story point*", "by default",
+            r"re:\blists?\s+of\s+(?:things|items|steps|checks)\s+to\s+(?:check|verify|test|do)\b",
         ),
         (
             "step*", "form", "forms", "rule*", "require*", "ticket*", "must", "sla*",
@@ -144,6 +145,9 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "habit*", "visibility",
             "heads-up", "memo*", "newsletter*", "poster*", "policy note*",
             "pay attention", "keep in mind", "be mindful", "watch out for", "keep an eye",
+            # Telling people, once: "update teams on the escalation process".
+            r"re:\b(?:update|inform|notify|brief)\s+(?:the\s+|all\s+|other\s+)?(?:teams?|"
+            r"everyone|people|stakeholders|users|customers)\s+(?:on|about|of)\b",
         ),
         (
             "email*", "message*", "post*", "note*", "encourag*", "tell*", "please",
@@ -157,6 +161,9 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "quick fix*", "by hand", "heroic*", "overtime", "weekend*", "rerun*", "retry*",
             "revert*", "rollback*", "roll back", "band-aid*", "stopgap*", "hack*", "bump*",
             "for now", "this time", "just fix",
+            # What was done while it happened: something stopped, not changed for good.
+            r"re:\b(?:was|were|got)\s+(?:\w+\s+)?(?:disabled|terminated|killed|stopped|"
+            r"paused|shut\s+down|turned\s+off|switched\s+off)\b",
         ),
         # Removing things is often what a lasting change does too ("delete the noisy alert").
         ("script*", "clear*", "kick*", "free up", "fix it", "clean*", "purg*", "delet*"),
@@ -207,7 +214,7 @@ KIND_VOCABULARY: dict[str, tuple[Sequence[str], Sequence[str]]] = {
             "knowledge sharing", "knowledge transfer", "brown bag*", "bootcamp*", "shadow*",
             "tutor*", "instruction*", "how to", "how-to*", "contributing", "guide", "guides",
         ),
-        ("skill*", "workshop*", "junior*", "senior*", "expert*", "study"),
+        ("skill*", "workshop*", "junior*", "senior*", "expert*", "study", "knowledge"),
     ),
     "staffing": (
         (

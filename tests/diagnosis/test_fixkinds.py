@@ -171,6 +171,20 @@ MECHANISM_OVER_TOPIC = {
     "crashing_a_program_on_purpose_is_tooling": ("Crash the process on a corrupt feed", "tooling"),
     "meeting_a_need_is_no_meeting": ("Check the cache settings are meeting our needs", "tooling"),
     "a_numbered_bug_is_a_code_change": ("Bug 48213 - scheduler: drop stuck leases", "tooling"),
+    # What was done while an incident went on stops something once; it changes nothing.
+    "stopping_something_during_an_incident_is_a_workaround": (
+        "The import job was disabled and its queue paused until morning",
+        "workaround",
+    ),
+    "knowledge_of_a_system_is_training": ("Grow the team's billing knowledge", "training"),
+    "a_list_of_things_to_check_is_a_checklist": (
+        "Keep a list of things to check before a schema change",
+        "process",
+    ),
+    "updating_people_on_a_process_is_a_reminder": (
+        "Update the teams on the new on-call rota",
+        "reminder",
+    ),
 }
 
 
