@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
 from matching.fixkind import infer_fix_kind
-from retros.models import FixOutcome, FixStatus, ItemType, RetroFormat
+from retros.models import FixOutcome, FixStatus, ItemType, RetroFormat, Team
+from retros.selectors import ISSUE_SHOW, ISSUE_SORT, IssueFilters
 from retros.validators import validate_sane_date
 from vocabulary.fixkinds import FIX_KINDS, KIND_CHOICES
 from vocabulary.limits import (
@@ -146,6 +148,55 @@ class IssueRenameForm(forms.Form):
     def clean_title(self) -> str:
         return _stripped_text(
             self.cleaned_data.get("title"), what="The title", max_length=TITLE_MAX
+        )
+
+
+class IssueFilterForm(forms.Form):
+    """The issue list's search and filters, read from the query string. Unknown values fall
+    back to the defaults (a bookmarked list of a team since archived still opens); a search
+    longer than a title is cut to a title's length."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "maxlength": TITLE_MAX,
+                "placeholder": "Words of an issue, e.g. staging",
+                "autocomplete": "off",
+                "data-slash-focus": "",
+            }
+        ),
+    )
+    show = forms.ChoiceField(label="Show", choices=list(ISSUE_SHOW.items()), required=False)
+    team = forms.ChoiceField(label="Team", required=False)
+    sort = forms.ChoiceField(
+        label="Order",
+        choices=[(key, label) for key, (label, _) in ISSUE_SORT.items()],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, teams: Sequence[Team], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        team = self.fields["team"]
+        assert isinstance(team, forms.ChoiceField)
+        team.choices = [("", "All teams"), *[(str(t.pk), t.name) for t in teams]]
+
+    def filters(self) -> IssueFilters:
+        data = self.data
+        values: dict[str, str] = {}
+        for name in ("show", "team", "sort"):
+            try:
+                values[name] = self.fields[name].clean(data.get(name, ""))
+            except forms.ValidationError:
+                values[name] = ""
+        words = " ".join(str(data.get("q", "")).replace("\x00", "").split())[:TITLE_MAX]
+        return IssueFilters(
+            q=words,
+            show=values["show"] or "problems",
+            team_id=int(values["team"]) if values["team"] else None,
+            sort=values["sort"] or "recent",
         )
 
 

@@ -367,6 +367,12 @@ class Occurrence(models.Model):
                 condition=models.Q(archived_at=None),
                 name="occurrence_team_issue_live",
             ),
+            # Issue list: the few issues whose raisings are praise (all else is a problem).
+            models.Index(
+                fields=["issue"],
+                condition=models.Q(archived_at=None, item_type="appreciation"),
+                name="occurrence_praise_live",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,10 +9,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
+from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, F, IntegerField, Lookup, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Lookup,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -24,6 +36,7 @@ from retros.models import (
     FixStatus,
     Issue,
     IssueMerge,
+    ItemType,
     LinkReview,
     Occurrence,
     Retrospective,
@@ -419,8 +432,89 @@ def archived_record(row: Occurrence | Fix) -> Archived | None:
 # --- Issues ----------------------------------------------------------------------------------
 
 
-def issue_list(access: Access) -> QuerySet[Issue]:
-    return issues_visible(access).live().filter(merged_into=None)
+#: What the issue list shows (``IssueFilters.show``): each choice and its label.
+ISSUE_SHOW = {
+    "problems": "Problems",
+    "flagged": "Band-aid loops",
+    "appreciation": "Went well",
+    "all": "Everything",
+}
+#: How the issue list is ordered (``IssueFilters.sort``): each choice, its label and its order.
+ISSUE_SORT = {
+    "recent": ("Last seen", ("-last_seen", "-id")),
+    "raised": ("Most raised", ("-occurrence_count", "-last_seen", "-id")),
+    "teams": ("Most teams", ("-team_count", "-occurrence_count", "-last_seen", "-id")),
+}
+
+
+@dataclass(frozen=True)
+class IssueFilters:
+    """What a person asked the issue list for: words to search (only in what they may
+    read), which issues (problems by default: praise is kept, never listed as a problem),
+    one team's, and the order."""
+
+    q: str = ""
+    show: str = "problems"
+    team_id: int | None = None
+    sort: str = "recent"
+
+    @property
+    def narrowed(self) -> bool:
+        """Anything but the plain list of problems: the list says so and offers to clear."""
+        return bool(self.q or self.team_id or self.show != "problems")
+
+    def query(self) -> str:
+        """The filters that differ from the defaults, as a query string (for page links)."""
+        pairs = [
+            ("q", self.q),
+            ("show", "" if self.show == "problems" else self.show),
+            ("team", str(self.team_id or "")),
+            ("sort", "" if self.sort == "recent" else self.sort),
+        ]
+        return urlencode([(key, value) for key, value in pairs if value])
+
+
+def issue_list(access: Access, filters: IssueFilters | None = None) -> QuerySet[Issue]:
+    """The organisation's live issues as ``filters`` ask, each annotated with
+    ``raises_problem`` (False: its raisings are praise). An issue's raisings are all of one
+    type (``services.issue_item_type``), and praise is rare: an issue is a problem unless it
+    has a live raising of praise, which a small partial index finds. Which of a page's
+    issues are flagged: :func:`mark_flagged`."""
+    filters = filters or IssueFilters()
+    raisings = Occurrence.objects.live().filter(issue_id=OuterRef("pk"))
+    praise = raisings.filter(item_type=ItemType.APPRECIATION)
+    issues = (
+        issues_visible(access)
+        .live()
+        .filter(merged_into=None)
+        .annotate(raises_problem=~Exists(praise))
+    )
+    if filters.show == "problems":
+        issues = issues.filter(raises_problem=True)
+    elif filters.show == "flagged":
+        flagged = Finding.objects.filter(issue_id=OuterRef("pk"), is_current=True, flagged=True)
+        issues = issues.filter(Exists(flagged), raises_problem=True)
+    elif filters.show == "appreciation":
+        issues = issues.filter(raises_problem=False)
+    if filters.team_id is not None:
+        issues = issues.filter(Exists(raisings.filter(team_id=filters.team_id)))
+    if filters.q:
+        issues = issues.filter(visibility.matching_words(access, filters.q))
+    _, order = ISSUE_SORT.get(filters.sort, ISSUE_SORT["recent"])
+    return issues.order_by(*order)
+
+
+def mark_flagged[I: Issue](issues: Sequence[I]) -> Sequence[I]:
+    """Set ``is_flagged`` on each of a page of issues: whether its current finding flags a
+    band-aid loop (one indexed query for the page, not a scan of every finding)."""
+    flagged = set(
+        Finding.objects.filter(
+            issue_id__in=[issue.pk for issue in issues], is_current=True, flagged=True
+        ).values_list("issue_id", flat=True)
+    )
+    for issue in issues:
+        issue.is_flagged = issue.pk in flagged  # type: ignore[attr-defined]
+    return issues
 
 
 def issue_timeline(issue: Issue) -> tuple[list[Occurrence], list[Fix]]:

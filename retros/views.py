@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
@@ -34,6 +35,7 @@ from retros.forms import (
     FixForm,
     FixOutcomeForm,
     FixStatusForm,
+    IssueFilterForm,
     IssueRenameForm,
     MergeForm,
     OccurrenceForm,
@@ -61,6 +63,7 @@ from vocabulary.itemtype import infer_item_type
 
 INVALID = 422
 SUGGESTION_LIMIT = 5
+ISSUE_PAGE_SIZE = 50
 
 
 class HtmxRequest(HttpRequest):
@@ -826,9 +829,33 @@ def fix_edit(request: HtmxRequest, fix_id: int) -> HttpResponse:
 @require_GET
 def issue_list(request: HtmxRequest) -> HttpResponse:
     access = acl.access_for(request)
-    page = Paginator(selectors.issue_list(access), 50).get_page(request.GET.get("page"))
-    page.object_list = visibility.show_titles(access, page.object_list)
-    return render(request, "retros/issue_list.html", {"issues": page})
+    teams = list(acl.teams_visible(access).order_by("name"))
+    filters = IssueFilterForm(request.GET, teams=teams).filters()
+    issues = selectors.issue_list(access, filters)
+    page = Paginator(issues, ISSUE_PAGE_SIZE).get_page(request.GET.get("page", "")[:12])
+    page.object_list = selectors.mark_flagged(visibility.show_titles(access, page.object_list))
+    context = {
+        "issues": page,
+        "filters": filters,
+        # Shown unbound with the filters in effect, so ignored values display as defaults.
+        "form": IssueFilterForm(
+            initial={
+                "q": filters.q,
+                "show": filters.show,
+                "team": filters.team_id or "",
+                "sort": filters.sort,
+            },
+            teams=teams,
+        ),
+        "query": filters.query(),
+        "show_label": selectors.ISSUE_SHOW[filters.show],
+        "team_name": next((t.name for t in teams if t.pk == filters.team_id), ""),
+    }
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    template = "retros/issue_list.html#issue-results" if partial else "retros/issue_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 def _issue_page(

@@ -13,4 +13,35 @@
       setTimeout(function () { button.textContent = label; }, 1500);
     });
   });
+
+  // "/" focuses the page's search field (data-slash-focus) unless one is typing already.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.altKey || event.ctrlKey || event.metaKey) return;
+    const target = event.target;
+    if (target.closest("input, textarea, select, [contenteditable]")) return;
+    const field = document.querySelector("[data-slash-focus]");
+    if (!field) return;
+    event.preventDefault();
+    field.focus();
+    field.select();
+  });
+
+  // A filter form outside the region htmx swaps (data-sync-query) follows the address when
+  // Back or Forward brings an earlier list back: the restored page keeps the form as it was
+  // first drawn, not as it was when that list was shown.
+  document.addEventListener("htmx:historyRestore", function () {
+    const params = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form[data-sync-query]").forEach(function (form) {
+      Array.from(form.elements).forEach(function (field) {
+        if (!field.name || field.type === "submit") return;
+        const value = params.get(field.name) || "";
+        if (field.tagName === "SELECT") {
+          const known = Array.from(field.options).some(function (o) { return o.value === value; });
+          field.value = known ? value : field.options[0].value;
+        } else {
+          field.value = value;
+        }
+      });
+    });
+  });
 })();

@@ -448,7 +448,7 @@ GET_FIELDS: dict[str, list[str]] = {
     "retros:retro_suggestions": ["text"],
     "retros:fix_kind_field": ["text", "kind", "kind_source", "prefix", "allow_blank"],
     "retros:occurrence_link": ["q", "next"],
-    "retros:issue_list": ["page"],
+    "retros:issue_list": ["page", "q", "show", "team", "sort"],
     "retros:issue_detail": ["merge_q"],
     "review:queue": ["page"],
     "diagnosis:overview": ["period", "team", "category", "page"],

@@ -94,6 +94,17 @@ def test_the_issue_list_shows_neutral_or_own_titles(cast, org, role):
 
 
 @pytest.mark.parametrize("role", PAYMENTS_ONLY)
+def test_the_issue_list_search_finds_only_words_one_may_read(cast, org, role):
+    client = cast.clients[role]
+    # Checkout's words find nothing, not even a neutral title that would confirm them.
+    hidden = _get(client, reverse("retros:issue_list"), q=MARKER.lower())
+    assert "Showing 0:" in hidden and "Issue raised once in Checkout" not in hidden
+    mine = _get(client, reverse("retros:issue_list"), q="hand-offs to")
+    assert "Showing 1:" in mine and PAYMENTS_WORDS in mine
+    assert MARKER in _get(cast.clients["leader"], reverse("retros:issue_list"), q=MARKER)
+
+
+@pytest.mark.parametrize("role", PAYMENTS_ONLY)
 def test_the_issue_page_shows_team_and_date_but_not_words(cast, org, role):
     private = _get(cast.clients[role], reverse("retros:issue_detail", args=[org.private.pk]))
     assert MARKER not in private
