@@ -80,10 +80,13 @@ def team_list(access: Access) -> QuerySet[Team]:
 
 
 def team_retros(team: Team) -> QuerySet[Retrospective]:
-    """A team's retros, newest first, with how many issues each raised."""
+    """A team's retros, newest first, with how many problems each raised (what went well
+    is not an issue raised)."""
     # A subquery per retro on the page, rather than grouping a join with all their raisings.
     raised = (
-        Occurrence.objects.filter(retro=OuterRef("pk"), archived_at=None)
+        Occurrence.objects.filter(
+            retro=OuterRef("pk"), archived_at=None, item_type=ItemType.PROBLEM
+        )
         .values("retro")
         .annotate(n=Count("*"))
         .values("n")
@@ -106,8 +109,10 @@ def team_open_fixes(team: Team) -> QuerySet[Fix]:
 
 
 def team_issues(team: Team) -> QuerySet[Issue]:
-    """Issues raised in this team, the most often raised here first; `raised_here` counts the
-    team's live occurrences, `occurrence_count` and `team_count` the whole organisation's."""
+    """Problems raised in this team, the most often raised here first; `raised_here` counts
+    the team's live occurrences, `occurrence_count` and `team_count` the whole
+    organisation's. An issue's raisings are all of one type: praise is left out by its
+    issue (:func:`team_went_well` counts it)."""
     # Counted per issue from the team's raisings (index-only), not by grouping a join of
     # every raising with its issue: the latter reads all of the organisation's issues.
     live_here = Occurrence.objects.filter(team=team, archived_at=None)
@@ -120,11 +125,27 @@ def team_issues(team: Team) -> QuerySet[Issue]:
         # issues and scans all of the organisation's (12 ms for 744 of 19,683); given as
         # ids, it looks up those alone (2.6 ms).
         among = pk_any(live_here.order_by().distinct().values_list("issue_id", flat=True))
+    praise = Occurrence.objects.live().filter(
+        issue_id=OuterRef("pk"), item_type=ItemType.APPRECIATION
+    )
     return (
         Issue.objects.live()
         .filter(among, organization_id=team.organization_id, merged_into=None)
+        .exclude(Exists(praise))
         .annotate(raised_here=Subquery(raised_here, output_field=IntegerField()))
         .order_by("-raised_here", "-last_seen", "-id")
+    )
+
+
+def team_went_well(team: Team) -> int:
+    """How many things that went well this team logged (issues of praise; a partial index
+    finds them)."""
+    return (
+        Occurrence.objects.live()
+        .filter(team=team, item_type=ItemType.APPRECIATION)
+        .values("issue_id")
+        .distinct()
+        .count()
     )
 
 
@@ -164,7 +185,12 @@ class Board:
 
     @property
     def recurrence_count(self) -> int:
-        return sum(1 for row in self.rows if row.is_recurrence)
+        """Problems raised before (praise is never a recurrence of a problem)."""
+        return sum(
+            1
+            for row in self.rows
+            if row.is_recurrence and row.occurrence.item_type == ItemType.PROBLEM
+        )
 
     @property
     def fixes_decided(self) -> list[Fix]:
@@ -316,6 +342,11 @@ def retro_summary(board: Board) -> RetroSummary:
     """What the retro raised and decided, with a Markdown version to paste elsewhere. Every
     piece of text a person typed is escaped so that it renders as text."""
     retro = board.retro
+    # Praise is kept and listed, never counted as an issue raised.
+    problems = [row for row in board.rows if row.occurrence.item_type == ItemType.PROBLEM]
+    went_well = [
+        row.occurrence for row in board.rows if row.occurrence.item_type != ItemType.PROBLEM
+    ]
     heading = f"{retro.team.name} retro"
     if retro.title:
         heading += f": {retro.title}"
@@ -324,16 +355,16 @@ def retro_summary(board: Board) -> RetroSummary:
         "",
         f"{retro.held_on:%Y-%m-%d} · {md_inline(retro.get_format_display())}",
         "",
-        f"**{_count(len(board.rows), 'issue')} raised"
+        f"**{_count(len(problems), 'issue')} raised"
         f" ({_count(board.recurrence_count, 'recurrence')}),"
         f" {_count(len(board.fixes_decided), 'fix', 'fixes')} decided.**",
         "",
         "## Issues raised",
         "",
     ]
-    if not board.rows:
+    if not problems:
         lines.append("None.")
-    for row in board.rows:
+    for row in problems:
         occ = row.occurrence
         line = f"- {md_inline(occ.text)}"
         details = [_count(occ.votes, "vote")]
@@ -344,6 +375,9 @@ def retro_summary(board: Board) -> RetroSummary:
             band_aids = _count(row.band_aids.count, "band-aid fix", "band-aid fixes")
             details.append(f"{band_aids} tried before")
         lines.append(f"{line} ({', '.join(details)})")
+    if went_well:
+        lines += ["", "## Went well", ""]
+        lines += [f"- {md_inline(occ.text)} ({_count(occ.votes, 'vote')})" for occ in went_well]
     lines += ["", "## Fixes decided", ""]
     if not board.fixes_decided:
         lines.append("None.")
@@ -363,7 +397,7 @@ def retro_summary(board: Board) -> RetroSummary:
             state = fix.get_outcome_display() if fix.outcome else "no outcome yet"
             lines.append(f"- {md_inline(fix.text)}: {fix.get_status_display().lower()}, {state}")
     return RetroSummary(
-        raised=len(board.rows),
+        raised=len(problems),
         recurrences=board.recurrence_count,
         fixes_decided=len(board.fixes_decided),
         markdown="\n".join(lines) + "\n",

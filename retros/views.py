@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -135,6 +136,7 @@ def _team_home_response(
         "retros": retros,
         "issues": issues,
         "open_fixes": open_fixes,
+        "went_well": selectors.team_went_well(team),
         "can_facilitate": can_facilitate,
         "start_form": form or (RetroStartForm() if can_facilitate else None),
         "retros_query": f"issues_page={issues.number}" if issues.number > 1 else "",
@@ -263,7 +265,8 @@ def _board_page(
         board=board,
         review_shown=board.review if review_all else board.review[:REVIEW_SHOWN],
         review_limit=REVIEW_SHOWN,
-        raised=len(board.rows),
+        raised=sum(row.occurrence.item_type == ItemType.PROBLEM for row in board.rows),
+        went_well=sum(row.occurrence.item_type == ItemType.APPRECIATION for row in board.rows),
         summary=None if retro.is_open else selectors.retro_summary(board),
         **extra,
     )
@@ -300,8 +303,19 @@ def retro_close(request: HtmxRequest, retro_id: int) -> HttpResponse:
 # --- Occurrences -------------------------------------------------------------------------------
 
 
-def _raised_count(retro: Retrospective) -> int:
-    return retro.occurrences.live().count()
+def _raised_count(retro: Retrospective) -> dict[str, int]:
+    """The board's head counts: problems raised, and what went well (never a problem)."""
+    counts = dict(
+        retro.occurrences.live()
+        .order_by()
+        .values("item_type")
+        .annotate(n=Count("id"))
+        .values_list("item_type", "n")
+    )
+    return {
+        "raised": counts.get(ItemType.PROBLEM.value, 0),
+        "went_well": counts.get(ItemType.APPRECIATION.value, 0),
+    }
 
 
 def _added_status(access: acl.Access, occurrence: Occurrence, row: selectors.BoardRow) -> str:
@@ -369,7 +383,7 @@ def occurrence_create(request: HtmxRequest, retro_id: int) -> HttpResponse:
         focus_entry=True,
         entry_status=status,
         row=row,
-        raised=_raised_count(retro),
+        **_raised_count(retro),
     )
     response = render(request, "retros/_occurrence_added.html", context)
     event = "issue-linked" if occurrence.link_source != LinkSource.NEW else "occurrence-added"
@@ -401,8 +415,7 @@ def _row_response(
         **extra,
     )
     if with_count:
-        context["raised"] = _raised_count(retro)
-        context["count_oob"] = True
+        context.update(_raised_count(retro), count_oob=True)
     return render(request, "retros/_occurrence_row.html", context, status=status)
 
 
@@ -510,7 +523,7 @@ def occurrence_archive(request: HtmxRequest, occurrence_id: int) -> HttpResponse
         request,
         occurrence.retro,
         occ=occurrence,
-        raised=_raised_count(occurrence.retro),
+        **_raised_count(occurrence.retro),
         count_oob=True,
     )
     return render(request, "retros/_occurrence_archived.html", context)
@@ -612,7 +625,7 @@ def occurrence_type(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
     occurrence.refresh_from_db()
     if not request.htmx:
         messages.success(request, f"Marked as {occurrence.get_item_type_display().lower()}.")
-    return _row_response(request, occurrence, focus="type")
+    return _row_response(request, occurrence, focus="type", with_count=True)
 
 
 @require_POST

@@ -223,3 +223,45 @@ def test_the_history_format_names_the_same_item_types():
     from vocabulary.itemtype import ITEM_TYPES as TYPES
 
     assert ITEM_TYPES == TYPES == tuple(ItemType.values)
+
+
+@pytest.mark.django_db
+def test_praise_is_not_counted_as_an_issue_raised(cast, board):
+    client = cast.clients["facilitator"]
+    board_url = reverse("retros:retro_board", args=[board.retro.pk])
+    raised = len(board.occurrences)
+    client.post(
+        reverse("retros:occurrence_create", args=[board.retro.pk]),
+        {"text": "Great job on the deploy tooling", "item_type": "appreciation"},
+        **htmx(),
+    )
+    praise = Occurrence.objects.get(text="Great job on the deploy tooling")
+
+    html = client.get(board_url).content.decode()
+    assert f"{raised} issues raised · 1 went well</span>" in html
+    home = client.get(reverse("retros:team_home", args=[cast.team.pk])).content.decode()
+    assert f"{raised} issues raised · <a" in home and ">1 went well</a>" in home
+    assert "Great job on the deploy tooling" not in home.split('id="team-issues"')[1]
+    # One key makes it a problem: the board's head counts follow in the same response.
+    response = client.post(
+        reverse("retros:occurrence_type", args=[praise.pk]), {"item_type": "problem"}, **htmx()
+    )
+    assert f"{raised + 1} issues raised</span>" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_summary_lists_praise_apart_from_the_issues_raised(cast, board):
+    client = cast.clients["facilitator"]
+    client.post(
+        reverse("retros:occurrence_create", args=[board.retro.pk]),
+        {"text": "Pairing on the release went well", "item_type": "appreciation"},
+    )
+    client.post(reverse("retros:retro_close", args=[board.retro.pk]))
+
+    html = client.get(reverse("retros:retro_board", args=[board.retro.pk])).content.decode()
+
+    raised = f"**{len(board.occurrences)} issues raised ("
+    assert raised in html
+    went_well = html.split("## Went well")[1].split("## Fixes decided")[0]
+    assert "Pairing on the release went well (0 votes)" in went_well
+    assert "Pairing on the release" not in html.split("## Issues raised")[1].split("## Went")[0]
