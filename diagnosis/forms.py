@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -11,6 +10,7 @@ from django.db.models import QuerySet
 
 from diagnosis.dashboard import DEFAULT_PERIOD, PERIODS, Filters
 from diagnosis.models import Hypothesis
+from retros.forms import QueryFilterForm
 from retros.models import Organization, Team
 from retros.validators import validate_sane_date
 from vocabulary.fixkinds import CATEGORIES, FIX_KINDS
@@ -23,38 +23,22 @@ STRUCTURAL_KIND_CHOICES = [
 ]
 
 
-class DashboardFilterForm(forms.Form):
-    """Period, team and category, read from the query string. Unknown values fall back to
-    the defaults (a bookmarked URL of a team since archived still opens)."""
+class DashboardFilterForm(QueryFilterForm):
+    """Period, team and category, read from the query string."""
 
     period = forms.ChoiceField(
         choices=[(k, label) for k, (label, _) in PERIODS.items()], required=False
     )
-    team = forms.ChoiceField(required=False)
     category = forms.ChoiceField(
         choices=[("", "All categories"), *CATEGORY_CHOICES], required=False
     )
-
-    def __init__(self, *args: Any, teams: Sequence[Team], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        team = self.fields["team"]
-        assert isinstance(team, forms.ChoiceField)
-        team.choices = [("", "All teams"), *[(str(t.pk), t.name) for t in teams]]
+    field_order = ["period", "team", "category"]
 
     def filters(self) -> Filters:
-        data = self.data
-        values: dict[str, Any] = {}
-        for name in ("period", "team", "category"):
-            field = self.fields[name]
-            raw = data.get(name, "") if hasattr(data, "get") else ""
-            try:
-                values[name] = field.clean(raw)
-            except forms.ValidationError:
-                values[name] = ""
         return Filters(
-            period=values["period"] or DEFAULT_PERIOD,
-            team_id=int(values["team"]) if values["team"] else None,
-            category=values["category"] or "",
+            period=self.value_or_blank("period") or DEFAULT_PERIOD,
+            team_id=self.team_id(),
+            category=self.value_or_blank("category") or "",
         )
 
 

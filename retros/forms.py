@@ -151,10 +151,34 @@ class IssueRenameForm(forms.Form):
         )
 
 
-class IssueFilterForm(forms.Form):
-    """The issue list's search and filters, read from the query string. Unknown values fall
-    back to the defaults (a bookmarked list of a team since archived still opens); a search
-    longer than a title is cut to a title's length."""
+class QueryFilterForm(forms.Form):
+    """Filters read from a list's query string, with a ``team`` among the teams the person
+    may see. A value a field does not accept (a team since archived, a hand-edited address)
+    reads as blank, so the list falls back to its default rather than failing."""
+
+    team = forms.ChoiceField(label="Team", required=False)
+
+    def __init__(self, *args: Any, teams: Sequence[Team], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        team = self.fields["team"]
+        assert isinstance(team, forms.ChoiceField)
+        team.choices = [("", "All teams"), *[(str(t.pk), t.name) for t in teams]]
+
+    def value_or_blank(self, name: str) -> Any:
+        raw = self.data.get(name, "") if hasattr(self.data, "get") else ""
+        try:
+            return self.fields[name].clean(raw)
+        except forms.ValidationError:
+            return ""
+
+    def team_id(self) -> int | None:
+        team = self.value_or_blank("team")
+        return int(team) if team else None
+
+
+class IssueFilterForm(QueryFilterForm):
+    """The issue list's search and filters. A search longer than a title is cut to a
+    title's length."""
 
     q = forms.CharField(
         label="Search",
@@ -170,33 +194,20 @@ class IssueFilterForm(forms.Form):
         ),
     )
     show = forms.ChoiceField(label="Show", choices=list(ISSUE_SHOW.items()), required=False)
-    team = forms.ChoiceField(label="Team", required=False)
     sort = forms.ChoiceField(
         label="Order",
         choices=[(key, label) for key, (label, _) in ISSUE_SORT.items()],
         required=False,
     )
-
-    def __init__(self, *args: Any, teams: Sequence[Team], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        team = self.fields["team"]
-        assert isinstance(team, forms.ChoiceField)
-        team.choices = [("", "All teams"), *[(str(t.pk), t.name) for t in teams]]
+    field_order = ["q", "show", "team", "sort"]
 
     def filters(self) -> IssueFilters:
-        data = self.data
-        values: dict[str, str] = {}
-        for name in ("show", "team", "sort"):
-            try:
-                values[name] = self.fields[name].clean(data.get(name, ""))
-            except forms.ValidationError:
-                values[name] = ""
-        words = " ".join(str(data.get("q", "")).replace("\x00", "").split())[:TITLE_MAX]
+        words = " ".join(str(self.data.get("q", "")).replace("\x00", "").split())
         return IssueFilters(
-            q=words,
-            show=values["show"] or "problems",
-            team_id=int(values["team"]) if values["team"] else None,
-            sort=values["sort"] or "recent",
+            q=words[:TITLE_MAX],
+            show=self.value_or_blank("show") or "problems",
+            team_id=self.team_id(),
+            sort=self.value_or_blank("sort") or "recent",
         )
 
 
