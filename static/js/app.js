@@ -26,6 +26,27 @@
     field.select();
   });
 
+  // In a list marked data-row-nav, "j" and "k" move to the next and previous row's link
+  // (Enter opens it); Escape in a search field leaves it, so that the keys reach the list.
+  document.addEventListener("keydown", function (event) {
+    const target = event.target;
+    if (event.key === "Escape" && target.matches && target.matches("[data-slash-focus]")) {
+      event.preventDefault(); // a search field would also clear itself
+      target.blur();
+      return;
+    }
+    if ((event.key !== "j" && event.key !== "k") || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    const list = document.querySelector("[data-row-nav]");
+    if (!list) return;
+    const links = Array.from(list.querySelectorAll("tr > td:first-child > a"));
+    if (!links.length) return;
+    event.preventDefault();
+    const at = links.indexOf(document.activeElement);
+    const next = at < 0 ? 0 : Math.min(links.length - 1, Math.max(0, at + (event.key === "j" ? 1 : -1)));
+    links[next].focus();
+  });
+
   // A filter form outside the region htmx swaps (data-sync-query) follows the address when
   // Back or Forward brings an earlier list back: the restored page keeps the form as it was
   // first drawn, not as it was when that list was shown.
