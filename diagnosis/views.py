@@ -41,6 +41,7 @@ from diagnosis.models import Hypothesis
 from retros import access as acl
 from retros import visibility
 from retros.models import Issue, Membership, Organization, Role, Team
+from retros.partials import render_page, wants_partial
 from vocabulary.fixkinds import CATEGORIES
 
 
@@ -68,20 +69,6 @@ def _hypothesis_for(access: acl.Access, hypothesis_id: int) -> Hypothesis:
     if hypothesis is None:
         raise Http404
     return hypothesis
-
-
-def _wants_partial(request: HtmxRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _render(
-    request: HtmxRequest, template: str, partial: str, context: Mapping[str, Any], status: int = 200
-) -> HttpResponse:
-    """The page, or only its `partial` for htmx requests (which swap that region)."""
-    name = f"{template}#{partial}" if _wants_partial(request) else template
-    response = render(request, name, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
 
 
 # --- Overview ------------------------------------------------------------------------------
@@ -185,13 +172,13 @@ def overview(request: HtmxRequest) -> HttpResponse:
             request=request,
         ),
     )
-    if _wants_partial(request):
+    if wants_partial(request):
         response = HttpResponse(body)
         patch_vary_headers(response, ("HX-Request",))
         return response
     # Our own template's output, escaped when it was rendered.
     context = {"dashboard_body": mark_safe(body), "digest_enabled": _digest_enabled(access)}  # noqa: S308
-    return _render(request, "diagnosis/overview.html", "dashboard-body", context)
+    return render_page(request, "diagnosis/overview.html", "dashboard-body", context)
 
 
 def _overview_context(
@@ -234,7 +221,7 @@ def digest_toggle(request: HtmxRequest) -> HttpResponse:
         raise Http404
     enabled = request.POST.get("enabled") == "on"
     actions.digest_set_enabled(user=request.user, enabled=enabled)  # type: ignore[arg-type]
-    if _wants_partial(request):
+    if wants_partial(request):
         return render(request, "diagnosis/overview.html#digest-toggle", {"digest_enabled": enabled})
     messages.success(
         request, "Weekly digest switched on." if enabled else "Weekly digest switched off."
@@ -332,7 +319,7 @@ def _render_finding(
         "categories": CATEGORIES,
         "done": done,
     }
-    return _render(request, "diagnosis/finding.html", "finding-body", context)
+    return render_page(request, "diagnosis/finding.html", "finding-body", context)
 
 
 @require_GET
@@ -414,7 +401,7 @@ def finding_action(request: HtmxRequest, issue_id: int, action: str) -> HttpResp
             raise
         form.add_error(None, error)
         return _render_finding(request, access, issue, bound={action: form})
-    if _wants_partial(request):
+    if wants_partial(request):
         response = _render_finding(request, access, issue, done=step.done)
         response["HX-Trigger"] = "finding-changed"
         return response
@@ -473,7 +460,7 @@ def _render_hypothesis(request: HtmxRequest, hypothesis: Hypothesis) -> HttpResp
         "teams": teams,
         "categories": CATEGORIES,
     }
-    return _render(request, "diagnosis/hypothesis_detail.html", "hypothesis-issues", context)
+    return render_page(request, "diagnosis/hypothesis_detail.html", "hypothesis-issues", context)
 
 
 @require_POST
@@ -488,7 +475,7 @@ def hypothesis_remove_issue(
         issue=issue,
         actor=request.user,  # type: ignore[arg-type]
     )
-    if _wants_partial(request):
+    if wants_partial(request):
         return _render_hypothesis(request, hypothesis)
     messages.success(request, "Removed from the hypothesis.")
     return redirect("diagnosis:hypothesis_detail", hypothesis_id=hypothesis.pk)
@@ -523,4 +510,4 @@ def team_health(request: HtmxRequest, team_id: int) -> HttpResponse:
         "trend_svg": charts.trend_chart(aggregates.trend, chart_id="team-trend"),
         "query": f"period={period}" if period != dashboard.DEFAULT_PERIOD else "",
     }
-    return _render(request, "diagnosis/team_health.html", "team-body", context)
+    return render_page(request, "diagnosis/team_health.html", "team-body", context)

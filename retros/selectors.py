@@ -125,15 +125,21 @@ def team_issues(team: Team) -> QuerySet[Issue]:
         # issues and scans all of the organisation's (12 ms for 744 of 19,683); given as
         # ids, it looks up those alone (2.6 ms).
         among = pk_any(live_here.order_by().distinct().values_list("issue_id", flat=True))
-    praise = Occurrence.objects.live().filter(
-        issue_id=OuterRef("pk"), item_type=ItemType.APPRECIATION
-    )
     return (
         Issue.objects.live()
         .filter(among, organization_id=team.organization_id, merged_into=None)
-        .exclude(Exists(praise))
+        .exclude(_has_praise())
         .annotate(raised_here=Subquery(raised_here, output_field=IntegerField()))
         .order_by("-raised_here", "-last_seen", "-id")
+    )
+
+
+def _has_praise() -> Exists:
+    """Whether an issue (the outer query's row) has a live raising of praise. An issue's
+    raisings are all of one type (``services.issue_item_type``) and praise is rare: this
+    tells praise from problems, through a small partial index (``occurrence_praise_live``)."""
+    return Exists(
+        Occurrence.objects.live().filter(issue_id=OuterRef("pk"), item_type=ItemType.APPRECIATION)
     )
 
 
@@ -184,13 +190,19 @@ class Board:
     archived: list[Occurrence]
 
     @property
+    def problems(self) -> list[BoardRow]:
+        """The rows that raise a problem: what the board counts as issues raised."""
+        return [row for row in self.rows if row.occurrence.item_type == ItemType.PROBLEM]
+
+    @property
+    def went_well(self) -> list[BoardRow]:
+        """The rows of praise: kept and listed, never counted as an issue raised."""
+        return [row for row in self.rows if row.occurrence.item_type != ItemType.PROBLEM]
+
+    @property
     def recurrence_count(self) -> int:
         """Problems raised before (praise is never a recurrence of a problem)."""
-        return sum(
-            1
-            for row in self.rows
-            if row.is_recurrence and row.occurrence.item_type == ItemType.PROBLEM
-        )
+        return sum(1 for row in self.problems if row.is_recurrence)
 
     @property
     def fixes_decided(self) -> list[Fix]:
@@ -342,11 +354,7 @@ def retro_summary(board: Board) -> RetroSummary:
     """What the retro raised and decided, with a Markdown version to paste elsewhere. Every
     piece of text a person typed is escaped so that it renders as text."""
     retro = board.retro
-    # Praise is kept and listed, never counted as an issue raised.
-    problems = [row for row in board.rows if row.occurrence.item_type == ItemType.PROBLEM]
-    went_well = [
-        row.occurrence for row in board.rows if row.occurrence.item_type != ItemType.PROBLEM
-    ]
+    problems = board.problems
     heading = f"{retro.team.name} retro"
     if retro.title:
         heading += f": {retro.title}"
@@ -375,9 +383,12 @@ def retro_summary(board: Board) -> RetroSummary:
             band_aids = _count(row.band_aids.count, "band-aid fix", "band-aid fixes")
             details.append(f"{band_aids} tried before")
         lines.append(f"{line} ({', '.join(details)})")
-    if went_well:
+    if board.went_well:
         lines += ["", "## Went well", ""]
-        lines += [f"- {md_inline(occ.text)} ({_count(occ.votes, 'vote')})" for occ in went_well]
+        for row in board.went_well:
+            lines.append(
+                f"- {md_inline(row.occurrence.text)} ({_count(row.occurrence.votes, 'vote')})"
+            )
     lines += ["", "## Fixes decided", ""]
     if not board.fixes_decided:
         lines.append("None.")
@@ -497,6 +508,11 @@ class IssueFilters:
         """Anything but the plain list of problems: the list says so and offers to clear."""
         return bool(self.q or self.team_id or self.show != "problems")
 
+    def initial(self) -> dict[str, str]:
+        """The filters as a form's initial values."""
+        team = "" if self.team_id is None else str(self.team_id)
+        return {"q": self.q, "show": self.show, "team": team, "sort": self.sort}
+
     def query(self) -> str:
         """The filters that differ from the defaults, as a query string (for page links)."""
         pairs = [
@@ -510,18 +526,15 @@ class IssueFilters:
 
 def issue_list(access: Access, filters: IssueFilters | None = None) -> QuerySet[Issue]:
     """The organisation's live issues as ``filters`` ask, each annotated with
-    ``raises_problem`` (False: its raisings are praise). An issue's raisings are all of one
-    type (``services.issue_item_type``), and praise is rare: an issue is a problem unless it
-    has a live raising of praise, which a small partial index finds. Which of a page's
-    issues are flagged: :func:`mark_flagged`."""
+    ``raises_problem`` (False: its raisings are praise, :func:`_has_praise`). Which of a
+    page's issues are flagged: :func:`mark_flagged`."""
     filters = filters or IssueFilters()
     raisings = Occurrence.objects.live().filter(issue_id=OuterRef("pk"))
-    praise = raisings.filter(item_type=ItemType.APPRECIATION)
     issues = (
         issues_visible(access)
         .live()
         .filter(merged_into=None)
-        .annotate(raises_problem=~Exists(praise))
+        .annotate(raises_problem=~_has_praise())
     )
     if filters.show == "problems":
         issues = issues.filter(raises_problem=True)

@@ -19,7 +19,6 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
@@ -57,6 +56,7 @@ from retros.models import (
     Retrospective,
 )
 from retros.pagination import page_with_total
+from retros.partials import render_page
 from retros.review import rejected_issue_ids
 from retros.search import IssueSuggestion, suggest
 from vocabulary.fixkinds import FIX_KINDS
@@ -265,8 +265,8 @@ def _board_page(
         board=board,
         review_shown=board.review if review_all else board.review[:REVIEW_SHOWN],
         review_limit=REVIEW_SHOWN,
-        raised=sum(row.occurrence.item_type == ItemType.PROBLEM for row in board.rows),
-        went_well=sum(row.occurrence.item_type == ItemType.APPRECIATION for row in board.rows),
+        raised=len(board.problems),
+        went_well=len(board.went_well),
         summary=None if retro.is_open else selectors.retro_summary(board),
         **extra,
     )
@@ -851,24 +851,12 @@ def issue_list(request: HtmxRequest) -> HttpResponse:
         "issues": page,
         "filters": filters,
         # Shown unbound with the filters in effect, so ignored values display as defaults.
-        "form": IssueFilterForm(
-            initial={
-                "q": filters.q,
-                "show": filters.show,
-                "team": filters.team_id or "",
-                "sort": filters.sort,
-            },
-            teams=teams,
-        ),
+        "form": IssueFilterForm(initial=filters.initial(), teams=teams),
         "query": filters.query(),
         "show_label": selectors.ISSUE_SHOW[filters.show],
         "team_name": next((t.name for t in teams if t.pk == filters.team_id), ""),
     }
-    partial = bool(request.htmx) and not request.htmx.history_restore_request
-    template = "retros/issue_list.html#issue-results" if partial else "retros/issue_list.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_page(request, "retros/issue_list.html", "issue-results", context)
 
 
 def _issue_page(

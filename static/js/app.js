@@ -14,11 +14,15 @@
     });
   });
 
+  // Keys for a page act only when one is not typing in a field.
+  function isTyping(target) {
+    return Boolean(target.closest && target.closest("input, textarea, select, [contenteditable]"));
+  }
+
   // "/" focuses the page's search field (data-slash-focus) unless one is typing already.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.altKey || event.ctrlKey || event.metaKey) return;
-    const target = event.target;
-    if (target.closest("input, textarea, select, [contenteditable]")) return;
+    if (isTyping(event.target)) return;
     const field = document.querySelector("[data-slash-focus]");
     if (!field) return;
     event.preventDefault();
@@ -36,7 +40,7 @@
       return;
     }
     if ((event.key !== "j" && event.key !== "k") || event.altKey || event.ctrlKey || event.metaKey) return;
-    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    if (isTyping(target)) return;
     const list = document.querySelector("[data-row-nav]");
     if (!list) return;
     const links = Array.from(list.querySelectorAll("tr > td:first-child > a"));
