@@ -328,7 +328,7 @@ def _reasons(
     if cand.occurrences > 1:
         reasons.append(_raised(cand.occurrences, len(cand.teams)))
     if cand.last_seen is not None:
-        reasons.append(f"last raised {cand.last_seen.isoformat()}")
+        reasons.append(f"last raised {cand.last_seen.day} {cand.last_seen:%b %Y}")
     if cand.flagged:
         reasons.append("flagged as a band-aid loop")
     if cand.band_aid_fixes:

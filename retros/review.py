@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from matching.embedding import EmbeddingUnavailable
@@ -64,15 +64,23 @@ class ReviewGroup:
 
 
 def pending_candidates(access: Access) -> QuerySet[Any]:
-    """One row per candidate issue with pending reviews, the likeliest groups first:
-    `candidate_id`, `best` (highest score) and `waiting` (how many raisings)."""
-    return (
+    """One row per candidate issue with pending reviews: `candidate_id`, `best` (highest
+    score) and `waiting` (how many raisings). The groups the person can judge come first,
+    the likeliest first: a candidate none of whose raisings they may read (another team's
+    words, shown under a neutral title, retros.visibility) only after those, since a leader,
+    who reads both sides, is better placed to decide it."""
+    rows = (
         pending_reviews(access)
         .order_by()
         .values("candidate_id")
         .annotate(best=Max("score"), waiting=Count("id"))
-        .order_by("-best", "candidate_id")
     )
+    if visibility.sees_every_team(access):
+        return rows.order_by("-best", "candidate_id")
+    readable = Occurrence.objects.filter(
+        issue_id=OuterRef("candidate_id"), archived_at=None, team_id__in=access.team_ids
+    )
+    return rows.annotate(readable=Exists(readable)).order_by("-readable", "-best", "candidate_id")
 
 
 def review_groups(access: Access, candidate_ids: Sequence[int]) -> list[ReviewGroup]:

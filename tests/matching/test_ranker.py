@@ -145,7 +145,7 @@ def test_it_explains_itself_in_short_phrases():
         "similar wording",
         "same team",
         "raised 4 times in 3 teams",
-        "last raised 2026-03-02",
+        "last raised 2 Mar 2026",
         "2 band-aid fixes tried",
         "1 open fix",
     )

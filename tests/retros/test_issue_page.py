@@ -193,7 +193,7 @@ def test_relink_page_says_what_each_suggestion_rests_on(cast, board, monkeypatch
 
     def scored(**kwargs):
         likely = fake_suggest(**kwargs)[0]
-        weak = ("a few words in common", "last raised 2026-01-05")
+        weak = ("a few words in common", "last raised 5 Jan 2026")
         return [
             dataclasses.replace(likely, score=0.66, reasons=("similar meaning", "same team")),
             dataclasses.replace(likely, issue=board.issues[0], score=0.12, reasons=weak),

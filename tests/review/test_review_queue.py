@@ -225,3 +225,40 @@ def test_a_raising_waiting_on_two_issues_is_counted_once_and_says_so(cast, group
     review.review_confirm(review=second, user=cast.users["leader"])
     page = cast.clients["leader"].get(reverse("review:queue")).content.decode()
     assert "3 raisings waiting" in page and "one of 2" not in page
+
+
+def test_facilitators_judge_what_they_can_read_first(cast, grouped):
+    """A candidate whose raisings are all another team's words comes after the groups the
+    facilitator can read, however likely, and says who is better placed to decide it."""
+    hidden_words = OccurrenceFactory(
+        retro=RetrospectiveFactory(team=cast.other_team), text="Staging VPN drops nightly"
+    )
+    hidden = LinkReview.objects.create(
+        organization=cast.org,
+        occurrence=OccurrenceFactory(retro=RetrospectiveFactory(team=cast.team), text="VPN off"),
+        candidate=hidden_words.issue,
+        score=0.95,
+    )
+    facilitator = acl.Access(
+        user_id=cast.users["facilitator"].pk,
+        organization=cast.org,
+        role="facilitator",
+        team_ids=frozenset({cast.team.pk}),
+    )
+    order = [r["candidate_id"] for r in review.pending_candidates(facilitator)]
+    assert order == [
+        grouped["earlier"].issue_id,  # their team's words
+        hidden.candidate_id,  # the likeliest unreadable group first among those
+        grouped["alone"].candidate_id,
+    ]
+    leader = acl.Access(user_id=cast.users["leader"].pk, organization=cast.org, role="leader")
+    first = review.pending_candidates(leader).first()
+    assert first is not None
+    assert first["candidate_id"] == hidden.candidate_id  # leaders read every team
+
+    page = cast.clients["facilitator"].get(reverse("review:queue")).content.decode()
+    assert "Staging VPN drops nightly" not in page
+    assert page.count("leave this pair to a leader") == 2
+    assert "leave this pair to a leader" not in (
+        cast.clients["leader"].get(reverse("review:queue")).content.decode()
+    )
