@@ -649,6 +649,14 @@ class LinkReview(models.Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # What undoing a decision restores: the issue a confirmation moved the raising from, and,
+    # on a pair rejected because another of the raising's pairs was confirmed, that one.
+    moved_from = models.ForeignKey(
+        Issue, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    settled_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
@@ -112,12 +113,12 @@ def reviews_for(access: Access, review_ids: Iterable[int]) -> list[LinkReview]:
     return list(pending_reviews(access).filter(pk__in=list(review_ids)))
 
 
-def _decide(review: LinkReview, status: str, user: Any) -> None:
+def _decide(review: LinkReview, status: str, user: Any, *also: str) -> None:
     review.status = status
-    review.decided_by = user if getattr(user, "is_authenticated", False) else None
+    review.decided_by = _author(user)
     review.decided_at = timezone.now()
     review._history_user = review.decided_by  # type: ignore[attr-defined]
-    review.save(update_fields=["status", "decided_by", "decided_at"])
+    review.save(update_fields=["status", "decided_by", "decided_at", *also])
 
 
 def review_confirm(*, review: LinkReview, user: Any) -> LinkReview:
@@ -126,6 +127,7 @@ def review_confirm(*, review: LinkReview, user: Any) -> LinkReview:
     with transaction.atomic():
         occurrence = review.occurrence
         if occurrence.issue_id != review.candidate_id:
+            review.moved_from_id = occurrence.issue_id
             occurrence_relink(
                 occurrence=occurrence,
                 issue=review.candidate,
@@ -133,11 +135,12 @@ def review_confirm(*, review: LinkReview, user: Any) -> LinkReview:
                 link_source=LinkSource.REVIEW,
                 link_score=review.score,
             )
-        _decide(review, ReviewStatus.CONFIRMED, user)
+        _decide(review, ReviewStatus.CONFIRMED, user, "moved_from")
         for other in LinkReview.objects.filter(
             occurrence=occurrence, status=ReviewStatus.PENDING
         ).exclude(pk=review.pk):
-            _decide(other, ReviewStatus.REJECTED, user)
+            other.settled_by = review
+            _decide(other, ReviewStatus.REJECTED, user, "settled_by")
     return review
 
 
@@ -147,6 +150,63 @@ def review_reject(*, review: LinkReview, user: Any) -> LinkReview:
     with transaction.atomic():
         _decide(review, ReviewStatus.REJECTED, user)
         live.touch(review.occurrence.retro_id)
+    return review
+
+
+def _author(user: Any) -> Any:
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def decided_reviews_for(access: Access, review_ids: Iterable[int]) -> list[LinkReview]:
+    """Decided pairs the person may undo: of the raisings whose pairs they may decide."""
+    qs = LinkReview.objects.filter(
+        organization=access.organization, pk__in=list(review_ids), occurrence__archived_at=None
+    ).exclude(status=ReviewStatus.PENDING)
+    if not access.is_leader:
+        qs = qs.filter(occurrence__team_id__in=access.team_ids)
+    return list(qs.select_related("occurrence", "candidate", "moved_from").order_by("pk"))
+
+
+def review_undo(*, review: LinkReview, user: Any) -> LinkReview:
+    """Take a decision back: the pair waits in the queue again. Undoing a confirmation moves
+    the raising (and the fixes that went with it) back to the issue it left, brought back if
+    it was archived for being empty, and the raising's other pairs that the confirmation
+    settled wait again too. A pair settled by another's confirmation is undone through that
+    one; a raising moved again since is not moved back (its row's "Change link" is the way)."""
+    if review.status == ReviewStatus.PENDING:
+        raise ValidationError("That pair is waiting for a decision already.", code="pending")
+    if review.settled_by_id is not None:
+        raise ValidationError(
+            "That pair was kept apart because another issue was confirmed for the same "
+            "raising: undo that link instead.",
+            code="settled",
+        )
+    with transaction.atomic():
+        occurrence = Occurrence.objects.select_for_update().get(pk=review.occurrence_id)
+        if review.status == ReviewStatus.CONFIRMED and review.moved_from_id is not None:
+            if occurrence.issue_id != review.candidate_id:
+                raise ValidationError(
+                    "That raising has been moved to another issue since; change its link "
+                    "from its row instead.",
+                    code="moved",
+                )
+            back = Issue.objects.get(pk=review.moved_from_id)
+            if back.archived_at is not None and back.merged_into_id is None:
+                back.archived_at = None
+                history_log.save(back, _author(user), update_fields=["archived_at"])
+            occurrence_relink(
+                occurrence=occurrence, issue=back, user=user, link_source=LinkSource.NEW
+            )
+        settled = list(LinkReview.objects.filter(settled_by=review))
+        for item in [review, *settled]:
+            item.status = ReviewStatus.PENDING
+            item.decided_by = item.decided_at = item.moved_from = item.settled_by = None
+            history_log.save(
+                item,
+                _author(user),
+                update_fields=["status", "decided_by", "decided_at", "moved_from", "settled_by"],
+            )
+        live.touch(occurrence.retro_id)
     return review
 
 

@@ -1,5 +1,5 @@
 // Keyboard review of possible recurrences: j/k move, y same issue, n different, Shift+Y/N the
-// whole group of the focused pair, x select.
+// whole group of the focused pair, x select, u undo the last decision.
 (function () {
   "use strict";
   function rows() { return Array.from(document.querySelectorAll(".review-row")); }
@@ -14,6 +14,7 @@
   // The position of the row being decided: after the queue is swapped, focus stays at that
   // position, on the row that followed it, never back on the first row.
   let decidedAt = null;
+  let undone = null;
   function decide(row, decision) {
     const button = row.querySelector('[data-decide="' + decision + '"]');
     if (button) button.click();
@@ -21,6 +22,12 @@
   document.addEventListener("click", function (event) {
     const button = event.target.closest && event.target.closest("#review-queue button[type=submit]");
     if (!button) return;
+    if (button.hasAttribute("data-undo")) {  // focus returns to the pair taken back
+      const first = button.form.querySelector("input[name=review]");
+      undone = first ? first.value : null;
+      decidedAt = null;
+      return;
+    }
     const all = rows();
     const row = button.closest(".review-row");
     const group = button.dataset.decideGroup && button.closest(".review-group");
@@ -40,6 +47,11 @@
       if (button) { button.click(); event.preventDefault(); }
       return;
     }
+    if (event.key === "u") {
+      const undo = document.querySelector("#review-queue [data-undo]");
+      if (undo) { undo.click(); event.preventDefault(); }
+      return;
+    }
     if (event.key === "j") { move(1); event.preventDefault(); }
     else if (event.key === "k") { move(-1); event.preventDefault(); }
     else if (row && event.key === "y") { decide(row, "confirm"); event.preventDefault(); }
@@ -54,8 +66,11 @@
   document.body.addEventListener("htmx:afterSwap", function (event) {
     if (!event.detail.target || event.detail.target.id !== "review-queue") return;
     const all = rows();
+    const back = undone && document.querySelector('.review-row[data-review="' + undone + '"]');
     const at = decidedAt === null ? 0 : decidedAt;
     decidedAt = null;
-    if (all.length) all[Math.min(at, all.length - 1)].focus();
+    undone = null;
+    if (back) back.focus();
+    else if (all.length) all[Math.min(at, all.length - 1)].focus();
   });
 })();

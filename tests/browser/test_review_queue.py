@@ -3,6 +3,8 @@ the pair that followed the decided one, so the next key never decides an unseen 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from playwright.sync_api import expect
 
@@ -85,7 +87,8 @@ def test_a_raising_that_may_be_either_of_two_issues_is_settled_by_one_same(cast,
 
     def earlier(title: str) -> object:
         issue = IssueFactory(organization=cast.org, title=title, occurrence_count=1)
-        OccurrenceFactory(retro=RetrospectiveFactory(team=cast.team), issue=issue, text=title)
+        before = RetrospectiveFactory(team=cast.team, held_on=dt.date(2025, 11, 5))
+        OccurrenceFactory(retro=before, issue=issue, text=title)
         return issue
 
     pairs = [
@@ -105,3 +108,15 @@ def test_a_raising_that_may_be_either_of_two_issues_is_settled_by_one_same(cast,
     page.keyboard.press("y")
     expect(page.locator(".review-row")).to_have_count(0)
     assert [LinkReview.objects.get(pk=p.pk).status for p in pairs] == ["rejected", "confirmed"]
+    expect(page.locator(".review-outcome")).to_contain_text(
+        "Linked “Staging env broken for days again” to “Staging down all week”"
+    )
+
+    page.keyboard.press("u")  # both pairs of the raising wait again, focus on the one taken back
+    expect(page.locator(".review-row")).to_have_count(2)
+    expect(page.locator(".review-outcome")).to_contain_text("Undone: 1 decision")
+    expect(page.locator(".review-row:focus")).to_have_attribute("data-review", str(pairs[1].pk))
+    screenshot(page, "review-queue-undone-390")
+    assert [LinkReview.objects.get(pk=p.pk).status for p in pairs] == ["pending", "pending"]
+    raised.refresh_from_db()
+    assert raised.issue.archived_at is None and raised.link_source == "new"

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
 from retros import access as acl
-from retros import review
+from retros import review, services
 from retros.models import LinkReview, Occurrence
 from retros.review import rejected_issue_ids
 from retros.search import suggest
-from tests.factories import IssueFactory, OccurrenceFactory, RetrospectiveFactory
+from tests.factories import (
+    FixFactory,
+    IssueFactory,
+    MembershipFactory,
+    OccurrenceFactory,
+    RetrospectiveFactory,
+    UserFactory,
+    signed_in_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -262,3 +271,92 @@ def test_facilitators_judge_what_they_can_read_first(cast, grouped):
     assert "leave this pair to a leader" not in (
         cast.clients["leader"].get(reverse("review:queue")).content.decode()
     )
+
+
+def test_undoing_a_confirmation_moves_the_raising_and_its_fix_back(cast, grouped):
+    """A confirmation moved the raising off the issue it started (archived once empty) and
+    settled its other pair; undo brings the issue back, the raising and its fix with it,
+    and both pairs wait again."""
+    confirmed = grouped["group"][0]
+    raising = confirmed.occurrence
+    started = raising.issue
+    fix = FixFactory(issue=started, retro=raising.retro, team=cast.team, text="Own fix")
+    other = LinkReview.objects.create(
+        organization=cast.org, occurrence=raising, candidate=grouped["alone"].candidate, score=0.5
+    )
+    client = cast.clients["facilitator"]
+    page = client.post(
+        reverse("review:decide"), {"single": f"confirm:{confirmed.pk}"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert (
+        "Linked “Checklist missed a step again” to “Release checklist is out of date”." in page
+        and "Undo" in page
+    )
+    raising.refresh_from_db()
+    fix.refresh_from_db()
+    started.refresh_from_db()
+    assert raising.issue_id == fix.issue_id == grouped["earlier"].issue_id
+    assert started.archived_at is not None
+    assert LinkReview.objects.get(pk=other.pk).status == "rejected"
+
+    page = client.post(
+        reverse("review:undo"), {"review": [confirmed.pk]}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "Undone: 1 decision" in page
+    raising.refresh_from_db()
+    fix.refresh_from_db()
+    started.refresh_from_db()
+    assert raising.issue_id == fix.issue_id == started.pk
+    assert started.archived_at is None and raising.link_source == "new"
+    assert set(
+        LinkReview.objects.filter(pk__in=[confirmed.pk, other.pk]).values_list("status", flat=True)
+    ) == {"pending"}
+    assert "Release checklist is out of date" in page  # the group waits again
+
+
+def test_undo_without_htmx_is_offered_by_the_address_and_takes_a_rejection_back(cast, queued):
+    client = cast.clients["facilitator"]
+    response = client.post(reverse("review:decide"), {"single": f"reject:{queued['review'].pk}"})
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Kept “stagng is down again” apart from “Staging environment unavailable”." in page
+    assert f'name="review" value="{queued["review"].pk}"' in page
+    response = client.post(reverse("review:undo"), {"review": [queued["review"].pk]})
+    assert response.status_code == 302
+    assert LinkReview.objects.get(pk=queued["review"].pk).status == "pending"
+
+
+def test_undo_refuses_what_it_cannot_take_back(cast, grouped):
+    first = grouped["group"][0]
+    sibling = LinkReview.objects.create(
+        organization=cast.org,
+        occurrence=first.occurrence,
+        candidate=grouped["alone"].candidate,
+        score=0.4,
+    )
+    review.review_confirm(review=first, user=cast.users["leader"])
+    sibling.refresh_from_db()
+    assert sibling.status == "rejected" and sibling.settled_by_id == first.pk
+    with pytest.raises(ValidationError, match="undo that link instead"):
+        review.review_undo(review=sibling, user=cast.users["leader"])
+    elsewhere = OccurrenceFactory(retro=RetrospectiveFactory(team=cast.team), text="Elsewhere")
+    services.occurrence_relink(
+        occurrence=Occurrence.objects.get(pk=first.occurrence_id),
+        issue=elsewhere.issue,
+        user=None,
+    )
+    first.refresh_from_db()
+    with pytest.raises(ValidationError, match="moved to another issue since"):
+        review.review_undo(review=first, user=cast.users["leader"])
+    with pytest.raises(ValidationError, match="waiting for a decision already"):
+        review.review_undo(review=grouped["alone"], user=cast.users["leader"])
+    # Another team's facilitator cannot undo this team's decisions.
+    other = MembershipFactory(
+        organization=cast.org,
+        role="facilitator",
+        user=UserFactory(username="otto"),
+        teams=[cast.other_team],
+    )
+    response = signed_in_client(other.user).post(reverse("review:undo"), {"review": [first.pk]})
+    assert response.status_code == 302
+    assert LinkReview.objects.get(pk=first.pk).status == "confirmed"

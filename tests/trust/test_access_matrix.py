@@ -87,6 +87,7 @@ POLICIES: dict[str, Policy] = {
     # --- the link review queue: facilitators see their teams' pairs, leaders all ------------
     "review:queue": Policy(read=FACILITATING, write=None),
     "review:decide": Policy(read=None, write=FACILITATING),
+    "review:undo": Policy(read=None, write=FACILITATING),
     # --- history import in the browser: leaders and admins, into their own organisation -----
     "imports:start": Policy(read=LEADERS, write=LEADERS),
     "imports:detail": Policy(read=LEADERS, write=None),

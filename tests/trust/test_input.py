@@ -426,7 +426,8 @@ POST_FIELDS: dict[str, list[str]] = {
     "retros:issue_rename": ["title"],
     "retros:issue_merge": ["target"],
     "retros:merge_undo": [],
-    "review:decide": ["decision", "review", "single", "group"],
+    "review:decide": ["decision", "review", "single", "group", "page"],
+    "review:undo": ["review", "page"],
     "imports:start": [],  # a file upload: see the history_import tests
     "imports:confirm": ["anyway"],
     "imports:undo": [],
@@ -450,7 +451,7 @@ GET_FIELDS: dict[str, list[str]] = {
     "retros:occurrence_link": ["q", "next"],
     "retros:issue_list": ["page", "q", "show", "team", "sort"],
     "retros:issue_detail": ["merge_q"],
-    "review:queue": ["page"],
+    "review:queue": ["page", "undo"],
     "diagnosis:overview": ["period", "team", "category", "page"],
     "diagnosis:export_csv": ["period", "team", "category"],
     "diagnosis:team_health": ["period", "page"],
