@@ -32,6 +32,7 @@ def log(client, retro, text):
 
 
 REWORDED = "Staging env was broken for a couple of days again"
+NOTE = "other teams\N{RIGHT SINGLE QUOTATION MARK} words, which you cannot read"
 
 
 def log_reworded(client, retro) -> tuple[Occurrence, LinkReview]:
@@ -140,3 +141,34 @@ def test_close_contenders_wait_too_and_the_row_offers_the_next_after_not_the_sam
     assert logged.issue_id == second.candidate_id
     statuses = dict(LinkReview.objects.filter(occurrence=logged).values_list("pk", "status"))
     assert statuses == {first.pk: ReviewStatus.REJECTED, second.pk: ReviewStatus.CONFIRMED}
+
+
+def test_a_row_offering_an_issue_of_other_teams_words_says_so(cast, board, real_matcher):
+    """The facilitator reads the row's offer under a neutral title when the earlier issue was
+    raised only in teams they do not see, and is told who can judge it; a leader is not."""
+    from retros import services
+
+    retro = RetrospectiveFactory(team=cast.other_team, held_on=EARLIER)
+    issue = IssueFactory(organization=cast.org, title="Staging environment broken for days")
+    for text in ("Staging environment broken for days", "Staging was down most of the week"):
+        OccurrenceFactory(retro=retro, issue=issue, text=text)
+    services.issue_refresh_stats(issue_ids=[issue.pk])
+    client = cast.clients["facilitator"]
+    _, queued = log_reworded(client, board.retro)
+    assert queued.candidate_id == issue.pk
+    row = client.get(reverse("retros:retro_board", args=[board.retro.pk])).content.decode()
+    assert "Staging environment broken for days" not in row
+    assert "Issue raised 2 times in Checkout" in row and NOTE in row
+    leader = cast.clients["leader"].get(reverse("retros:retro_board", args=[board.retro.pk]))
+    leader_row = leader.content.decode()
+    assert "Staging environment broken for days" in leader_row
+    assert NOTE not in leader_row
+
+
+def test_a_row_offering_an_issue_of_the_teams_own_words_has_no_such_note(
+    cast, board, earlier_issue
+):
+    client = cast.clients["facilitator"]
+    log_reworded(client, board.retro)
+    row = client.get(reverse("retros:retro_board", args=[board.retro.pk])).content.decode()
+    assert "Looks like" in row and NOTE not in row
