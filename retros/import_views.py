@@ -24,7 +24,8 @@ from retros.import_jobs import (
 )
 from retros.importing import import_plan, report_lines
 from retros.models import ImportJob
-from vocabulary.history import HistoryValidationError, parse_history
+from vocabulary.history import HistoryDocument, HistoryValidationError, parse_history
+from vocabulary.spreadsheet import SpreadsheetError, is_spreadsheet, read_spreadsheet
 
 
 def _importer(request: HttpRequest) -> acl.Access:
@@ -42,7 +43,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            errors.append("Choose a recur-history/1 JSON file to import.")
+            errors.append("Choose a recur-history/1 JSON file, or a spreadsheet, to import.")
         elif upload.size and upload.size > limit:
             errors.append(
                 f"The file is {filesizeformat(upload.size)} and the limit is "
@@ -51,8 +52,8 @@ def import_start(request: HttpRequest) -> HttpResponse:
             )
         else:
             try:
-                doc = parse_history(upload.read(), max_bytes=limit)
-            except HistoryValidationError as error:
+                doc = _read_upload(upload.read(), upload.name or "", access, limit)
+            except (HistoryValidationError, SpreadsheetError) as error:
                 errors = [str(e) for e in error.errors]
                 if error.omitted:
                     errors.append(f"… and {error.omitted} more")
@@ -74,6 +75,15 @@ def import_start(request: HttpRequest) -> HttpResponse:
         {"errors": errors, "recent": recent, "limit": limit},
         status=400 if errors else 200,
     )
+
+
+def _read_upload(raw: bytes, filename: str, access: acl.Access, limit: int) -> HistoryDocument:
+    """A history file as it is, or a spreadsheet (CSV, .xlsx) read into one for the
+    signed-in organisation (vocabulary.spreadsheet): both are then checked alike."""
+    if not is_spreadsheet(filename):
+        return parse_history(raw, max_bytes=limit)
+    name = access.organization.name
+    return parse_history(read_spreadsheet(raw, filename, organization=name), max_bytes=limit)
 
 
 def _names_another_organization(job: ImportJob, access: acl.Access) -> bool:
