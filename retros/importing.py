@@ -524,6 +524,7 @@ class ImportPlan:
     actions_present: int
     links_by_file: int
     items_to_match: int
+    went_well: int = 0  # new items read as praise: kept, never matched
 
 
 def import_plan(*, organization: Organization, doc: HistoryDocument) -> ImportPlan:
@@ -539,6 +540,12 @@ def import_plan(*, organization: Organization, doc: HistoryDocument) -> ImportPl
     new_actions = sum(1 for action in actions if action.key not in fix_keys)
     new_retros = sum(1 for retro in doc.retrospectives if retro.key not in retro_keys)
     linked = sum(1 for item in new_items if item.same_as)
+    praise = sum(
+        1
+        for item in new_items
+        if not item.same_as
+        and (item.type or infer_item_type(item.text, item.column)) == ItemType.APPRECIATION
+    )
     return ImportPlan(
         file_organization=doc.organization,
         new_team_names=new_teams,
@@ -550,7 +557,8 @@ def import_plan(*, organization: Organization, doc: HistoryDocument) -> ImportPl
         actions_new=new_actions,
         actions_present=len(actions) - new_actions,
         links_by_file=linked,
-        items_to_match=len(new_items) - linked,
+        items_to_match=len(new_items) - linked - praise,
+        went_well=praise,
     )
 
 

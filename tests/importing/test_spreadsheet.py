@@ -148,6 +148,9 @@ def test_a_leader_uploads_a_sheet_previews_it_and_imports_it_once(cast):
     assert job.document["organization"] == "Northwind"
     preview = leader.get(response["Location"]).content.decode()
     assert "Items: 4 new" in preview
+    # "Great handover from support", in a Went well column, is praise: never matched.
+    assert "Items matched against earlier issues when the import runs: 3" in preview
+    assert "Items that read as something that went well: 1" in preview
     leader.post(reverse("imports:confirm", args=[job.pk]))
     assert import_job_run(job.pk) == "done"
     assert Occurrence.objects.count() == 4 and Retrospective.objects.count() == 3
