@@ -237,8 +237,9 @@ class Retrospective(models.Model):
 
     @staticmethod
     def label(title: str, held_on: dt.date) -> str:
-        """A retro's name: its title, or its date when it has none."""
-        return title or f"Retro {held_on:%Y-%m-%d}"
+        """A retro's name: its title, or its date when it has none ("Retro of 5 December
+        2026", as dates read everywhere else on the pages)."""
+        return title or f"Retro of {held_on.day} {held_on:%B %Y}"
 
     @property
     def is_open(self) -> bool:

@@ -104,3 +104,11 @@ def test_the_team_home_query_count_does_not_grow_with_the_data(cast, django_asse
         with django_assert_num_queries(11 if connection.vendor == "postgresql" else 10):
             response = client.get(home_url(cast))
         assert response.status_code == 200
+
+
+def test_a_retro_without_a_title_is_named_by_its_date_as_pages_write_dates(cast):
+    untitled = RetrospectiveFactory(team=cast.team, title="", held_on=dt.date(2026, 12, 5))
+    assert str(untitled) == "Retro of 5 December 2026"
+    page = cast.clients["member"].get(reverse("retros:team_home", args=[cast.team.pk]))
+    assert "Retro of 5 December 2026" in page.content.decode()
+    assert str(RetrospectiveFactory(team=cast.team, title="Sprint 12")) == "Sprint 12"
