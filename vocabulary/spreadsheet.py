@@ -11,9 +11,11 @@ Pure: no Django. Decisions this module makes:
   (case, spaces and punctuation do not matter). ``date``, ``team`` and ``item`` are required;
   a column with another name is ignored and named in no error, so a sheet's own notes can stay.
 - Rows of one team and one date (and one ``retro`` title, when that column is there) are one
-  retrospective; blank rows are skipped. Dates are ISO (2026-03-02) or a spreadsheet's own
-  date cells: "03/02/2026" reads as March or February depending on the country, so it is
-  refused with the row number rather than guessed.
+  retrospective; blank rows are skipped. Dates are ISO (2026-03-02), a spreadsheet's own
+  date cells, written with the month's name ("2 March 2026"), or in numbers: "03/02/2026" is
+  March in one country and February in another, so the sheet's other dates decide (one with
+  a first number over 12 says the day comes first); when none does, the row is refused
+  rather than guessed.
 - A row's ``fix`` becomes an action for that row's item (its owner, due date, status and kind
   from the columns of the same name; no kind: inferred at import, as for any file).
 - Keys are made from what the row says (team, date, item text and how many identical items
@@ -60,6 +62,7 @@ MAX_ROWS: Final = 50_000  # items; more are refused (read no further than one ov
 MAX_COLUMNS: Final = 100
 _ERRORS_SHOWN: Final = 20
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMERIC = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 
 
 class SpreadsheetError(ValueError):
@@ -160,13 +163,14 @@ def document_from_rows(
             [f"the sheet has more than {MAX_ROWS:,} items: split it into smaller sheets"]
         )
     today = today or date.today()
+    day_first = _day_first(body)
     errors: list[str] = []
     retros: dict[tuple[str, date, str], dict[str, Any]] = {}
     teams: dict[str, str] = {}  # casefolded name -> the name as first written
     seen: Counter[tuple[tuple[str, date, str], str]] = Counter()
     for row in body:
         problems: list[str] = []
-        held_on = _date(row, "date", today, problems, required=True)
+        held_on = _date(row, "date", today, problems, required=True, day_first=day_first)
         team = row.text("team")
         text = row.text("item")
         if not team:
@@ -180,7 +184,7 @@ def document_from_rows(
         title = row.text("retro")[: limits.TITLE_MAX]
         item: dict[str, Any] = {"text": text}
         _optional_item_fields(row, item, problems)
-        action = _action(row, today, problems)
+        action = _action(row, today, problems, day_first)
         if problems:
             errors += [f"row {row.number}: {p}" for p in problems]
             continue
@@ -255,7 +259,9 @@ def _optional_item_fields(row: _Row, item: dict[str, Any], problems: list[str]) 
             problems.append(f"votes “{votes}” is not a whole number")
 
 
-def _action(row: _Row, today: date, problems: list[str]) -> dict[str, Any] | None:
+def _action(
+    row: _Row, today: date, problems: list[str], day_first: bool | None
+) -> dict[str, Any] | None:
     text = row.text("fix")
     others = [c for c in ("owner", "due", "status", "kind") if row.text(c)]
     if not text:
@@ -268,7 +274,7 @@ def _action(row: _Row, today: date, problems: list[str]) -> dict[str, Any] | Non
     owner = row.text("owner")
     if owner:
         action["owner"] = owner[: limits.OWNER_MAX]
-    due = _date(row, "due", today, problems, required=False)
+    due = _date(row, "due", today, problems, required=False, day_first=day_first)
     if due is not None:
         action["due_on"] = due.isoformat()
     status = row.text("status").casefold()
@@ -290,19 +296,32 @@ def _action(row: _Row, today: date, problems: list[str]) -> dict[str, Any] | Non
 
 
 def _date(
-    row: _Row, column: str, today: date, problems: list[str], *, required: bool
+    row: _Row,
+    column: str,
+    today: date,
+    problems: list[str],
+    *,
+    required: bool,
+    day_first: bool | None,
 ) -> date | None:
     value = row.values.get(column)
     if isinstance(value, datetime):
         value = value.date()
-    found = value if isinstance(value, date) else _iso_date(row.text(column))
+    text = row.text(column)
+    found = value if isinstance(value, date) else _text_date(text, day_first)
     if found is None:
-        text = row.text(column)
-        if text:
+        numeric = _NUMERIC.fullmatch(text)
+        if numeric and day_first is None and _text_date(text, True) and _text_date(text, False):
+            first, second = numeric.groups()[:2]
             problems.append(
-                f"the {column} “{text}” is not a date Recur can read for certain: write it "
-                "year first, as 2026-03-02, or make the cells dates (03/02/2026 is March "
-                "in one country and February in another)"
+                f"the {column} “{text}” could be day {int(first)} or day {int(second)} of the "
+                "month, and no date in the sheet says which comes first (one with a day over "
+                "12 would): write dates year first, as 2026-03-02, or make the cells dates"
+            )
+        elif text:
+            problems.append(
+                f"the {column} “{text}” is not a date: write it year first, as 2026-03-02, "
+                "or as 2 March 2026, or make the cells dates"
             )
         elif required:
             problems.append(f"the {column} is empty")
@@ -314,13 +333,51 @@ def _date(
     return found
 
 
-def _iso_date(text: str) -> date | None:
-    if not _ISO.fullmatch(text):
-        return None
+def _text_date(text: str, day_first: bool | None) -> date | None:
+    """A date written out: ISO; with the month's name ("2 March 2026", "Mar 2, 2026",
+    "02-Mar-2026"); or in numbers, day and month in the order the sheet's dates show
+    (`day_first`; None: only when both readings agree)."""
+    if _ISO.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:  # 2026-02-30
+            return None
+    numeric = _NUMERIC.fullmatch(text)
+    if numeric:
+        first, second, year = (int(part) for part in numeric.groups())
+        readings = {True: _valid(year, second, first), False: _valid(year, first, second)}
+        if day_first is not None:
+            return readings[day_first]
+        found = {d for d in readings.values() if d is not None}
+        return found.pop() if len(found) == 1 else None  # the only one, or both alike
+    named = " ".join(text.replace(",", " ").replace("-", " ").split())
+    for pattern in ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y"):
+        try:
+            return datetime.strptime(named, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _valid(year: int, month: int, day: int) -> date | None:
     try:
-        return date.fromisoformat(text)
-    except ValueError:  # 2026-02-30
+        return date(year, month, day)
+    except ValueError:
         return None
+
+
+def _day_first(rows: Sequence[_Row]) -> bool | None:
+    """Which comes first in the sheet's numeric dates (03/02/2026): the day when some date
+    has a first number over 12 and none a second one over 12, the month in the opposite
+    case; None when no date says, or dates say both."""
+    firsts = seconds = False
+    for row in rows:
+        for column in ("date", "due"):
+            numeric = _NUMERIC.fullmatch(row.text(column))
+            if numeric:
+                firsts |= int(numeric.group(1)) > 12
+                seconds |= int(numeric.group(2)) > 12
+    return firsts if firsts != seconds else None
 
 
 def _filled(value: object) -> bool:

@@ -81,7 +81,10 @@ def test_every_problem_is_reported_with_its_row_and_nothing_is_returned():
     with pytest.raises(SpreadsheetError) as raised:
         _document(rows)
     errors = raised.value.errors
-    assert errors[0].startswith("row 2: the date “03/02/2026” is not a date Recur can read")
+    assert errors[0].startswith(
+        "row 2: the date “03/02/2026” could be day 3 or day 2 of the month, and no date in "
+        "the sheet says which comes first"
+    )
     assert "row 3: the team is empty" in errors
     assert "row 5: the item is empty" in errors
     assert "row 5: votes “two” is not a whole number" in errors
@@ -191,3 +194,32 @@ def test_a_sheet_over_the_row_limit_is_refused_without_reading_it_all(monkeypatc
     three = "date,team,item\n" + "".join(f"2026-03-02,Payments,Item {n}\n" for n in range(3))
     doc = read_spreadsheet(three.encode(), "a.csv", organization="Northwind", today=TODAY)
     assert len(doc["retrospectives"][0]["items"]) == 3
+
+
+def test_dates_in_numbers_follow_the_order_the_sheets_other_dates_show():
+    def held_on(*dates):
+        rows = [["date", "team", "item"], *([d, "Payments", f"Item {d}"] for d in dates)]
+        doc = _document(rows)
+        return [r["held_on"] for r in doc["retrospectives"]]
+
+    # 25/03 can only be day first: so 03/02 is 3 February.
+    assert held_on("03/02/2026", "25.03.2026") == ["2026-02-03", "2026-03-25"]
+    # 03/25 can only be month first: so 03/02 is 2 March.
+    assert held_on("03/02/2026", "03/25/2026") == ["2026-03-02", "2026-03-25"]
+    # Written with the month's name, or the same number twice: no doubt either way.
+    assert held_on("2 March 2026", "Mar 9, 2026", "16-Mar-2026", "04/04/2026") == [
+        "2026-03-02",
+        "2026-03-09",
+        "2026-03-16",
+        "2026-04-04",
+    ]
+    # Dates that say both orders leave the ambiguous ones unread, and say so.
+    with pytest.raises(SpreadsheetError) as raised:
+        held_on("25/03/2026", "03/25/2026", "03/02/2026")
+    assert raised.value.errors == [
+        "row 4: the date “03/02/2026” could be day 3 or day 2 of the month, and no date in "
+        "the sheet says which comes first (one with a day over 12 would): write dates year "
+        "first, as 2026-03-02, or make the cells dates"
+    ]
+    with pytest.raises(SpreadsheetError, match="“soon” is not a date"):
+        held_on("soon")
