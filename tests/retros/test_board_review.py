@@ -13,16 +13,21 @@ from tests.retros.conftest import EARLIER, htmx
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def earlier_issue(cast, real_matcher):
-    retro = RetrospectiveFactory(team=cast.team, held_on=EARLIER)
+def raise_earlier_issue(cast, team):
+    """An issue `team` raised twice before: what a reworded recurrence should be linked to."""
+    from retros import services
+
+    retro = RetrospectiveFactory(team=team, held_on=EARLIER)
     issue = IssueFactory(organization=cast.org, title="Staging environment broken for days")
     for text in ("Staging environment broken for days", "Staging was down most of the week"):
         OccurrenceFactory(retro=retro, issue=issue, text=text)
-    from retros import services
-
     services.issue_refresh_stats(issue_ids=[issue.pk])
     return issue
+
+
+@pytest.fixture
+def earlier_issue(cast, real_matcher):
+    return raise_earlier_issue(cast, cast.team)
 
 
 def log(client, retro, text):
@@ -146,13 +151,7 @@ def test_close_contenders_wait_too_and_the_row_offers_the_next_after_not_the_sam
 def test_a_row_offering_an_issue_of_other_teams_words_says_so(cast, board, real_matcher):
     """The facilitator reads the row's offer under a neutral title when the earlier issue was
     raised only in teams they do not see, and is told who can judge it; a leader is not."""
-    from retros import services
-
-    retro = RetrospectiveFactory(team=cast.other_team, held_on=EARLIER)
-    issue = IssueFactory(organization=cast.org, title="Staging environment broken for days")
-    for text in ("Staging environment broken for days", "Staging was down most of the week"):
-        OccurrenceFactory(retro=retro, issue=issue, text=text)
-    services.issue_refresh_stats(issue_ids=[issue.pk])
+    issue = raise_earlier_issue(cast, cast.other_team)
     client = cast.clients["facilitator"]
     _, queued = log_reworded(client, board.retro)
     assert queued.candidate_id == issue.pk
