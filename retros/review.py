@@ -39,16 +39,23 @@ from retros.services import occurrence_relink
 logger = logging.getLogger(__name__)
 
 
-def pending_reviews(access: Access) -> QuerySet[LinkReview]:
-    """Pending reviews the person may decide: leaders all teams, facilitators their teams."""
-    qs = LinkReview.objects.filter(
-        organization=access.organization,
-        status=ReviewStatus.PENDING,
-        occurrence__archived_at=None,
-    ).select_related("occurrence__team", "occurrence__issue", "candidate")
+def _reviews_of(access: Access) -> QuerySet[LinkReview]:
+    """The pairs of live raisings the person may decide: leaders all teams, facilitators
+    their teams'."""
+    qs = LinkReview.objects.filter(organization=access.organization, occurrence__archived_at=None)
     if not access.is_leader:
         qs = qs.filter(occurrence__team_id__in=access.team_ids)
-    return qs.order_by("-score", "pk")
+    return qs
+
+
+def pending_reviews(access: Access) -> QuerySet[LinkReview]:
+    """Pending reviews the person may decide, the likeliest first."""
+    return (
+        _reviews_of(access)
+        .filter(status=ReviewStatus.PENDING)
+        .select_related("occurrence__team", "occurrence__issue", "candidate")
+        .order_by("-score", "pk")
+    )
 
 
 @dataclass(frozen=True)
@@ -159,12 +166,8 @@ def _author(user: Any) -> Any:
 
 def decided_reviews_for(access: Access, review_ids: Iterable[int]) -> list[LinkReview]:
     """Decided pairs the person may undo: of the raisings whose pairs they may decide."""
-    qs = LinkReview.objects.filter(
-        organization=access.organization, pk__in=list(review_ids), occurrence__archived_at=None
-    ).exclude(status=ReviewStatus.PENDING)
-    if not access.is_leader:
-        qs = qs.filter(occurrence__team_id__in=access.team_ids)
-    return list(qs.select_related("occurrence", "candidate", "moved_from").order_by("pk"))
+    qs = _reviews_of(access).filter(pk__in=list(review_ids)).exclude(status=ReviewStatus.PENDING)
+    return list(qs.select_related("occurrence", "candidate").order_by("pk"))
 
 
 def review_undo(*, review: LinkReview, user: Any) -> LinkReview:

@@ -141,8 +141,9 @@ def review_undo(request: HttpRequest) -> HttpResponse:
             request, Outcome("Nothing to undo: those pairs wait for a decision.", error=True)
         )
     undone = 0
+    chosen_ids = {r.pk for r in chosen}
     for item in chosen:
-        if item.settled_by_id is not None and item.settled_by_id in {r.pk for r in chosen}:
+        if item.settled_by_id in chosen_ids:
             continue  # undoing the confirmation that settled it brings it back
         try:
             review.review_undo(review=item, user=request.user)
