@@ -126,6 +126,10 @@ if CACHE_URL:
             "TIMEOUT": 300,
         }
     }
+    # Sessions read from Redis, written through to the database: a round trip to Redis
+    # instead of a query on every request. Not with the local-memory cache, which each
+    # process keeps for itself (a session ended in one would live on in the others).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
         "default": {

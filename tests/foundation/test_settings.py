@@ -108,6 +108,20 @@ def test_debug_is_off_unless_asked_for():
 
 
 @pytest.mark.slow
+def test_sessions_are_read_from_a_shared_cache_only():
+    """With Redis, sessions are read from it and written through to the database; with each
+    process's own memory cache, from the database alone (a session ended in one process
+    must end in all)."""
+    code = "import config.settings as s; print(getattr(s, 'SESSION_ENGINE', '-'))"
+    shared = _load_settings(code, CACHE_URL="redis://127.0.0.1:6379/1")
+    assert shared.returncode == 0, shared.stderr
+    assert shared.stdout.split() == ["django.contrib.sessions.backends.cached_db"]
+    local = _load_settings(code, CACHE_URL="")
+    assert local.returncode == 0, local.stderr
+    assert local.stdout.split() == ["-"]
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_run_asks_for_debug_and_starts_with_no_environment(tmp_path):
     """`make run`'s commands get DJANGO_DEBUG=True from the Makefile; an explicit value wins.
