@@ -56,7 +56,8 @@ from diagnosis.models import Assessment, Finding, FindingStatus, Hypothesis, Lea
 from retros import access as acl
 from retros.models import Fix, FixStatus, Issue, Occurrence, Organization, Team
 from retros.selectors import TimelineEntry, issue_timeline_entries
-from vocabulary.fixkinds import CATEGORIES, FIX_KINDS
+from vocabulary.dates import day_text
+from vocabulary.fixkinds import BAND_AID_KINDS, CATEGORIES, FIX_KINDS
 
 CACHE_SECONDS = 120
 PAGE_SIZE = 20
@@ -76,7 +77,6 @@ PERIODS: dict[str, tuple[str, int | None]] = {
 }
 DEFAULT_PERIOD = "12m"
 
-BAND_AID_KINDS = tuple(slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid")
 STRUCTURAL_KINDS = tuple(slug for slug, kind in FIX_KINDS.items() if kind.nature == "structural")
 
 
@@ -634,12 +634,12 @@ ACTIONS_LIMIT = 100
 
 
 def _cite_label_occurrence(occurrence: Occurrence) -> str:
-    return f"{occurrence.team.name}, {occurrence.held_on.isoformat()}"
+    return f"{occurrence.team.name}, {day_text(occurrence.held_on)}"
 
 
 def _cite_label_fix(fix: Fix) -> str:
     text = fix.text if len(fix.text) <= 60 else fix.text[:57] + "..."
-    return f'"{text}" ({fix.get_kind_display().lower()}, {fix.decided_on.isoformat()})'
+    return f'"{text}" ({fix.get_kind_display().lower()}, {day_text(fix.decided_on)})'
 
 
 def resolve_reasons(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from vocabulary.dates import day_text
 from vocabulary.fixkinds import CATEGORIES, FIX_KINDS, NEXT_STEPS, FixKind
 from vocabulary.rules import DEFAULT_RULES, Rules
 from vocabulary.signals import (
@@ -175,8 +176,8 @@ class _Fix:
         return f"fix:{self.fact.id}"
 
     def describe(self) -> str:
-        """`"text" (meeting, Payments, done 2025-09-17)`."""
-        when = f"done {self.applied_on.isoformat()}" if self.applied_on else self.fact.status
+        """`"text" (meeting, Payments, done 17 Sep 2025)`."""
+        when = f"done {day_text(self.applied_on)}" if self.applied_on else self.fact.status
         details = (self.kind.label.lower(), self.fact.team, when)
         return f'"{self.fact.text}" ({", ".join(d for d in details if d)})'
 
@@ -416,7 +417,7 @@ def _evidence_reasons(
         reasons.append(
             Reason(
                 f"No fix has been tried since it was first raised on "
-                f"{occurrences[0].held_on.isoformat()}, so this rests on the raisings and "
+                f"{day_text(occurrences[0].held_on)}, so this rests on the raisings and "
                 "their wording; a fix and what happens after it will tell more.",
                 (f"occurrence:{occurrences[0].id}",),
             )
@@ -507,7 +508,7 @@ def _score_words(
     sources: list[tuple[str, str, str, float, int]] = [
         (
             o.text,
-            f"{o.team}, {o.held_on.isoformat()}",
+            f"{o.team}, {day_text(o.held_on)}",
             f"occurrence:{o.id}",
             rules.occurrence_words_weight,
             len(occurrences),
@@ -579,7 +580,7 @@ def _score_spread(
 
 def _pair_reason(pair: NamedPair, occurrences: Sequence[OccurrenceFact]) -> Reason:
     named = [occurrences[i] for i in pair.mentioned_in]
-    dates = _join([f"{o.held_on.isoformat()} ({o.team})" for o in named])
+    dates = _join([f"{day_text(o.held_on)} ({o.team})" for o in named])
     return Reason(
         f"Names the same two people, {pair.names[0]} and {pair.names[1]}, on {dates}: "
         "friction between two people points to an interpersonal cause.",
@@ -713,7 +714,7 @@ def _quiet(
     since = [f for f in fixes if f.applied_on is not None and f.applied_on >= last.held_on]
     working = [f for f in since if not f.did_not_work]
     rule = f"{rules.quiet_days} days and {rules.quiet_retros} retros"
-    raised = f"last raised on {last.held_on.isoformat()} in {last.team}"
+    raised = f"last raised on {day_text(last.held_on)} in {last.team}"
     cite = f"occurrence:{last.id}"
     if working:
         fix = working[-1]
@@ -740,7 +741,7 @@ def _quiet(
     pending = [f for f in fixes if f.fact.status == "open" and f.fact.decided_on >= last.held_on]
     if pending:
         fix = pending[-1]
-        due = f", due {fix.fact.due_on.isoformat()}" if fix.fact.due_on else ""
+        due = f", due {day_text(fix.fact.due_on)}" if fix.fact.due_on else ""
         text = f'Active: {raised}; the fix "{fix.fact.text}" is still open{due}.'
         return _Quiet("active", Reason(text, (cite, fix.cite)), None, 0, 0)
     days = (today - last.held_on).days
@@ -776,7 +777,7 @@ def _worsening(
     cites = tuple(f"occurrence:{o.id}" for o in occurrences)
     return Reason(
         f"The gaps between raisings are shortening ({_join([str(g) for g in gaps])} days, the "
-        f"latest ending on {dates[-1].isoformat()}): the problem "
+        f"latest ending on {day_text(dates[-1])}): the problem "
         f"{'is getting' if still_active else 'was getting'} worse"
         f"{'' if still_active else ' before the last fix'}.",
         cites,
@@ -791,14 +792,14 @@ def _summary(occurrences: Sequence[OccurrenceFact], teams: tuple[str, ...]) -> R
     first, last = occurrences[0], occurrences[-1]
     if len(occurrences) == 1:
         return Reason(
-            f"Raised once, in {first.team} on {first.held_on.isoformat()}: one raising is not "
+            f"Raised once, in {first.team} on {day_text(first.held_on)}: one raising is not "
             "a pattern yet.",
             cites,
         )
     where = f"in {teams[0]}" if len(teams) == 1 else f"in {len(teams)} teams ({_join(teams)})"
     return Reason(
-        f"Raised {_times(len(occurrences))} {where} between {first.held_on.isoformat()} and "
-        f"{last.held_on.isoformat()}.",
+        f"Raised {_times(len(occurrences))} {where} between {day_text(first.held_on)} and "
+        f"{day_text(last.held_on)}.",
         cites,
     )
 
@@ -828,7 +829,7 @@ def _fix_reasons(fixes: Sequence[_Fix], category: str) -> list[Reason]:
             continue
         if fix.returns:
             back = fix.returns[0]
-            text = f"Came back on {back.held_on.isoformat()} in {back.team} after {fix.describe()}."
+            text = f"Came back on {day_text(back.held_on)} in {back.team} after {fix.describe()}."
             cites: tuple[str, ...] = (fix.cite, f"occurrence:{back.id}")
         else:
             text = f"The team reported that {fix.describe()} did not work."
@@ -931,4 +932,4 @@ def _times(count: int) -> str:
 
 
 def _team_firsts(first_in_team: Sequence[OccurrenceFact]) -> list[str]:
-    return [f"{o.team} from {o.held_on.isoformat()}" for o in first_in_team]
+    return [f"{o.team} from {day_text(o.held_on)}" for o in first_in_team]

@@ -23,7 +23,6 @@ from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from diagnosis import actions, charts, dashboard, exports
 from diagnosis.forms import (
@@ -41,13 +40,8 @@ from diagnosis.models import Hypothesis
 from retros import access as acl
 from retros import visibility
 from retros.models import Issue, Membership, Organization, Role, Team
-from retros.partials import render_page, wants_partial
+from retros.partials import HtmxRequest, render_page, wants_partial
 from vocabulary.fixkinds import CATEGORIES
-
-
-class HtmxRequest(HttpRequest):
-    htmx: HtmxDetails
-
 
 # --- Access helpers: every lookup is scoped to the person's organisation -------------------
 

@@ -40,13 +40,13 @@ from matching.centring import Centring
 from matching.index import POOL, IssueIndex
 from matching.ranker import Candidate, Decision, Query, Suggestion, link_decision, review_pairs
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
+from vocabulary.fixkinds import BAND_AID_KINDS
 from vocabulary.itemtype import PROBLEM, infer_item_type
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
 QueryEncoder = Callable[[str, lexical.Vocabulary], np.ndarray]
 QueryReader = Callable[[str, lexical.Vocabulary], tuple[str, np.ndarray]]
 
-BAND_AID_KINDS = frozenset({"meeting", "process", "reminder", "workaround", "escalation"})
 QUIET_DAYS = 90  # docs/domain.md: no recurrence for 90 days after a fix counts as resolved
 
 

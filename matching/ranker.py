@@ -38,6 +38,7 @@ import numpy as np
 from matching import heap, int8scan, lexical, rootcause
 from matching.centring import Centring
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
+from vocabulary.dates import day_text
 
 
 @dataclass(frozen=True, eq=False)
@@ -328,7 +329,7 @@ def _reasons(
     if cand.occurrences > 1:
         reasons.append(_raised(cand.occurrences, len(cand.teams)))
     if cand.last_seen is not None:
-        reasons.append(f"last raised {cand.last_seen.day} {cand.last_seen:%b %Y}")
+        reasons.append(f"last raised {day_text(cand.last_seen)}")
     if cand.flagged:
         reasons.append("flagged as a band-aid loop")
     if cand.band_aid_fixes:

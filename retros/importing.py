@@ -297,7 +297,7 @@ class _Importer:
     def _item(self, retro: Retrospective, item: ItemRecord) -> None:
         link_source, score, issue_id = LinkSource.NEW, None, None
         review: tuple[Suggestion, ...] = ()
-        item_type = item.type or infer_item_type(item.text, item.column)
+        item_type = item.read_type
         if item.same_as:
             issue_id = self.item_issue[item.same_as]
             # The file says it is the same issue: an inferred type follows the issue's.
@@ -541,10 +541,7 @@ def import_plan(*, organization: Organization, doc: HistoryDocument) -> ImportPl
     new_retros = sum(1 for retro in doc.retrospectives if retro.key not in retro_keys)
     linked = sum(1 for item in new_items if item.same_as)
     praise = sum(
-        1
-        for item in new_items
-        if not item.same_as
-        and (item.type or infer_item_type(item.text, item.column)) == ItemType.APPRECIATION
+        1 for item in new_items if not item.same_as and item.read_type == ItemType.APPRECIATION
     )
     return ImportPlan(
         file_organization=doc.organization,

@@ -56,11 +56,10 @@ from retros.models import (
     Team,
 )
 from retros.sql import among as sql_among
-from vocabulary.fixkinds import FIX_KINDS
+from vocabulary.fixkinds import BAND_AID_KINDS
 
 logger = logging.getLogger(__name__)
 
-BAND_AID_KINDS = [slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid"]
 _LOAD_CHUNK = 1000
 
 

@@ -43,9 +43,8 @@ from retros.models import (
     ReviewStatus,
     Team,
 )
-from vocabulary.fixkinds import FIX_KINDS
+from vocabulary.fixkinds import BAND_AID_KINDS, FIX_KINDS
 
-BAND_AID_KINDS = frozenset(slug for slug, kind in FIX_KINDS.items() if kind.nature == "band_aid")
 # Fixes reviewed at the top of a retro: every open one, and those completed this recently.
 REVIEW_COMPLETED_WITHIN = dt.timedelta(days=60)
 

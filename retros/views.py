@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
-from django_htmx.middleware import HtmxDetails
 
 from matching.fixkind import infer_fix_kind
 from matching.weights import DEFAULT_WEIGHTS
@@ -56,7 +55,7 @@ from retros.models import (
     Retrospective,
 )
 from retros.pagination import page_with_total
-from retros.partials import render_page
+from retros.partials import HtmxRequest, render_page
 from retros.review import rejected_issue_ids
 from retros.search import IssueSuggestion, suggest
 from vocabulary.fixkinds import FIX_KINDS
@@ -65,10 +64,6 @@ from vocabulary.itemtype import infer_item_type
 INVALID = 422
 SUGGESTION_LIMIT = 5
 ISSUE_PAGE_SIZE = 50
-
-
-class HtmxRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def _messages_of(error: ValidationError) -> str:

@@ -85,6 +85,8 @@ _KINDS = (
 
 FIX_KINDS: dict[str, FixKind] = {k.slug: k for k in _KINDS}
 KIND_CHOICES: list[tuple[str, str]] = [(k.slug, k.label) for k in _KINDS]
+#: The band-aid kinds, in the taxonomy's order.
+BAND_AID_KINDS: tuple[str, ...] = tuple(k.slug for k in _KINDS if k.nature == "band_aid")
 FALLBACK_KIND = "workaround"
 
 

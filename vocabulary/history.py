@@ -47,6 +47,7 @@ from operator import attrgetter
 from typing import Any, Final
 
 from vocabulary import limits
+from vocabulary.itemtype import infer_item_type
 
 FORMAT: Final = "recur-history/1"
 SUPPORTED_FORMATS: Final = (FORMAT,)
@@ -119,6 +120,11 @@ class ItemRecord:
     # (the retro format's, e.g. "Glad", "Went well") and the text.
     type: str | None = None
     column: str = ""
+
+    @property
+    def read_type(self) -> str:
+        """The type the file gives, else the one its column and wording say."""
+        return self.type or infer_item_type(self.text, self.column)
 
 
 @dataclass(frozen=True, slots=True)

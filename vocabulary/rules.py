@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-RULES_VERSION = "2026.12.6"
+RULES_VERSION = "2026.12.7"
 
 
 def _rule(default: int | float | bool, low: float | None = None, high: float | None = None) -> Any:
