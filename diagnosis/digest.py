@@ -27,6 +27,7 @@ from django.utils import timezone
 from diagnosis.models import DigestDelivery, Finding, FindingStatus
 from retros.access import ORG_WIDE_ROLES
 from retros.models import Fix, FixStatus, Membership, Organization, Role
+from vocabulary.dates import day_text
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def build_digest(organization: Organization, *, now: datetime | None = None) -> 
             fix.text,
             _finding_url(fix.issue_id),
             f"{'overdue since' if fix.due_on and fix.due_on < today else 'due'} "
-            f"{fix.due_on.isoformat() if fix.due_on else ''}"
+            f"{day_text(fix.due_on) if fix.due_on else ''}"
             f"{', ' + fix.team.name if fix.team else ''}"
             f"{', owner ' + fix.owner if fix.owner else ''} (issue: {fix.issue.title})",
         )

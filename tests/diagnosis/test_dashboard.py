@@ -119,7 +119,7 @@ def test_it_lists_flagged_loops_most_harmful_first_with_their_evidence(cast, loo
     assert wide.headline.startswith("Back after 2 band-aids in 2 teams; ")
     assert "Checkout, Payments" in html  # teams
     assert f"{round(wide.confidence * 100)}%" in html
-    assert wide.last_seen.isoformat() in html
+    assert f"{wide.last_seen.day} {wide.last_seen:%b %Y}" in html  # "10 Nov 2026", as elsewhere
     assert reverse("diagnosis:finding", args=[loops["wide"].pk]) in html
     assert "Office too noisy" not in html  # not a loop
 
