@@ -761,21 +761,30 @@ def link_candidates(
     occurrence: Occurrence, query: str, *, access: Access, limit: int = 8
 ) -> list[Issue]:
     """Live issues whose words the person may read contain `query`, for linking an
-    occurrence by hand, with their display titles."""
+    occurrence by hand, with their display titles: praise for praise, problems for a
+    problem (an issue's raisings are all of one type)."""
     return _issues_matching(
         query,
         access=access,
         organization_id=occurrence.organization_id,
         but=occurrence.issue_id,
         limit=limit,
+        praise=occurrence.item_type == ItemType.APPRECIATION,
     )
 
 
 def _issues_matching(
-    query: str, *, access: Access, organization_id: int, but: int, limit: int
+    query: str,
+    *,
+    access: Access,
+    organization_id: int,
+    but: int,
+    limit: int,
+    praise: bool | None = None,
 ) -> list[Issue]:
     """Live, unmerged issues of the organisation other than `but` whose words the person may
-    read contain `query`, most recently seen first, with their display titles."""
+    read contain `query`, most recently seen first, with their display titles; with
+    `praise`, only issues of praise (True) or of problems (False)."""
     query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if not query:
         return []
@@ -784,8 +793,10 @@ def _issues_matching(
         .filter(visibility.matching_words(access, query))
         .filter(organization_id=organization_id, merged_into=None)
         .exclude(pk=but)
-        .order_by("-last_seen", "-id")[:limit]
     )
+    if praise is not None:
+        found = found.filter(_has_praise() if praise else ~_has_praise())
+    found = found.order_by("-last_seen", "-id")[:limit]
     return visibility.show_titles(access, found)
 
 

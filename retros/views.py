@@ -578,9 +578,12 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
             return HttpResponseRedirect(back)
     query = request.GET.get("q", "")
     visibility.show_title(access, occurrence.issue)
-    suggestions = [
-        s
-        for s in suggest(
+    praise = occurrence.item_type == ItemType.APPRECIATION
+    # The matcher knows problems only: praise is never offered one as its earlier raising.
+    suggestions = (
+        []
+        if praise
+        else suggest(
             organization=occurrence.retro.organization,
             text=occurrence.text,
             team=occurrence.retro.team,
@@ -590,9 +593,10 @@ def occurrence_link(request: HtmxRequest, occurrence_id: int) -> HttpResponse:
             on=occurrence.held_on,
             readable_teams=visibility.readable_teams(access),
         )
-    ]
+    )
     _show_titles(access, suggestions)
     context = {
+        "praise": praise,
         "occ": occurrence,
         "form": form,
         "suggestions": suggestions,

@@ -218,6 +218,32 @@ def test_praise_cannot_be_linked_to_a_problem(cast, board):
     assert occ.issue_id != problem.pk
 
 
+@pytest.mark.django_db
+def test_the_link_page_offers_praise_only_praise_and_a_problem_only_problems(cast, board):
+    client = cast.clients["facilitator"]
+    for text in ("Great job on the deploy tooling", "Great deploy pairing with Ops"):
+        client.post(
+            reverse("retros:occurrence_create", args=[board.retro.pk]),
+            {"text": text, "item_type": "appreciation"},
+            **htmx(),
+        )
+    praise = Occurrence.objects.get(text="Great job on the deploy tooling")
+    earlier_praise = Occurrence.objects.get(text="Great deploy pairing with Ops").issue
+    problem = board.occurrences[0]  # "Deploys still slow 0", of "Deploys are slow 0"
+
+    page = client.get(reverse("retros:occurrence_link", args=[praise.pk]), {"q": "deploy"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Praise is never the raising of a problem" in html
+    assert earlier_praise.title in html  # found by its words
+    assert "Deploys are slow" not in html  # neither suggested nor found
+
+    page = client.get(reverse("retros:occurrence_link", args=[problem.pk]), {"q": "deploy"})
+    html = page.content.decode()
+    assert "Deploys are slow 1" in html
+    assert earlier_praise.title not in html and "Praise is never" not in html
+
+
 def test_the_history_format_names_the_same_item_types():
     from vocabulary.history import ITEM_TYPES
     from vocabulary.itemtype import ITEM_TYPES as TYPES
