@@ -751,9 +751,23 @@ def issue_page(issue: Issue, *, access: Access, timeline_page: str | int | None 
 
 def merge_candidates(issue: Issue, query: str, *, access: Access, limit: int = 8) -> list[Issue]:
     """Live issues of the organisation whose words the person may read contain `query`
-    (retros.visibility.matching_words), for the merge form, with their display titles."""
+    (retros.visibility.matching_words), for the merge form, with their display titles: of
+    the issue's own type (praise is never merged with a problem), any when it has none."""
+    item_type = (
+        Occurrence.objects.live()
+        .filter(issue_id=issue.pk)
+        .values_list("item_type", flat=True)
+        .first()
+        if query.strip()
+        else None
+    )
     return _issues_matching(
-        query, access=access, organization_id=issue.organization_id, but=issue.pk, limit=limit
+        query,
+        access=access,
+        organization_id=issue.organization_id,
+        but=issue.pk,
+        limit=limit,
+        praise=None if item_type is None else item_type == ItemType.APPRECIATION,
     )
 
 

@@ -244,6 +244,27 @@ def test_the_link_page_offers_praise_only_praise_and_a_problem_only_problems(cas
     assert earlier_praise.title not in html and "Praise is never" not in html
 
 
+@pytest.mark.django_db
+def test_the_merge_search_offers_issues_of_the_issue_own_type(cast, board):
+    client = cast.clients["facilitator"]
+    client.post(
+        reverse("retros:occurrence_create", args=[board.retro.pk]),
+        {"text": "Great deploy pairing with Ops", "item_type": "appreciation"},
+        **htmx(),
+    )
+    praise = Occurrence.objects.get(text="Great deploy pairing with Ops").issue
+    problem = board.issues[0]  # "Deploys are slow 0"
+
+    html = client.get(
+        reverse("retros:issue_detail", args=[problem.pk]), {"merge_q": "deploy"}
+    ).content.decode()
+    assert "Deploys are slow 1" in html and praise.title not in html
+    html = client.get(
+        reverse("retros:issue_detail", args=[praise.pk]), {"merge_q": "deploy"}
+    ).content.decode()
+    assert "Deploys are slow" not in html.split("merge-candidates", 1)[1]
+
+
 def test_the_history_format_names_the_same_item_types():
     from vocabulary.history import ITEM_TYPES
     from vocabulary.itemtype import ITEM_TYPES as TYPES
