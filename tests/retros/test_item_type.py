@@ -218,17 +218,21 @@ def test_praise_cannot_be_linked_to_a_problem(cast, board):
     assert occ.issue_id != problem.pk
 
 
+def _log_praise(client, board, text: str) -> Occurrence:
+    """Log `text` on the board as something that went well; the raising it became."""
+    client.post(
+        reverse("retros:occurrence_create", args=[board.retro.pk]),
+        {"text": text, "item_type": "appreciation"},
+        **htmx(),
+    )
+    return Occurrence.objects.get(text=text)
+
+
 @pytest.mark.django_db
 def test_the_link_page_offers_praise_only_praise_and_a_problem_only_problems(cast, board):
     client = cast.clients["facilitator"]
-    for text in ("Great job on the deploy tooling", "Great deploy pairing with Ops"):
-        client.post(
-            reverse("retros:occurrence_create", args=[board.retro.pk]),
-            {"text": text, "item_type": "appreciation"},
-            **htmx(),
-        )
-    praise = Occurrence.objects.get(text="Great job on the deploy tooling")
-    earlier_praise = Occurrence.objects.get(text="Great deploy pairing with Ops").issue
+    praise = _log_praise(client, board, "Great job on the deploy tooling")
+    earlier_praise = _log_praise(client, board, "Great deploy pairing with Ops").issue
     problem = board.occurrences[0]  # "Deploys still slow 0", of "Deploys are slow 0"
 
     page = client.get(reverse("retros:occurrence_link", args=[praise.pk]), {"q": "deploy"})
@@ -247,12 +251,7 @@ def test_the_link_page_offers_praise_only_praise_and_a_problem_only_problems(cas
 @pytest.mark.django_db
 def test_the_merge_search_offers_issues_of_the_issue_own_type(cast, board):
     client = cast.clients["facilitator"]
-    client.post(
-        reverse("retros:occurrence_create", args=[board.retro.pk]),
-        {"text": "Great deploy pairing with Ops", "item_type": "appreciation"},
-        **htmx(),
-    )
-    praise = Occurrence.objects.get(text="Great deploy pairing with Ops").issue
+    praise = _log_praise(client, board, "Great deploy pairing with Ops").issue
     problem = board.issues[0]  # "Deploys are slow 0"
 
     html = client.get(
