@@ -54,7 +54,6 @@ from retros.models import (
     Occurrence,
     Retrospective,
 )
-from retros.pagination import page_with_total
 from retros.partials import HtmxRequest, render_page
 from retros.review import rejected_issue_ids
 from retros.search import IssueSuggestion, suggest
@@ -121,7 +120,7 @@ def _team_home_response(
     access = acl.access_for(request)
     team = acl.team_for(access, team_id)
     retros = Paginator(selectors.team_retros(team), 15).get_page(request.GET.get("page"))
-    issues = page_with_total(selectors.team_issues(team), 15, request.GET.get("issues_page"))
+    issues = selectors.team_issue_page(team, request.GET.get("issues_page"))
     open_fixes = list(selectors.team_open_fixes(team))
     # An issue this team raised may carry another team's words (retros.visibility).
     visibility.show_titles(access, [*issues.object_list, *(fix.issue for fix in open_fixes)])

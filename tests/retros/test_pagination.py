@@ -5,13 +5,21 @@ from __future__ import annotations
 import pytest
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Count, Window
 from django.test.utils import CaptureQueriesContext
 
 from retros.models import Team
-from retros.pagination import page_with_total
+from retros.pagination import TOTAL, page_of
 from tests.factories import OrganizationFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def page_with_total(queryset, per_page, number):
+    def fetch(start, stop):
+        return list(queryset.annotate(**{TOTAL: Window(Count("*"))})[start:stop])
+
+    return page_of(fetch, per_page, number)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -99,9 +98,8 @@ def test_the_team_home_query_count_does_not_grow_with_the_data(cast, django_asse
         # session, user, membership with its teams, team, retros count, open fixes
         # with issues, page of retros with facilitators and issue counts, page of issues
         # with counts and their total (retros.pagination), how many went well, the titles
-        # the facilitator may read (retros.visibility); on PostgreSQL the ids of the team's
-        # issues first (retros.selectors.team_issues)
-        with django_assert_num_queries(11 if connection.vendor == "postgresql" else 10):
+        # the facilitator may read (retros.visibility)
+        with django_assert_num_queries(10):
             response = client.get(home_url(cast))
         assert response.status_code == 200
 
