@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -100,16 +99,21 @@ def finding_recompute_many(issue_ids: Iterable[int], *, today: date | None = Non
     return changed
 
 
+_COUNTS_BATCH = 500
+#: What follows the evidence in place, without a new finding in the history.
+_COUNTS = ("occurrence_count", "team_count", "band_aid_fixes", "last_seen", "signals", "headline")
+
+
 @dataclass
 class _Writes:
-    """What a recompute writes, in three statements whatever the number of findings: the
+    """What a recompute writes, in a few statements whatever the number of findings: the
     current rows retired, the new rows (with their history records), and the counts
-    updated in place. After a change of rules every finding is new: one statement each
-    made a recompute of 19,683 findings take 97 s instead of about 35."""
+    updated in place (a statement per batch). After a change of rules every finding is new:
+    one statement each made a recompute of 19,683 findings take 97 s instead of about 35."""
 
     retired: list[int] = field(default_factory=list)
     created: list[Finding] = field(default_factory=list)
-    counts: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    counts: list[Finding] = field(default_factory=list)
 
     def apply(self) -> None:
         # Retired first: one current finding per issue (finding_one_current_per_issue).
@@ -117,8 +121,8 @@ class _Writes:
             Finding.objects.filter(pk__in=self.retired).update(is_current=False)
         if self.created:
             history_log.create_all(self.created)
-        for pk, values in self.counts:
-            Finding.objects.filter(pk=pk).update(**values)
+        if self.counts:
+            Finding.objects.bulk_update(self.counts, _COUNTS, batch_size=_COUNTS_BATCH)
 
 
 def _plan_finding(
@@ -140,16 +144,8 @@ def _plan_finding(
     values = _row_values(engine.diagnose(history, rules=rules, today=today), history)
     if existing is not None and all(getattr(existing, k) == values[k] for k in _COMPARED):
         # Facts and the one-line why follow the evidence without a new row in the history.
-        stats = (
-            "occurrence_count",
-            "team_count",
-            "band_aid_fixes",
-            "last_seen",
-            "signals",
-            "headline",
-        )
-        if any(getattr(existing, k) != values[k] for k in stats):
-            writes.counts.append((existing.pk, {k: values[k] for k in stats}))
+        if any(getattr(existing, k) != values[k] for k in _COUNTS):
+            writes.counts.append(Finding(pk=existing.pk, **{k: values[k] for k in _COUNTS}))
             return COUNTS_UPDATED
         return ""
     if existing is not None:

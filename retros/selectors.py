@@ -112,12 +112,8 @@ WHERE i.organization_id = %s AND i.archived_at IS NULL AND i.merged_into_id IS N
 ORDER BY c.raised_here DESC, i.last_seen DESC, i.id DESC
 LIMIT %s OFFSET %s
 """
-_JOIN_ISSUE = {
-    "postgresql": (
-        "CROSS JOIN LATERAL (SELECT * FROM retros_issue WHERE id = c.issue_id OFFSET 0) i"
-    ),
-}
-_JOIN_ISSUE_DEFAULT = "JOIN retros_issue i ON i.id = c.issue_id"
+_LATERAL_ISSUE = "CROSS JOIN LATERAL (SELECT * FROM retros_issue WHERE id = c.issue_id OFFSET 0) i"
+_JOINED_ISSUE = "JOIN retros_issue i ON i.id = c.issue_id"
 
 
 def team_issue_page(team: Team, number: object, per_page: int = 15) -> Page:
@@ -128,7 +124,7 @@ def team_issue_page(team: Team, number: object, per_page: int = 15) -> Page:
     counts it)."""
     sql = _TEAM_ISSUES_SQL.format(
         total=pagination.TOTAL,
-        join_issue=_JOIN_ISSUE.get(connection.vendor, _JOIN_ISSUE_DEFAULT),
+        join_issue=_LATERAL_ISSUE if connection.vendor == "postgresql" else _JOINED_ISSUE,
     )
 
     def fetch(start: int, stop: int) -> list[Issue]:
