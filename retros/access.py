@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Model, QuerySet
+from django.db.models import ForeignKey, ManyToManyField, Model
 from django.http import Http404, HttpRequest
 
 from retros.models import (
@@ -27,6 +27,7 @@ from retros.models import (
     Role,
     Team,
 )
+from retros.sql import JoinedRow
 
 ORG_WIDE_ROLES = frozenset({Role.ADMIN, Role.LEADER})
 
@@ -62,6 +63,25 @@ class Access:
         return self.is_leader or (self.role == Role.FACILITATOR and bool(self.team_ids))
 
 
+def _membership_rows() -> JoinedRow[Membership]:
+    teams = Membership._meta.get_field("teams")
+    assert isinstance(teams, ManyToManyField)
+    through = teams.remote_field.through
+    assert through is not None
+    return JoinedRow(
+        Membership,
+        ("organization",),
+        also=(
+            f'mt."{teams.m2m_reverse_name()}"',
+            f'LEFT OUTER JOIN "{through._meta.db_table}" mt'
+            f' ON mt."{teams.m2m_column_name()}" = t0."id"',
+        ),
+    )
+
+
+_MEMBERSHIP = _membership_rows()
+
+
 def access_for(request: HttpRequest) -> Access:
     """The request's Access, computed once per request. 404 for people without a membership:
     an account that belongs to no organisation sees nothing."""
@@ -72,15 +92,11 @@ def access_for(request: HttpRequest) -> Access:
     if not user.is_authenticated:
         raise Http404
     # The membership with its organisation, one row per team (one query on every page).
-    rows = list(
-        Membership.objects.select_related("organization")
-        .filter(user_id=user.pk)
-        .annotate(team=F("teams__id"))
-    )
+    rows = _MEMBERSHIP.rows('t0."user_id" = %s', [user.pk])
     if not rows:
         raise Http404("You do not belong to an organisation yet.")
-    membership = rows[0]
-    team_ids = frozenset(row.team for row in rows if row.team is not None)
+    membership = _MEMBERSHIP.build(rows[0])
+    team_ids = frozenset(row[-1] for row in rows if row[-1] is not None)
     access = Access(
         user_id=user.pk,
         organization=membership.organization,
@@ -120,46 +136,63 @@ def issues_visible(access: Access) -> ArchivableQuerySet[Issue]:
 # Single objects: 404 across organisations, 403 inside it ---------------------------------
 
 
-def _of_organization[M: Model](access: Access, objects: QuerySet[M], pk: int) -> M:
-    """The object `pk` among `objects` of the person's organisation; 404 otherwise, so that
+# A row id the database can hold (a URL's digits can name more).
+_ID_RANGE = range(-(2**63), 2**63)
+
+
+def _of_organization[M: Model](access: Access, rows: JoinedRow[M], pk: int) -> M:
+    """The object `pk` among `rows` of the person's organisation; 404 otherwise, so that
     another organisation's objects look like ones that do not exist."""
-    found = objects.filter(organization=access.organization, pk=pk).first()
+    meta = rows.model._meta
+    found = None
+    if pk in _ID_RANGE:
+        organization = meta.get_field("organization")
+        assert isinstance(organization, ForeignKey)
+        found = rows.one(
+            f't0."{organization.column}" = %s AND t0."{meta.pk.column}" = %s',
+            [access.organization.pk, pk],
+        )
     if found is None:
         raise Http404
     return found
 
 
+_TEAM = JoinedRow(Team)
+_RETRO = JoinedRow(Retrospective, ("team", "facilitator"))
+_ISSUE = JoinedRow(Issue)
+_OCCURRENCE = JoinedRow(Occurrence, ("retro", "issue"))
+_FIX = JoinedRow(Fix, ("issue", "team"))
+_MERGE = JoinedRow(IssueMerge, ("source", "target"))
+_IMPORT_JOB = JoinedRow(ImportJob)
+
+
 def team_for(access: Access, team_id: int, *, write: bool = False) -> Team:
-    team = _of_organization(access, Team.objects.all(), team_id)
+    team = _of_organization(access, _TEAM, team_id)
     _check_team(access, team.pk, write=write)
     return team
 
 
 def retro_for(access: Access, retro_id: int, *, write: bool = False) -> Retrospective:
-    retro = _of_organization(
-        access, Retrospective.objects.select_related("team", "facilitator"), retro_id
-    )
+    retro = _of_organization(access, _RETRO, retro_id)
     _check_team(access, retro.team_id, write=write)
     retro.organization = access.organization  # the one it was filtered by: no query for it
     return retro
 
 
 def issue_for(access: Access, issue_id: int, *, write: bool = False) -> Issue:
-    issue = _of_organization(access, Issue.objects.all(), issue_id)
+    issue = _of_organization(access, _ISSUE, issue_id)
     _check_issue_change(access, write=write)
     return issue
 
 
 def occurrence_for(access: Access, occurrence_id: int, *, write: bool = False) -> Occurrence:
-    occurrence = _of_organization(
-        access, Occurrence.objects.select_related("retro", "issue"), occurrence_id
-    )
+    occurrence = _of_organization(access, _OCCURRENCE, occurrence_id)
     _check_team(access, occurrence.team_id, write=write)
     return occurrence
 
 
 def fix_for(access: Access, fix_id: int, *, write: bool = False) -> Fix:
-    fix = _of_organization(access, Fix.objects.select_related("issue", "team"), fix_id)
+    fix = _of_organization(access, _FIX, fix_id)
     if fix.team_id is not None:
         _check_team(access, fix.team_id, write=write)
     elif write and not access.is_leader:
@@ -182,9 +215,7 @@ def _check_issue_change(access: Access, *, write: bool) -> None:
 
 def merge_for(access: Access, merge_id: int, *, write: bool = False) -> IssueMerge:
     """A merge of two issues of the person's organisation; undoing it is a change to issues."""
-    merge = _of_organization(
-        access, IssueMerge.objects.select_related("source", "target"), merge_id
-    )
+    merge = _of_organization(access, _MERGE, merge_id)
     _check_issue_change(access, write=write)
     return merge
 
@@ -194,4 +225,4 @@ def import_job_for(access: Access, job_id: int) -> ImportJob:
     whatever the document names); leaders and admins only."""
     if not access.is_leader:
         raise PermissionDenied("Only leaders and admins can import history.")
-    return _of_organization(access, ImportJob.objects.all(), job_id)
+    return _of_organization(access, _IMPORT_JOB, job_id)
