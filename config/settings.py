@@ -121,7 +121,7 @@ CACHE_URL = env_url("CACHE_URL", ("redis", "rediss"))
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "TIMEOUT": 300,
         }

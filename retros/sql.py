@@ -37,7 +37,6 @@ class JoinedRow[M: Model]:
         column and the join it needs (``(column, join)``), read after the models' columns."""
         self.model = model
         self._parts: list[tuple[type[Model], list[Field[Any, Any]], str | None]] = []
-        self._where_alias = "t0"
         columns: list[str] = []
         joins = [f'FROM "{model._meta.db_table}" t0']
         self._add(model, columns, "t0", None)
