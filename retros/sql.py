@@ -36,7 +36,9 @@ class JoinedRow[M: Model]:
         """``related``: foreign keys of ``model`` whose rows come with it; ``also``: one more
         column and the join it needs (``(column, join)``), read after the models' columns."""
         self.model = model
-        self._parts: list[tuple[type[Model], list[Field[Any, Any]], str | None]] = []
+        # Per model read: its fields, their attribute names, where its key is, its name on M.
+        self._parts: list[tuple[type[Model], list[Field[Any, Any]], list[str], int, str | None]]
+        self._parts = []
         columns: list[str] = []
         joins = [f'FROM "{model._meta.db_table}" t0']
         self._add(model, columns, "t0", None)
@@ -62,7 +64,8 @@ class JoinedRow[M: Model]:
     def _add(self, model: type[Model], columns: list[str], alias: str, name: str | None) -> None:
         fields = list(model._meta.concrete_fields)
         columns.extend(f'{alias}."{f.column}"' for f in fields)
-        self._parts.append((model, fields, name))
+        attnames = [f.attname for f in fields]
+        self._parts.append((model, fields, attnames, fields.index(model._meta.pk), name))
 
     def one(self, where: str, params: Sequence[Any], *, using: str = "default") -> M | None:
         """The row matching ``where`` (columns of the model as ``t0."column"``), or None."""
@@ -85,7 +88,7 @@ class JoinedRow[M: Model]:
                 (at, converters, column)
                 for at, column in enumerate(
                     Col(f"t{number}", f)
-                    for number, (_model, fields, _name) in enumerate(self._parts)
+                    for number, (_model, fields, *_rest) in enumerate(self._parts)
                     for f in fields
                 )
                 if (
@@ -101,16 +104,15 @@ class JoinedRow[M: Model]:
             values[at] = value
         start = 0
         instances: list[Model | None] = []
-        for model, fields, _name in self._parts:
-            own = values[start : start + len(fields)]
-            start += len(fields)
-            pk_at = fields.index(model._meta.pk)
+        for model, _fields, attnames, pk_at, _name in self._parts:
+            own = values[start : start + len(attnames)]
+            start += len(attnames)
             if own[pk_at] is None:  # a nullable foreign key pointing at nothing
                 instances.append(None)
                 continue
-            instances.append(model.from_db(using, [f.attname for f in fields], own))
+            instances.append(model.from_db(using, attnames, own))
         main = instances[0]
         assert isinstance(main, self.model)
-        for (_model, _fields, name), instance in zip(self._parts[1:], instances[1:], strict=True):
-            setattr(main, str(name), instance)
+        for part, instance in zip(self._parts[1:], instances[1:], strict=True):
+            setattr(main, str(part[-1]), instance)
         return main
