@@ -22,11 +22,15 @@ def _redis_url() -> str:
 pytestmark = pytest.mark.skipif(not _redis_url(), reason="no Redis broker configured")
 
 
+KEYS = ("session", "digest", "digest-count", "a")
+
+
 @pytest.fixture
 def cache():
     backend = RedisCache(_redis_url(), {"KEY_PREFIX": f"test-cache-{uuid.uuid4().hex}"})
     yield backend
-    backend.clear()
+    # Only this test's keys: clear() would empty the whole database, the broker's queues too.
+    backend.delete_many(KEYS)
     backend.close()
 
 
