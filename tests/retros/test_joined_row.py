@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -103,8 +104,6 @@ def test_the_lookups_find_only_the_persons_organisation():
     assert acl.retro_for(access, retro.pk).team.pk == team.pk
     assert acl.occurrence_for(access, occurrence.pk).retro.pk == retro.pk
     assert acl.issue_for(access, occurrence.issue_id).pk == occurrence.issue_id
-    from django.http import Http404
-
     for lookup, pk in (
         (acl.retro_for, other.pk),
         (acl.retro_for, 987654),
