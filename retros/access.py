@@ -7,6 +7,7 @@ does not open is refused (403).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,18 +144,20 @@ _ID_RANGE = range(-(2**63), 2**63)
 def _of_organization[M: Model](access: Access, rows: JoinedRow[M], pk: int) -> M:
     """The object `pk` among `rows` of the person's organisation; 404 otherwise, so that
     another organisation's objects look like ones that do not exist."""
-    meta = rows.model._meta
     found = None
     if pk in _ID_RANGE:
-        organization = meta.get_field("organization")
-        assert isinstance(organization, ForeignKey)
-        found = rows.one(
-            f't0."{organization.column}" = %s AND t0."{meta.pk.column}" = %s',
-            [access.organization.pk, pk],
-        )
+        found = rows.one(_organization_and_key(rows.model), [access.organization.pk, pk])
     if found is None:
         raise Http404
     return found
+
+
+@functools.cache
+def _organization_and_key(model: type[Model]) -> str:
+    """The condition on a model's organisation and key, as JoinedRow reads its rows."""
+    organization = model._meta.get_field("organization")
+    assert isinstance(organization, ForeignKey)
+    return f't0."{organization.column}" = %s AND t0."{model._meta.pk.column}" = %s'
 
 
 _TEAM = JoinedRow(Team)
