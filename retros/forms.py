@@ -310,9 +310,9 @@ def kind_explanations() -> KindChoices:
     kinds = tuple(
         {
             "slug": slug,
-            "label": str(kind.label),
+            "label": kind.label,
             "nature": "band-aid" if kind.nature == "band_aid" else "structural",
-            "explanation": str(kind.explanation),
+            "explanation": kind.explanation,
         }
         for slug, kind in FIX_KINDS.items()
     )

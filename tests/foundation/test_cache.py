@@ -22,15 +22,16 @@ def _redis_url() -> str:
 pytestmark = pytest.mark.skipif(not _redis_url(), reason="no Redis broker configured")
 
 
-KEYS = ("session", "digest", "digest-count", "a")
-
-
 @pytest.fixture
 def cache():
-    backend = RedisCache(_redis_url(), {"KEY_PREFIX": f"test-cache-{uuid.uuid4().hex}"})
+    prefix = f"test-cache-{uuid.uuid4().hex}"
+    backend = RedisCache(_redis_url(), {"KEY_PREFIX": prefix})
     yield backend
     # Only this test's keys: clear() would empty the whole database, the broker's queues too.
-    backend.delete_many(KEYS)
+    client = backend._cache.get_client(write=True)
+    stale = list(client.scan_iter(match=f"{prefix}:*"))
+    if stale:
+        client.delete(*stale)
     backend.close()
 
 
