@@ -318,7 +318,7 @@ class IssueIndex:
         missing = slots < 0  # not in the index (a caller's id): no words, no raisings
         profiles[missing] = 0.0
         occurrences = np.where(missing, 0, counts[:, 0])
-        terms = self.terms
+        documents = self.terms.documents(ids)
         return [
             Candidate(
                 issue_id=issue_id,
@@ -326,13 +326,15 @@ class IssueIndex:
                 last_seen=last_seen.get(issue_id),
                 semantic=cosines[issue_id][0],
                 semantic_top2=cosines[issue_id][1],
-                terms=terms.terms_of(issue_id),
-                fix_terms=terms.fix_only_terms_of(issue_id),
+                terms=words,
+                fix_terms=fix_words,
                 profile=profile,
                 teams=self.teams_of(issue_id),
                 occurrences=int(count),
             )
-            for issue_id, profile, count in zip(ids, profiles, occurrences, strict=True)
+            for issue_id, profile, count, (words, fix_words) in zip(
+                ids, profiles, occurrences, documents, strict=True
+            )
         ]
 
     def rank(

@@ -128,9 +128,16 @@ def test_word_indexes_restored_from_their_arrays_are_the_same():
     again = lexical.TermIndex.from_arrays(terms.arrays())
     words = lexical.Vocabulary.from_arrays(vocabulary.arrays())
 
-    assert again._issue_terms == terms._issue_terms
-    assert again._fix_only == terms._fix_only
-    assert again._postings == terms._postings
+    assert len(again) == len(terms) == 2
+    for issue_id in (1, 2, 3):
+        assert again.terms_of(issue_id) == terms.terms_of(issue_id)
+        assert again.fix_only_terms_of(issue_id) == terms.fix_only_terms_of(issue_id)
+    assert again.terms_of(1) == lexical.terms("Staging deploys fail. Pin the deploy scripts")
+    assert again.fix_only_terms_of(1) == {"pin", "script"}
+    for word in ("stag", "deploy", "pin", "stall", "geocod"):
+        assert again.df(word) == terms.df(word)
+    assert again.df("stall") == 0 and again.df("deploy") == 1
+    assert again.best_issues(lexical.terms("staging geocoding"), 5) == [1, 3]
     assert words._words == vocabulary._words and words._postings == vocabulary._postings
     assert words.closest("stagng") == vocabulary.closest("stagng") == "staging"
 
