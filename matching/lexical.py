@@ -555,25 +555,29 @@ class _Base:
     def restored(cls, arrays: Mapping[str, np.ndarray]) -> _Base:
         """From :meth:`TermIndex.arrays` (copied: the arrays may be a mapped file's)."""
         ids = np.array(arrays["issue_ids"], dtype=np.int64)
-        order = np.argsort(ids, kind="stable")
+        lengths = np.asarray(arrays["issue_lengths"], dtype=np.int64)
+        issue_words = np.array(arrays["issue_words"], dtype=np.int32)
         fix_ids = np.asarray(arrays["fix_ids"], dtype=np.int64)
         fix_given = np.asarray(arrays["fix_lengths"], dtype=np.int64)
+        fix_words = np.asarray(arrays["fix_words"], dtype=np.int32)
+        for listed, counts, values in (
+            (ids, lengths, issue_words),
+            (fix_ids, fix_given, fix_words),
+        ):
+            if len(listed) != len(counts) or (counts < 0).any() or counts.sum() != len(values):
+                raise ValueError("word lists of other lengths than given")
+            if len(np.unique(listed)) != len(listed):
+                raise ValueError("an issue listed twice")
+        order = np.argsort(ids, kind="stable")
         at = np.searchsorted(ids[order], fix_ids)
         if len(at) and (at.max() >= len(ids) or (ids[order][at] != fix_ids).any()):
             raise ValueError("fix-only words of an issue without words")
         position = order[at]  # each fix-only row's issue, as the issues are listed
         fix_lengths = np.zeros(len(ids), np.int64)
         fix_lengths[position] = fix_given
-        fix_words = np.asarray(arrays["fix_words"], dtype=np.int32)
         fix_words = _take(fix_words, _starts(fix_given), np.argsort(position, kind="stable"))[0]
-        return cls.ordered(
-            ids,
-            np.asarray(arrays["issue_lengths"], dtype=np.int64),
-            np.array(arrays["issue_words"], dtype=np.int32),
-            fix_lengths,
-            fix_words,
-            len(arrays["posting_lengths"]),
-        )
+        words = len(arrays["posting_lengths"])
+        return cls.ordered(ids, lengths, issue_words, fix_lengths, fix_words, words)
 
     @classmethod
     def ordered(

@@ -225,9 +225,20 @@ def test_a_snapshot_of_the_earlier_layout_reads_the_same():
     assert index.df("stag") == 1 and index.terms_of(4) == frozenset()
 
 
-def test_a_snapshot_naming_an_unknown_word_is_refused():
-    arrays = lexical.term_index([(1, "Staging deploys fail")]).arrays()
-    arrays["issue_words"] = arrays["issue_words"] + 5
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda a: a.update(issue_words=a["issue_words"] + 5),  # a word it does not list
+        lambda a: a.update(issue_lengths=a["issue_lengths"] + 1),  # longer than its words
+        lambda a: a.update(fix_ids=a["fix_ids"] + 100),  # fixes of an issue not listed
+        lambda a: a.update(issue_ids=np.array([2, 2]), issue_lengths=np.array([1, 2])),
+    ],
+)
+def test_a_snapshot_that_does_not_add_up_is_refused(corrupt):
+    index = lexical.term_index([(1, "Staging deploys fail"), (2, "Geocoding quota")])
+    index.add(1, "Pin the scripts", fix=True)
+    arrays = index.arrays()
+    corrupt(arrays)
 
     with pytest.raises(ValueError):
         lexical.TermIndex.from_arrays(arrays)
