@@ -7,7 +7,7 @@ against, so an evaluation measures the production code path. Per issue it keeps:
 - its occurrence vectors, in a :class:`~matching.ranker.MatrixIndex` (int8 by
   default: a quarter of float32's memory, cosine error below 0.003);
 - the distinctive words of its occurrence and fix texts
-  (:class:`~matching.lexical.TermIndex`) and its root-cause profile (summed category
+  (:class:`~matching.wordindex.TermIndex`) and its root-cause profile (summed category
   scores of the same texts), both computed once when a text is added;
 - its teams and number of occurrences.
 
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from matching import embedding, lexical, rootcause
+from matching import embedding, lexical, rootcause, wordindex
 from matching.centring import Centring
 from matching.ranker import Candidate, MatrixIndex, Query, Suggestion, rank
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
@@ -58,7 +58,7 @@ class IssueIndex:
     ) -> None:
         self.matrix = MatrixIndex(dimension, quantized=quantized)
         self.matrix.centring = centring
-        self.terms = lexical.TermIndex()
+        self.terms = wordindex.TermIndex()
         self.vocabulary = lexical.Vocabulary()
         self.pool_size = pool
         # Per issue, in one array (a row per issue, found through _slots): the summed
@@ -226,7 +226,7 @@ class IssueIndex:
             release=release,
         )
         self.matrix.centring = centring
-        self.terms = lexical.TermIndex.from_arrays(part("terms."))
+        self.terms = wordindex.TermIndex.from_arrays(part("terms."))
         self.vocabulary = lexical.Vocabulary.from_arrays(part("vocabulary."))
         slots = arrays["issues.slots"].tolist()
         self._slots = {issue_id: slot for slot, issue_id in enumerate(slots)}

@@ -13,7 +13,7 @@ link / review / new). It combines
   :class:`MatrixIndex` computes them for a whole organisation at once;
 - **wording**: the IDF-weighted share of the query's distinctive words that the issue's
   texts use, occurrences *and fixes* (what was done about a problem describes it), with
-  words common in the organisation counting little (:class:`~matching.lexical.TermIndex`;
+  words common in the organisation counting little (:class:`~matching.wordindex.TermIndex`;
   misspelt words are read through the organisation's vocabulary first);
 - **root cause**: whether the query's category words agree with the issue's
   (:mod:`~matching.rootcause`), a small feature;
@@ -35,7 +35,7 @@ from typing import Protocol
 
 import numpy as np
 
-from matching import heap, int8scan, lexical, rootcause
+from matching import heap, int8scan, lexical, rootcause, wordindex
 from matching.centring import Centring
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 from vocabulary.dates import day_text
@@ -110,7 +110,7 @@ def rank(
     *,
     limit: int | None = None,
     min_score: float | None = None,
-    terms: lexical.TermIndex | None = None,
+    terms: wordindex.TermIndex | None = None,
 ) -> list[Suggestion]:
     """Candidates scoring at least ``min_score`` (default ``weights.suggest``), best first.
 
@@ -135,7 +135,7 @@ def contenders(
     weights: MatchWeights = DEFAULT_WEIGHTS,
     *,
     limit: int,
-    terms: lexical.TermIndex | None = None,
+    terms: wordindex.TermIndex | None = None,
 ) -> list[Candidate]:
     """The candidates that can still be among the ``limit`` best once their context (team,
     recency, fixes, flags) is known, from their likeness alone: context scales a likeness by
@@ -182,7 +182,7 @@ class _QueryFeatures:
     readings: tuple[dict[str, float], ...]  # per reading: word -> share of its IDF mass
     profile: np.ndarray
     strength: float
-    index: lexical.TermIndex
+    index: wordindex.TermIndex
     mask: np.ndarray  # per category, how much its agreement counts
 
 
@@ -236,12 +236,12 @@ def _features(
     query: Query,
     candidates: list[Candidate],
     weights: MatchWeights,
-    terms: lexical.TermIndex | None,
+    terms: wordindex.TermIndex | None,
 ) -> _QueryFeatures:
     """What scoring every candidate needs of the query. ``terms`` holds the organisation's
     word frequencies; without it they are taken from the candidates themselves."""
     if terms is None:
-        terms = lexical.TermIndex()
+        terms = wordindex.TermIndex()
         for i, cand in enumerate(candidates):
             for text in cand.texts or (cand.title,):
                 terms.add(i, text)

@@ -5,7 +5,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from matching import embedding, lexical
+from matching import embedding, wordindex
 from matching.lexical import Vocabulary
 from matching.ranker import (
     Candidate,
@@ -374,7 +374,7 @@ def test_a_second_occurrence_that_agrees_beats_one_lucky_cosine():
     lucky = Candidate(1, "x", semantic=0.60, semantic_top2=0.35)
     steady = Candidate(2, "y", semantic=0.58, semantic_top2=0.56)
 
-    ranked = rank(query, [lucky, steady], min_score=0.0, terms=lexical.TermIndex())
+    ranked = rank(query, [lucky, steady], min_score=0.0, terms=wordindex.TermIndex())
 
     assert [s.issue_id for s in ranked] == [2, 1]
     assert ranked[1].semantic == 0.60  # the reported cosine is still the best one
@@ -411,7 +411,7 @@ def test_agreeing_root_cause_words_break_a_tie_in_meaning_and_wording():
     people = Candidate(1, "The two leads clash once more", vector=vector)
     builds = Candidate(2, "Builds time out on the old servers", vector=vector)
 
-    ranked = rank(query, [builds, people], min_score=0.0, terms=lexical.TermIndex())
+    ranked = rank(query, [builds, people], min_score=0.0, terms=wordindex.TermIndex())
 
     assert [s.issue_id for s in ranked] == [1, 2]
     assert ranked[0].cause == pytest.approx(1.0)

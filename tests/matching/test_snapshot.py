@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from matching import int8scan, lexical
+from matching import int8scan, lexical, wordindex
 from matching.ranker import MatrixIndex
 from retros import search, services, snapshot
 from retros.models import MatcherSnapshot
@@ -119,13 +119,13 @@ def test_keeping_codes_is_for_an_empty_index_only():
 
 
 def test_word_indexes_restored_from_their_arrays_are_the_same():
-    terms = lexical.term_index([(1, "Staging deploys fail"), (2, "Deploys to staging stall")])
+    terms = wordindex.term_index([(1, "Staging deploys fail"), (2, "Deploys to staging stall")])
     terms.add(1, "Pin the deploy scripts", fix=True)
     terms.remove_issue(2)
     terms.add(3, "Geocoding quota exhausted")
     vocabulary = lexical.Vocabulary(["Staging deploys fail", "Geocoding quota exhausted"])
 
-    again = lexical.TermIndex.from_arrays(terms.arrays())
+    again = wordindex.TermIndex.from_arrays(terms.arrays())
     words = lexical.Vocabulary.from_arrays(vocabulary.arrays())
 
     assert len(again) == len(terms) == 2
