@@ -282,32 +282,18 @@ class _Base:
             issue_words = _take(issue_words, _starts(lengths), order)[0]
             fix_words = _take(fix_words, _starts(fix_lengths), order)[0]
             ids, lengths, fix_lengths = ids[order], lengths[order], fix_lengths[order]
-        return cls._with_postings(ids, lengths, issue_words, fix_lengths, fix_words, words)
-
-    @classmethod
-    def _with_postings(
-        cls,
-        ids: np.ndarray,
-        lengths: np.ndarray,
-        issue_words: np.ndarray,
-        fix_lengths: np.ndarray,
-        fix_words: np.ndarray,
-        words: int,
-    ) -> _Base:
         if len(issue_words) and (issue_words.min() < 0 or issue_words.max() >= words):
             raise ValueError("a word number out of range")
         # Each word's issues: the documents' (issue, word) pairs ordered by word.
-        owners = np.repeat(ids, lengths)
         by_word = np.argsort(issue_words, kind="stable")
-        counts = np.bincount(issue_words, minlength=words) if len(issue_words) else None
         return cls(
             issue_ids=ids,
             issue_starts=_starts(lengths),
             issue_words=issue_words,
             fix_starts=_starts(fix_lengths),
             fix_words=fix_words,
-            posting_starts=_starts(counts if counts is not None else np.zeros(words, np.int64)),
-            postings=owners[by_word],
+            posting_starts=_starts(np.bincount(issue_words, minlength=words)),
+            postings=np.repeat(ids, lengths)[by_word],
         )
 
     @property
