@@ -15,8 +15,8 @@ it was computed with (``python manage.py evaluate_matching --write-centre``). Th
 five of the six projects gives the same rankings on the sixth as the mean of all six.
 
 :class:`~matching.ranker.MatrixIndex` applies it while scoring rows: the query is centred once
-(:meth:`Centring.queries`) and each row's product with ``mu`` comes from the same scan as its
-cosine, so no row is stored twice.
+(:meth:`Centring.queries`); each row's norm ``|o - a*mu|`` depends on the row alone and is
+kept beside the rows once computed, so a query scans the rows with its own readings only.
 """
 
 from __future__ import annotations
@@ -70,15 +70,25 @@ class Centring:
         """Each row's best centred cosine over the queries, from ``products``: the rows'
         (scaled) products with each centred query ``w`` (one line per query) and, last, with
         ``mu``. Rows scoring ``-inf`` stay ``-inf``."""
-        a = self.share
-        along, cosines = products[-1], products[:-1]
-        cosines += beta[:, None]
-        best = cosines[0] if len(cosines) == 1 else cosines.max(axis=0)
-        norm = along  # |o - a*mu|, computed in place of o . mu: no other array per query
-        norm *= -2.0 * a
-        norm += 1.0 + a * a * self._length2
+        norm = self.norms(products[-1])  # in place of the products with mu
+        return self.best_of(products[:-1], beta, norm)
+
+    def norms(self, along: np.ndarray) -> np.ndarray:
+        """``|o - a*mu|`` of unit rows from their products with ``mu`` (``along``, turned into
+        the norms in place: no other array per query)."""
+        norm = along
+        norm *= -2.0 * self.share
+        norm += 1.0 + self.share * self.share * self._length2
         np.maximum(norm, 1e-12, out=norm)
         np.sqrt(norm, out=norm)
+        return norm
+
+    @staticmethod
+    def best_of(cosines: np.ndarray, beta: np.ndarray, norm: np.ndarray) -> np.ndarray:
+        """:meth:`best` from the products with the centred queries alone (``cosines``, added
+        to in place) and the rows' :meth:`norms`."""
+        cosines += beta[:, None]
+        best = cosines[0] if len(cosines) == 1 else cosines.max(axis=0)
         best /= norm
         return best
 

@@ -435,6 +435,8 @@ class MatrixIndex:
         self._swap = threading.Lock()  # held to replace self._rows from another thread
         # Cosines centred on a shared direction (matching.centring), or plain when None.
         self.centring: Centring | None = None
+        # The packed rows' norms under a centring: (the blocks, the centring, the norms).
+        self._norms: tuple[tuple[object, ...], Centring, np.ndarray] | None = None
 
     def __len__(self) -> int:
         """Live rows."""
@@ -453,7 +455,8 @@ class MatrixIndex:
         """Memory held for the rows (capacity included; packed blocks at one byte a code)."""
         arrays = (self._vectors, self._scales, self._issues, self._occurrences, self._rows.tail)
         packed = sum(block.rows * block.dimension for block in self._rows.packed)
-        return sum(a.nbytes for a in arrays) + packed
+        norms = self._norms[2].nbytes if self._norms is not None else 0
+        return sum(a.nbytes for a in arrays) + packed + norms
 
     def issue_ids(self) -> set[int]:
         return {int(i) for i in np.unique(self._issues[: self._size]) if i >= 0}
@@ -659,30 +662,73 @@ class MatrixIndex:
         when :attr:`centring` is set (:mod:`~matching.centring`); dead rows score -inf."""
         queries = np.atleast_2d(np.asarray(query_vector, dtype=np.float32))
         centring = self.centring
-        beta = None
-        if centring is not None and centring.dimension == self.dimension:
-            centred, beta = centring.queries(queries)
-            queries = np.vstack([centred, centring.direction[None, :]])
+        if centring is None or centring.dimension != self.dimension:
+            centring = None
         rows = self._rows  # one consistent view, whatever is added meanwhile
         n = rows.size
-        if not self.quantized:
-            products = np.ascontiguousarray((self._vectors[:n] @ queries.T).T)
+        if centring is None:
+            out = self._products(rows, queries).max(axis=0)
+        elif not self.quantized:
+            centred, beta = centring.queries(queries)
+            out = centring.best(
+                self._products(rows, np.vstack([centred, centring.direction])), beta
+            )
         else:
-            products = np.empty((len(queries), n), dtype=np.float32)
-            start = 0
-            for block in rows.packed:
-                products[:, start : start + block.rows] = block.dot(queries)
-                start += block.rows
-            self._score_unpacked(rows.tail[: n - start], queries, products[:, start:])
-            products *= self._scales[:n]
-        if beta is not None:
-            assert centring is not None
-            out = centring.best(products, beta)
-        else:
-            out = products[0] if len(products) == 1 else products.max(axis=0)
+            # The packed rows' norms are kept (a query scans them with its readings only);
+            # the rows not packed yet are scored with mu too.
+            centred, beta = centring.queries(queries)
+            packed = rows.tail_start
+            norm = np.empty(n, dtype=np.float32)
+            norm[:packed] = self._packed_norms(rows, centring)
+            products = np.empty((len(centred), n), dtype=np.float32)
+            self._dot_packed(rows, centred, products)
+            tail = np.empty((len(centred) + 1, n - packed), dtype=np.float32)
+            self._score_unpacked(
+                rows.tail[: n - packed], np.vstack([centred, centring.direction]), tail
+            )
+            tail *= self._scales[packed:n]
+            products[:, packed:] = tail[:-1]
+            products[:, :packed] *= self._scales[:packed]
+            norm[packed:] = centring.norms(tail[-1])
+            out = centring.best_of(products, beta, norm)
         if self._dead:
             out[self._issues[:n] < 0] = -np.inf
         return out
+
+    def _products(self, rows: _Rows, queries: np.ndarray) -> np.ndarray:
+        """``(len(queries), rows)``: every row's scaled product with each query."""
+        n = rows.size
+        if not self.quantized:
+            return np.ascontiguousarray((self._vectors[:n] @ queries.T).T)
+        products = np.empty((len(queries), n), dtype=np.float32)
+        start = self._dot_packed(rows, queries, products)
+        self._score_unpacked(rows.tail[: n - start], queries, products[:, start:])
+        products *= self._scales[:n]
+        return products
+
+    @staticmethod
+    def _dot_packed(rows: _Rows, queries: np.ndarray, out: np.ndarray) -> int:
+        """The packed blocks' unscaled products into ``out``; returns the rows they hold."""
+        start = 0
+        for block in rows.packed:
+            out[:, start : start + block.rows] = block.dot(queries)
+            start += block.rows
+        return start
+
+    def _packed_norms(self, rows: _Rows, centring: Centring) -> np.ndarray:
+        """``|o - a*mu|`` of the packed blocks' rows, computed by the same products as a
+        query's (so a score is the same bit for bit) and kept until a block is added or
+        swapped for its packed form: 4 bytes a row."""
+        kept = self._norms
+        if kept is not None and kept[0] is rows.packed and kept[1] is centring:
+            return kept[2]
+        packed = sum(block.rows for block in rows.packed)
+        along = np.empty((1, packed), dtype=np.float32)
+        self._dot_packed(rows, centring.direction[None, :], along)
+        along *= self._scales[:packed]
+        norm = centring.norms(along[0])
+        self._norms = (rows.packed, centring, norm)
+        return norm
 
     def _score_unpacked(self, codes: np.ndarray, queries: np.ndarray, out: np.ndarray) -> None:
         """Each chunk is converted once, then scored by one matrix-vector product per query

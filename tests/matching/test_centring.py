@@ -53,6 +53,34 @@ def test_index_scores_are_the_centred_cosines(shared, quantized):
     assert not np.allclose(scores, plain, atol=0.05)
 
 
+def test_kept_row_norms_follow_new_blocks_packing_and_another_centring(shared):
+    """The packed rows' norms are kept between queries: rows that fill another block, a
+    block swapped for its packed form and another centring each give the scores of the
+    definition again."""
+    rows, centre = shared
+    query = rows[7] * 0.5 + _units(np.random.default_rng(2), 1, 16)[0] * 0.5
+    query /= np.linalg.norm(query)
+
+    def check(matrix, count, centring_now):
+        expected = _centred_cosines(centring_now, query, rows[:count])
+        assert matrix.scores(query).shape == (count,)
+        assert np.allclose(matrix.scores(query), expected, atol=0.01)
+
+    saved = MatrixIndex(16, quantized=True, pack_rows=64)
+    saved.keep_codes()
+    saved.add_rows(np.arange(200) // 3, list(range(200)), rows[:200])
+    matrix = MatrixIndex.from_arrays(**saved.arrays(), pack_rows=64, pack=False)
+    matrix.centring = centre
+    check(matrix, 200, centre)  # three blocks scored by numpy until packed
+    matrix.pack()
+    check(matrix, 200, centre)
+    matrix.add_rows(np.arange(200, 300) // 3, list(range(200, 300)), rows[200:300])
+    check(matrix, 300, centre)  # a fourth block packed as it filled, and a tail
+    other = Centring(rows[:50].mean(axis=0), share=0.8)
+    matrix.centring = other
+    check(matrix, 300, other)
+
+
 def test_an_occurrence_made_of_the_shared_direction_loses_to_a_specific_one():
     centre = Centring(np.array([0.6, 0, 0], dtype=np.float32))
     query = np.array([1, 1, 0], dtype=np.float32) / np.sqrt(2)
