@@ -342,9 +342,18 @@ def measure(
     return results
 
 
+def _read_cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:  # not Linux
+        return ""
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     services = Services()
     started_at = dt.datetime.now(dt.UTC)
+    cpu = stats.cpu_description(_read_cpuinfo())
+    say(f"{cpu['cpu']}, {os.cpu_count()} CPUs, int8 instructions {cpu['int8']}")
     say("checking PostgreSQL and Redis")
     versions = check_services(services)
     if ensure_database(services, args.database):
@@ -504,6 +513,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "started_at": started_at.isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
+            **stats.cpu_description(_read_cpuinfo()),
             "python": platform.python_version(),
             **versions,
         },

@@ -213,9 +213,38 @@ def endpoint_rows(endpoints: Mapping[str, Mapping[str, Any]]) -> list[list[str]]
     ]
 
 
+#: The int8 instructions onnxruntime's kernels use, best first: the model's and the vector
+#: scan's time depend on them (docs/performance.md, "Hosts").
+INT8_INSTRUCTIONS = (("avx512_vnni", "AVX-512 VNNI"), ("avx_vnni", "AVX-VNNI"), ("avx2", "AVX2"))
+
+
+def cpu_description(cpuinfo: str) -> dict[str, str]:
+    """The processor's model and the best int8 instruction set its flags name, from the text
+    of ``/proc/cpuinfo`` (empty text: both unknown)."""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
+    best = next((name for flag, name in INT8_INSTRUCTIONS if flag in flags), None)
+    return {
+        "cpu": fields.get("model name") or "unknown",
+        "int8": best
+        or ("none of " + ", ".join(n for _, n in INT8_INSTRUCTIONS) if flags else "unknown"),
+    }
+
+
 def report(results: Mapping[str, Any]) -> str:
-    """The whole run as text: endpoints, timings, memory and the budget verdicts."""
-    parts = [table(endpoint_rows(results.get("endpoints", {})), ENDPOINT_HEADERS)]
+    """The whole run as text: the machine, endpoints, timings, memory and the budget
+    verdicts."""
+    parts = []
+    machine = results.get("machine", {})
+    if machine.get("cpu"):
+        parts.append(
+            f"machine: {machine['cpu']}, {machine.get('cpus', '?')} CPUs, "
+            f"int8 instructions {machine.get('int8', 'unknown')}"
+        )
+    parts.append(table(endpoint_rows(results.get("endpoints", {})), ENDPOINT_HEADERS))
     timings = results.get("timings", {})
     if timings:
         parts.append(

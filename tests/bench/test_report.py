@@ -245,3 +245,29 @@ def test_a_process_proportional_memory_is_read_and_a_gone_one_is_none():
 
     assert proportional_mb(os.getpid()) > 10
     assert proportional_mb(2**22 + 7) is None
+
+
+def _cpuinfo(model: str, flags: str) -> str:
+    core = f"processor\t: {{n}}\nmodel name\t: {model}\nflags\t\t: {flags}\n"
+    return "\n".join(core.format(n=n) for n in range(2))
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ("fpu sse2 avx2 avx512f avx512_vnni", "AVX-512 VNNI"),
+        ("fpu sse2 avx2 avx_vnni", "AVX-VNNI"),
+        ("fpu sse2 fma avx2", "AVX2"),
+        ("fpu sse2", "none of AVX-512 VNNI, AVX-VNNI, AVX2"),
+    ],
+)
+def test_the_cpu_is_described_by_its_best_int8_instructions(flags, expected):
+    described = stats.cpu_description(_cpuinfo("AMD EPYC", flags))
+    assert described == {"cpu": "AMD EPYC", "int8": expected}
+
+
+def test_an_unreadable_cpuinfo_leaves_the_cpu_unknown_and_the_report_names_the_machine():
+    assert stats.cpu_description("") == {"cpu": "unknown", "int8": "unknown"}
+    machine = {"cpus": 2, **stats.cpu_description(_cpuinfo("Xeon", "avx2 avx512_vnni"))}
+    text = stats.report({"machine": machine, "endpoints": {}})
+    assert text.splitlines()[0] == "machine: Xeon, 2 CPUs, int8 instructions AVX-512 VNNI"
