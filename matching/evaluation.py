@@ -37,7 +37,7 @@ import numpy as np
 
 from matching import centring, embedding, lexical
 from matching.centring import Centring
-from matching.index import POOL, IssueIndex
+from matching.index import POOL, IssueIndex, OneRetroIssues
 from matching.ranker import Candidate, Decision, Query, Suggestion, link_decision, review_pairs
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 from vocabulary.fixkinds import BAND_AID_KINDS
@@ -190,17 +190,25 @@ class Replay:
         self.index = IssueIndex(dimension, quantized=quantized, pool=pool, centring=centring)
         self.issues: dict[int, IssueState] = {}
         self.issue_of: dict[str, int] = {}
+        self.one_retro = OneRetroIssues()
 
     @property
     def vocabulary(self) -> lexical.Vocabulary:
         return self.index.vocabulary
 
     def suggest(
-        self, item: Item, vector: np.ndarray, reading: str | None = None
+        self,
+        item: Item,
+        vector: np.ndarray,
+        reading: str | None = None,
+        *,
+        retro: int | None = None,
     ) -> list[Suggestion]:
-        """All issues of the pool, ranked (no threshold), as ``retros.search.suggest`` does."""
+        """All issues of the pool, ranked (no threshold), as ``retros.search.suggest`` does:
+        with ``retro`` (the number of the item's retro), none raised only in that retro."""
         reading = reading or item.text
-        pool = self.index.pool(reading, vector)
+        exclude = self.one_retro.of(retro) if retro is not None else frozenset()
+        pool = self.index.pool(reading, vector, exclude=exclude)
         candidates = [self.issues[i].candidate(item.on, self.index, c) for i, c in pool.items()]
         query = Query(item.text, vector, team=item.team, on=item.on, reading=reading)
         return self.index.rank(query, candidates, self.weights, min_score=float("-inf"))
@@ -214,7 +222,12 @@ class Replay:
         }
         return sorted(scores, key=lambda i: (-scores[i], i))
 
-    def add(self, item: Item, vector: np.ndarray, issue_id: int) -> None:
+    def add(
+        self, item: Item, vector: np.ndarray, issue_id: int, *, retro: int | None = None
+    ) -> None:
+        """Add a raising of ``issue_id`` (in the retro numbered ``retro``, when known)."""
+        if retro is not None:
+            self.one_retro.raised(issue_id, retro, new=issue_id not in self.issues)
         state = self.issues.setdefault(issue_id, IssueState(issue_id))
         state.texts.append(item.text)
         state.teams.add(item.team)
@@ -285,7 +298,7 @@ def evaluate_suggestions(
     vectors = _encode_items(retros, encoder)
     replay, ids = Replay(weights, vectors.shape[1], quantized=quantized, centring=centred), _IdMap()
     ranks, lexical_ranks, timings = [], [], []
-    for retro in retros:
+    for number, retro in enumerate(retros):
         for item in retro.items:
             if item.type != PROBLEM:
                 continue
@@ -293,11 +306,13 @@ def evaluate_suggestions(
             if issue_id in replay.issues:
                 started = time.perf_counter()
                 reading, query_vector = reader(item.text, replay.vocabulary)
-                ranked = [s.issue_id for s in replay.suggest(item, query_vector, reading)]
+                ranked = [
+                    s.issue_id for s in replay.suggest(item, query_vector, reading, retro=number)
+                ]
                 timings.append(time.perf_counter() - started)
                 ranks.append(_rank_of(issue_id, ranked))
                 lexical_ranks.append(_rank_of(issue_id, replay.lexical_rank(item.text)))
-            replay.add(item, vectors[item.position], issue_id)
+            replay.add(item, vectors[item.position], issue_id, retro=number)
         replay.add_fixes(retro.actions)
     return _suggestion_metrics(name, ranks, lexical_ranks, timings)
 
@@ -346,20 +361,20 @@ def evaluate_autolink(
     replay = Replay(weights, vectors.shape[1], centring=centred)
     predicted: dict[str, Any] = {}
     links = reviews = 0
-    for retro in retros:
+    for number, retro in enumerate(retros):
         for item in retro.items:
             if item.type != PROBLEM:
                 predicted[item.key] = f"appreciation-{item.key}"
                 continue
             vector = vectors[item.position]
             reading, query_vector = reader(item.text, replay.vocabulary)
-            best = next(iter(replay.suggest(item, query_vector, reading)), None)
+            best = next(iter(replay.suggest(item, query_vector, reading, retro=number)), None)
             if best is not None and best.score >= threshold:
                 issue_id, links = best.issue_id, links + 1
             else:
                 issue_id = len(replay.issues) + 1
                 reviews += best is not None and best.score >= weights.review
-            replay.add(item, vector, issue_id)
+            replay.add(item, vector, issue_id, retro=number)
             predicted[item.key] = issue_id
         replay.add_fixes(retro.actions)
     scores = pair_scores(predicted, true_issues(retros))
@@ -416,14 +431,14 @@ def evaluate_import(
     started_by: dict[int, str] = {}  # replay issue -> the true issue of its first item
     seen: set[str] = set()
     recurrences = caught = links = links_right = queued = queued_right = 0
-    for retro in retros:
+    for number, retro in enumerate(retros):
         for item in retro.items:
             if item.type != PROBLEM:
                 continue
             true_issue = truth[item.key]
             recurs = true_issue in seen
             reading, query_vector = reader(item.text, replay.vocabulary)
-            ranked = replay.suggest(item, query_vector, reading)
+            ranked = replay.suggest(item, query_vector, reading, retro=number)
             best = ranked[0] if ranked else None
             if link_decision(best, weights) == Decision.LINK:
                 assert best is not None
@@ -441,7 +456,7 @@ def evaluate_import(
             recurrences += recurs
             caught += recurs and right
             seen.add(true_issue)
-            replay.add(item, vectors[item.position], issue_id)
+            replay.add(item, vectors[item.position], issue_id, retro=number)
         replay.add_fixes(retro.actions)
     return {
         "file": name,

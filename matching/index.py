@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -45,6 +45,33 @@ class Words:
     @classmethod
     def of(cls, text: str) -> Words:
         return cls(lexical.terms(text), tuple(dict.fromkeys(lexical.normalize(text).split())))
+
+
+class OneRetroIssues:
+    """The issues raised so far in one retro only, while retros are captured in order (an
+    import, a replay of a history). Such an issue is another item of the retro being
+    captured, not an earlier raising: two items of one retro are one discussion, and a
+    recurrence is a problem raised again in a later retro. Issues this never saw raised
+    (an organisation's earlier issues) are never among them."""
+
+    def __init__(self) -> None:
+        self._retro_of: dict[int, Hashable] = {}
+        self._issues_of: dict[Hashable, set[int]] = {}
+
+    def raised(self, issue_id: int, retro: Hashable, *, new: bool) -> None:
+        """Record a raising of ``issue_id`` in ``retro``; ``new``: the issue starts with it."""
+        if new:
+            self._retro_of[issue_id] = retro
+            self._issues_of.setdefault(retro, set()).add(issue_id)
+            return
+        first = self._retro_of.get(issue_id)
+        if first is not None and first != retro:  # raised in a second retro: an issue of both
+            del self._retro_of[issue_id]
+            self._issues_of[first].discard(issue_id)
+
+    def of(self, retro: Hashable) -> frozenset[int]:
+        """The issues raised in ``retro`` and nowhere else."""
+        return frozenset(self._issues_of.get(retro, ()))
 
 
 class IssueIndex:

@@ -307,7 +307,9 @@ class _Importer:
         elif item_type == ItemType.APPRECIATION:
             self.report.appreciations += 1  # kept, never linked to a problem
         elif self.linker is not None:
-            decision = self.linker.decide(item.text, team=retro.team.name, on=retro.held_on)
+            decision = self.linker.decide(
+                item.text, team=retro.team.name, on=retro.held_on, retro_id=retro.pk
+            )
             if decision.link_to is not None:
                 issue_id, score = decision.link_to, decision.score
                 link_source = LinkSource.AUTO

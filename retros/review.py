@@ -244,6 +244,7 @@ def review_queue_from_board(
             on=occurrence.held_on,
             min_score=DEFAULT_WEIGHTS.review,
             readable_teams=visibility.readable_teams(access) if access else None,
+            retro=retro,
         )
     except EmbeddingUnavailable:
         logger.warning("No review queued for occurrence %s: no model.", occurrence.pk)

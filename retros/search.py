@@ -40,7 +40,7 @@ from django.db import connection, connections, transaction
 from django.db.models import F, QuerySet
 
 from matching import centring, embedding, heap, ranker, rootcause
-from matching.index import POOL, IssueIndex, Words
+from matching.index import POOL, IssueIndex, OneRetroIssues, Words
 from matching.ranker import Candidate, Decision, Query, Suggestion
 from matching.weights import DEFAULT_WEIGHTS, MatchWeights
 from retros import profile_store, visibility
@@ -48,10 +48,12 @@ from retros.models import (
     Fix,
     FixStatus,
     Issue,
+    ItemType,
     LinkReview,
     MatchingChange,
     Occurrence,
     Organization,
+    Retrospective,
     ReviewStatus,
     Team,
 )
@@ -786,11 +788,14 @@ def suggest(
     weights: MatchWeights = DEFAULT_WEIGHTS,
     min_score: float | None = None,
     readable_teams: frozenset[int] | None = None,
+    retro: Retrospective | None = None,
 ) -> list[IssueSuggestion]:
     """The organisation's earlier issues most likely to be the one `text` describes. With
     `readable_teams` (:func:`retros.visibility.readable_teams` of a person who does not read
     every team's words), each carries the :class:`~retros.visibility.Provenance` its title is
-    decided from, read in the same round trip."""
+    decided from, read in the same round trip. With `retro`, the retro being captured, no
+    issue raised in that retro alone is suggested: it is another of its items, not an
+    earlier raising."""
     text = text.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if len(text) < 3:
         return []
@@ -809,9 +814,18 @@ def suggest(
     while True:
         likely = ranker.contenders(query, bare.values(), weights, limit=limit, terms=idx.terms)
         ids = [c.issue_id for c in likely]
-        meta.update(_issue_meta(organization.pk, ids, readable_teams=readable_teams))
+        meta.update(
+            _issue_meta(
+                organization.pk,
+                ids,
+                readable_teams=readable_teams,
+                retro_id=retro.pk if retro is not None else None,
+            )
+        )
         gone = [c.issue_id for c in likely if c.issue_id not in meta]
-        if not gone:  # archived or merged since the index was loaded: look further
+        # Archived or merged since the index was loaded, or raised in this retro alone:
+        # look further.
+        if not gone:
             break
         for issue_id in gone:
             del bare[issue_id]
@@ -862,15 +876,26 @@ LEFT JOIN (
     FROM retros_fix WHERE archived_at IS NULL AND issue_id {in_ids} GROUP BY issue_id
 ) f ON f.issue_id = i.id
 WHERE i.organization_id = %s AND i.id {in_ids}
-  AND i.archived_at IS NULL AND i.merged_into_id IS NULL
+  AND i.archived_at IS NULL AND i.merged_into_id IS NULL{elsewhere}
 """
+# With the retro being captured: only issues raised in another retro too (an issue raised in
+# that retro alone is one of its own items, not an earlier raising).
+_ELSEWHERE_SQL = """
+  AND EXISTS (SELECT 1 FROM retros_occurrence o
+              WHERE o.issue_id = i.id AND o.retro_id <> %s
+                AND o.archived_at IS NULL AND o.item_type = %s)"""
 
 
 def _issue_meta(
-    organization_id: int, issue_ids: list[int], *, readable_teams: frozenset[int] | None = None
+    organization_id: int,
+    issue_ids: list[int],
+    *,
+    readable_teams: frozenset[int] | None = None,
+    retro_id: int | None = None,
 ) -> dict[int, _Meta]:
     """Counts and flags for the pool's issues (up to 80, of which a handful are shown), and
-    with `readable_teams` their titles' provenance for that reader."""
+    with `readable_teams` their titles' provenance for that reader. With `retro_id`, the
+    issues raised in that retro alone are left out."""
     if not issue_ids:
         return {}
     in_ids, ids = sql_among(issue_ids, vendor=connection.vendor)
@@ -878,9 +903,14 @@ def _issue_meta(
     first_readable, readable_params = visibility.first_readable_raising_sql(
         readable_teams or frozenset(), issue="i.id", vendor=connection.vendor
     )
-    sql = _META_SQL.format(in_ids=in_ids, kinds=kinds, first_readable=first_readable)
+    elsewhere = _ELSEWHERE_SQL if retro_id is not None else ""
+    sql = _META_SQL.format(
+        in_ids=in_ids, kinds=kinds, first_readable=first_readable, elsewhere=elsewhere
+    )
     params: list[bool | int | str | list[int]] = [True, True, *readable_params, *BAND_AID_KINDS]
     params += [str(FixStatus.OPEN), *ids, organization_id, *ids]
+    if retro_id is not None:
+        params += [retro_id, str(ItemType.PROBLEM)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -1006,6 +1036,9 @@ class ImportLinker:
             Issue.objects.filter(organization=organization).values_list("id", "title")
         )
         self._last_seen: dict[int, date] = {}
+        # The import's new issues raised in one of its retros alone: not offered to that
+        # retro's other items as earlier raisings.
+        self._one_retro = OneRetroIssues()
 
     def prepare(self, texts: Sequence[str]) -> None:
         """Embed the import's texts at once, on the cores an import may use (a task's)."""
@@ -1022,11 +1055,14 @@ class ImportLinker:
             self._vectors[text] = vector
         return vector
 
-    def decide(self, text: str, *, team: str, on: date) -> LinkChoice:
+    def decide(self, text: str, *, team: str, on: date, retro_id: int | None = None) -> LinkChoice:
+        """Link, queue or leave new the item ``text`` of the retro ``retro_id`` (whose
+        issues raised in it alone are not candidates)."""
         vector = self.vector(text)
         if not len(self.idx):
             return LinkChoice(None, 0.0)
-        pool = self.idx.pool(text, vector)
+        exclude = self._one_retro.of(retro_id) if retro_id is not None else frozenset()
+        pool = self.idx.pool(text, vector, exclude=exclude)
         # The whole pool's profiles at once: one at a time cost an import 3 ms per item.
         candidates = self.idx.candidates(pool, titles=self._titles, last_seen=self._last_seen)
         ranked = self.idx.rank(
@@ -1046,6 +1082,8 @@ class ImportLinker:
     def add(self, occurrence: Occurrence, *, team: str) -> None:
         """Make a just-written occurrence (with its vector) matchable by later items."""
         vector = self.vector(occurrence.text)
+        new = occurrence.issue_id not in self._titles
+        self._one_retro.raised(occurrence.issue_id, occurrence.retro_id, new=new)
         self.idx.add(
             occurrence_id=occurrence.pk,
             issue_id=occurrence.issue_id,

@@ -200,6 +200,7 @@ def _suggestion_groups(
         limit=SUGGESTION_LIMIT,
         on=retro.held_on,
         readable_teams=visibility.readable_teams(access),
+        retro=retro,
     )
     _show_titles(access, found)
     likely = [s for s in found if s.score >= DEFAULT_WEIGHTS.review]

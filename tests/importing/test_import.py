@@ -217,3 +217,31 @@ def test_an_item_with_two_alike_earlier_issues_queues_both_pairs():
     pairs = LinkReview.objects.filter(occurrence__import_key="p-1", status="pending")
     assert sorted(p.candidate_id for p in pairs) == sorted(alike)
     assert report.queued_for_review == 1
+
+
+def test_alike_items_of_one_retro_are_not_queued_as_recurrences_of_each_other():
+    """Two items of one retro are one discussion; in a later retro the same words are a
+    recurrence and wait for review (or are linked)."""
+    doc = one_retro_history(
+        "Contoso",
+        [
+            ("s-1", "The staging environment was down all afternoon"),
+            ("s-2", "Staging environment down, could not test the release"),
+        ],
+        team=("payments", "Payments"),
+        retro=("payments-2026-03-04", "2026-03-04"),
+    )
+    later = copy.deepcopy(doc["retrospectives"][0])
+    later.update(key="payments-2026-03-18", held_on="2026-03-18")
+    later["items"] = [{"key": "s-3", "text": "Staging environment was down again all day"}]
+    doc["retrospectives"].append(later)
+
+    report = history_import(doc)
+
+    first_two = Occurrence.objects.filter(import_key__in=["s-1", "s-2"])
+    assert len({o.issue_id for o in first_two}) == 2
+    assert not LinkReview.objects.filter(occurrence__import_key__in=["s-1", "s-2"]).exists()
+    third = Occurrence.objects.get(import_key="s-3")
+    queued = set(LinkReview.objects.filter(occurrence=third).values_list("candidate_id", flat=True))
+    assert third.issue_id in {o.issue_id for o in first_two} or queued
+    assert report.new_issues == 3 - len(report.auto_links)

@@ -135,6 +135,52 @@ def test_an_import_replay_loses_a_recurrence_below_the_review_band():
     assert result["queued_or_linked"] < 1.0
 
 
+def _one_retro_history():
+    """Two staging items in one retro (two aspects of one discussion, not the same issue),
+    then staging again in a later retro, the same issue as the first."""
+
+    def item(key, text, same_as=None):
+        return {"key": key, "text": text, **({"same_as": same_as} if same_as else {})}
+
+    return {
+        "format": "recur-history/1",
+        "organization": "Tiny",
+        "teams": [{"key": "a", "name": "A"}],
+        "retrospectives": [
+            {
+                "key": "r1",
+                "team": "a",
+                "held_on": "2026-01-01",
+                "items": [item("s1", "Staging down"), item("s2", "Staging slow")],
+            },
+            {
+                "key": "r2",
+                "team": "a",
+                "held_on": "2026-02-01",
+                "items": [item("s3", "Staging down again", "s1")],
+            },
+        ],
+    }
+
+
+def test_an_issue_raised_only_in_the_retro_being_captured_is_no_candidate():
+    weights = replace(evaluation.DEFAULT_WEIGHTS, auto_link=0.99)
+    result = evaluate_import(
+        _one_retro_history(),
+        weights=weights,
+        encoder=_fake_encoder,
+        query_encoder=_fake_query_encoder,
+    )
+    # s2 is not queued with s1 (one retro); s3, in a later retro, is queued with both.
+    assert (result["recurrences"], result["queued_or_linked"]) == (1, 1.0)
+    assert result["queued"] == 2
+    linked = evaluate_autolink(
+        _one_retro_history(), encoder=_fake_encoder, query_encoder=_fake_query_encoder,
+        threshold=0.5,
+    )  # fmt: skip
+    assert linked["links"] == 1 and linked["precision"] == 1.0
+
+
 def test_fix_kinds_are_scored_against_the_files_kinds():
     from diagnosis.evaluation import fix_kind_scores
 

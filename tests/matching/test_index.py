@@ -93,3 +93,20 @@ def test_a_pools_candidates_carry_what_the_index_holds_of_each_issue(index):
     np.testing.assert_allclose(together[2].profile, expected, rtol=1e-6)
     assert together[2].profile.any() and together[2].profile.dtype == np.float32
     assert not together[3].profile.any()
+
+
+def test_one_retro_issues_are_those_raised_in_that_retro_alone():
+    from matching.index import OneRetroIssues
+
+    issues = OneRetroIssues()
+    issues.raised(1, "r1", new=True)
+    issues.raised(2, "r1", new=True)
+    issues.raised(2, "r1", new=False)  # raised twice in one retro: still that retro's own
+    issues.raised(9, "r2", new=False)  # an issue raised before these retros: never one
+    assert issues.of("r1") == {1, 2}
+    assert issues.of("r2") == frozenset()
+
+    issues.raised(1, "r2", new=False)  # back in a later retro: an earlier raising from now on
+
+    assert issues.of("r1") == {2}
+    assert issues.of("r2") == frozenset()

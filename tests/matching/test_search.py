@@ -120,3 +120,23 @@ def test_an_edited_text_keeps_its_row_when_the_model_cannot_load(org, monkeypatc
 
     builds.refresh_from_db()
     assert builds.embedding_model == embedding.MODEL_ID  # the earlier vector is kept
+
+
+def test_an_issue_raised_only_in_the_retro_being_captured_is_not_suggested_for_it():
+    """Two items of one retro are one discussion: the board does not offer the first as an
+    earlier raising of the second. Raised in another retro too, it is offered again."""
+    organization = OrganizationFactory(name="One Retro Org")
+    team = TeamFactory(organization=organization, name="Payments")
+    today = RetrospectiveFactory(team=team)
+    logged = embedded_occurrence(today, "The staging environment was down all afternoon")
+    text = "Staging environment down again"
+
+    anywhere = suggest(organization=organization, text=text, team=team, min_score=0)
+    here = suggest(organization=organization, text=text, team=team, min_score=0, retro=today)
+
+    assert [s.issue.pk for s in anywhere] == [logged.issue_id]
+    assert here == []
+    earlier = RetrospectiveFactory(team=team, held_on=today.held_on.replace(year=2025))
+    embedded_occurrence(earlier, "Staging was down for a day", issue=logged.issue)
+    again = suggest(organization=organization, text=text, team=team, min_score=0, retro=today)
+    assert [s.issue.pk for s in again] == [logged.issue_id]

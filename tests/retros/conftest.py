@@ -72,10 +72,19 @@ def build_board(cast, size: int) -> Board:
 
 
 def fake_suggest(
-    *, organization, text, team=None, limit=5, exclude_issue_ids=(), on=None, readable_teams=None
+    *,
+    organization,
+    text,
+    team=None,
+    limit=5,
+    exclude_issue_ids=(),
+    on=None,
+    readable_teams=None,
+    retro=None,
 ):
     """Earlier issues sharing a word of four letters or more with `text`, this team's first,
-    as retros.search.suggest returns them but without the embedding model."""
+    as retros.search.suggest returns them but without the embedding model (and, like it,
+    none raised in `retro` alone)."""
     words = {w.lower() for w in text.split() if len(w) >= 4}
     found = []
     issues = (
@@ -88,6 +97,11 @@ def fake_suggest(
     for issue in issues:
         shared = words & {w.lower() for w in issue.title.split()}
         if not shared:
+            continue
+        raisings = [
+            o for o in issue.occurrences.all() if o.archived_at is None and o.item_type == "problem"
+        ]
+        if retro is not None and all(o.retro_id == retro.pk for o in raisings):
             continue
         teams = sorted({o.team.name for o in issue.occurrences.all() if o.archived_at is None})
         fixes = [f for f in issue.fixes.all() if f.archived_at is None]

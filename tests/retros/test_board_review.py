@@ -171,3 +171,17 @@ def test_a_row_offering_an_issue_of_the_teams_own_words_has_no_such_note(
     log_reworded(client, board.retro)
     row = client.get(reverse("retros:retro_board", args=[board.retro.pk])).content.decode()
     assert "Looks like" in row and NOTE not in row
+
+
+def test_a_second_alike_item_of_the_same_retro_is_not_queued_with_the_first(
+    cast, board, real_matcher
+):
+    """Two people in one retro say the same: the first is no earlier raising of the second."""
+    client = cast.clients["facilitator"]
+    log(client, board.retro, "Invoices for the Nordic customers were sent twice")
+    response = log(client, board.retro, "Nordic customers got their invoices twice")
+    assert response.status_code == 200
+    second = Occurrence.objects.get(text="Nordic customers got their invoices twice")
+    assert second.link_source == LinkSource.NEW
+    assert not LinkReview.objects.filter(occurrence=second).exists()
+    assert "Looks like" not in response.content.decode()

@@ -40,7 +40,12 @@ def _replay(path) -> tuple[int, int, int]:
                 ranked = [
                     s.issue.pk
                     for s in suggest(
-                        organization=org, text=item["text"], team=team, limit=3, on=retro.held_on
+                        organization=org,
+                        text=item["text"],
+                        team=team,
+                        limit=3,
+                        on=retro.held_on,
+                        retro=retro,
                     )
                 ]
                 top1 += ranked[:1] == [target.pk]
