@@ -435,8 +435,10 @@ class MatrixIndex:
         self._swap = threading.Lock()  # held to replace self._rows from another thread
         # Cosines centred on a shared direction (matching.centring), or plain when None.
         self.centring: Centring | None = None
-        # The packed rows' norms under a centring: (the blocks, the centring, the norms).
-        self._norms: tuple[tuple[object, ...], Centring, np.ndarray] | None = None
+        # The packed rows' norms under a centring: (the blocks' state, the centring, the
+        # norms). The state is the number of blocks and of those not packed yet: blocks are
+        # only added, and packed once, so it names one set of blocks without holding them.
+        self._norms: tuple[tuple[int, int], Centring, np.ndarray] | None = None
 
     def __len__(self) -> int:
         """Live rows."""
@@ -719,15 +721,16 @@ class MatrixIndex:
         """``|o - a*mu|`` of the packed blocks' rows, computed by the same products as a
         query's (so a score is the same bit for bit) and kept until a block is added or
         swapped for its packed form: 4 bytes a row."""
+        state = (len(rows.packed), sum(isinstance(b, _CodeBlock) for b in rows.packed))
         kept = self._norms
-        if kept is not None and kept[0] is rows.packed and kept[1] is centring:
+        if kept is not None and kept[0] == state and kept[1] is centring:
             return kept[2]
         packed = sum(block.rows for block in rows.packed)
         along = np.empty((1, packed), dtype=np.float32)
         self._dot_packed(rows, centring.direction[None, :], along)
         along *= self._scales[:packed]
         norm = centring.norms(along[0])
-        self._norms = (rows.packed, centring, norm)
+        self._norms = (state, centring, norm)
         return norm
 
     def _score_unpacked(self, codes: np.ndarray, queries: np.ndarray, out: np.ndarray) -> None:
