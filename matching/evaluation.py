@@ -213,12 +213,15 @@ class Replay:
         query = Query(item.text, vector, team=item.team, on=item.on, reading=reading)
         return self.index.rank(query, candidates, self.weights, min_score=float("-inf"))
 
-    def lexical_rank(self, text: str) -> list[int]:
-        """Issue ids by trigram score alone (pg_trgm word_similarity), best first."""
+    def lexical_rank(self, text: str, *, retro: int | None = None) -> list[int]:
+        """Issue ids by trigram score alone (pg_trgm word_similarity), best first; with
+        ``retro``, none raised only in that retro (as :meth:`suggest`)."""
         query = lexical.normalize(text)
+        excluded = self.one_retro.of(retro) if retro is not None else frozenset()
         scores = {
             i: lexical.best_word_similarity(query, map(lexical.normalize, s.texts))
             for i, s in self.issues.items()
+            if i not in excluded
         }
         return sorted(scores, key=lambda i: (-scores[i], i))
 
@@ -311,7 +314,9 @@ def evaluate_suggestions(
                 ]
                 timings.append(time.perf_counter() - started)
                 ranks.append(_rank_of(issue_id, ranked))
-                lexical_ranks.append(_rank_of(issue_id, replay.lexical_rank(item.text)))
+                lexical_ranks.append(
+                    _rank_of(issue_id, replay.lexical_rank(item.text, retro=number))
+                )
             replay.add(item, vectors[item.position], issue_id, retro=number)
         replay.add_fixes(retro.actions)
     return _suggestion_metrics(name, ranks, lexical_ranks, timings)
