@@ -71,3 +71,47 @@ def test_enter_without_choosing_queues_the_pair_and_the_row_links_it(page, cast)
     assert logged.issue_id == issue.pk and logged.link_source == LinkSource.REVIEW
     assert LinkReview.objects.get(pk=review.pk).status == ReviewStatus.CONFIRMED
     assert not page.console_errors
+
+
+def test_an_item_of_the_same_retro_is_not_offered_as_raised_before(page, cast):
+    """Two people in one retro say the same thing: the first item is no earlier raising of
+    the second, while an issue of an earlier retro is still offered."""
+    earlier = RetrospectiveFactory(
+        team=cast.team, held_on=timezone.localdate() - dt.timedelta(days=30)
+    )
+    issue = IssueFactory(organization=cast.org, title="Staging environment broken for days")
+    OccurrenceFactory(retro=earlier, issue=issue, text="Staging environment broken for days")
+    services.issue_refresh_stats(issue_ids=[issue.pk])
+    retro = services.retro_start(
+        team=cast.team,
+        held_on=timezone.localdate(),
+        title="Sprint 10",
+        format="free",
+        user=cast.users["facilitator"],
+    )
+    log_in(page, "fay", PASSWORD)
+    page.goto(f"/retros/{retro.pk}/")
+    entry = page.locator("#entry-text")
+    entry.focus()
+    page.keyboard.type("Invoices for the Nordic customers were sent twice")
+    page.keyboard.press("Enter")
+    expect(page.locator("#occurrence-list > li.occ")).to_have_count(1)
+
+    with page.expect_response(lambda response: "/suggestions/" in response.url):
+        page.keyboard.type("Staging env was down again, nobody could test")
+    expect(page.locator("#suggestion-1")).to_contain_text("Staging environment broken")
+    entry.fill("")
+    with page.expect_response(lambda response: "twice" in response.url):  # the whole text
+        page.keyboard.type("Nordic customers got their invoices twice")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#suggestions")).not_to_contain_text("Invoices for the Nordic")
+    screenshot(page, "board-same-retro-item")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "board-same-retro-item-390")
+    page.keyboard.press("Enter")
+    expect(page.locator("#occurrence-list > li.occ")).to_have_count(2)
+
+    second = Occurrence.objects.get(text="Nordic customers got their invoices twice")
+    expect(page.locator(f"#occ-{second.pk}")).not_to_contain_text("Looks like")
+    assert not LinkReview.objects.filter(occurrence=second).exists()
+    assert not page.console_errors
