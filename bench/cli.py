@@ -513,7 +513,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "started_at": started_at.isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
-            **stats.cpu_description(_read_cpuinfo()),
+            **cpu,
             "python": platform.python_version(),
             **versions,
         },

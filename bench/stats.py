@@ -214,7 +214,7 @@ def endpoint_rows(endpoints: Mapping[str, Mapping[str, Any]]) -> list[list[str]]
 
 
 #: The int8 instructions onnxruntime's kernels use, best first: the model's and the vector
-#: scan's time depend on them (docs/performance.md, "Hosts").
+#: scan's time depend on them (docs/performance.md, "A processor without VNNI").
 INT8_INSTRUCTIONS = (("avx512_vnni", "AVX-512 VNNI"), ("avx_vnni", "AVX-VNNI"), ("avx2", "AVX2"))
 
 
