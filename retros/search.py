@@ -57,6 +57,7 @@ from retros.models import (
     ReviewStatus,
     Team,
 )
+from retros.sql import Prepared
 from retros.sql import among as sql_among
 from vocabulary.fixkinds import BAND_AID_KINDS
 
@@ -316,10 +317,12 @@ def live_occurrence_count(organization_id: int) -> int:
     return _live_occurrences(organization_id).count()
 
 
-def _stream[T](rows: QuerySet[Any, T], *, whole: bool) -> Iterable[T]:
+def _stream[T](rows: Iterable[T], *, whole: bool) -> Iterable[T]:
     """A whole organisation in chunks (a server-side cursor on PostgreSQL); the few rows
     added since the last query in one fetch (a cursor would cost three round trips)."""
-    return rows.iterator(chunk_size=_LOAD_CHUNK) if whole else rows
+    if whole and isinstance(rows, QuerySet):
+        return rows.iterator(chunk_size=_LOAD_CHUNK)
+    return rows
 
 
 def _load_rows(
@@ -334,14 +337,53 @@ def _load_rows(
     """Add the organisation's live rows newer than the ids given; with ``issue_ids``, only
     those issues' rows up to the newest ids the index holds (the newer ones join with the
     next append)."""
-    live = _live_occurrences(organization_id).filter(id__gt=newer_than)
-    fixes = Fix.objects.live().filter(
-        organization_id=organization_id,
-        id__gt=fixes_newer_than,
-        issue__archived_at=None,
-        issue__merged_into=None,
-    )
     whole = not newer_than and issue_ids is None
+    rows: Iterable[tuple[int, int, str, str, Any, str]]
+    fix_rows: Iterable[tuple[int, int, str]]
+    if issue_ids is None and not whole:
+        # The few rows added since the last query, read after every write: statements
+        # compiled once.
+        rows = _NEWER_OCCURRENCES.rows(organization=organization_id, after=newer_than)
+        fix_rows = _NEWER_FIXES.rows(organization=organization_id, after=fixes_newer_than)
+    else:
+        rows, fix_rows = _rows_of(
+            organization_id, newer_than, fixes_newer_than, org_index, issue_ids=issue_ids
+        )
+    _add_rows(org_index, organization_id, rows, fix_rows, whole=whole, store=store)
+
+
+def _newer_occurrences(organization: int, after: int) -> QuerySet[Any, Any]:
+    return _live_occurrences(organization).filter(id__gt=after).order_by("id").values_list(*_ROW)
+
+
+def _newer_fixes(organization: int, after: int) -> QuerySet[Any, Any]:
+    return _live_fixes(organization).filter(id__gt=after).order_by("id").values_list(*_FIX_ROW)
+
+
+def _live_fixes(organization_id: int) -> QuerySet[Fix, Fix]:
+    return Fix.objects.live().filter(
+        organization_id=organization_id, issue__archived_at=None, issue__merged_into=None
+    )
+
+
+#: What the index reads of an occurrence and of a fix.
+_ROW = ("id", "issue_id", "text", "team__name", "embedding", "embedding_model")
+_FIX_ROW = ("id", "issue_id", "text")
+_NEWER_OCCURRENCES = Prepared(_newer_occurrences, "organization", "after")
+_NEWER_FIXES = Prepared(_newer_fixes, "organization", "after")
+
+
+def _rows_of(
+    organization_id: int,
+    newer_than: int,
+    fixes_newer_than: int,
+    org_index: OrgIndex,
+    *,
+    issue_ids: Sequence[int] | None,
+) -> tuple[QuerySet[Any, Any], QuerySet[Any, Any]]:
+    """The organisation's rows (all, or those of ``issue_ids``) as querysets."""
+    live = _live_occurrences(organization_id).filter(id__gt=newer_than)
+    fixes = _live_fixes(organization_id).filter(id__gt=fixes_newer_than)
     if issue_ids is not None:
         # The organisation through the issues' rows, so that the issue index is used (by the
         # occurrence's own organisation column, SQLite scans the whole organisation).
@@ -357,11 +399,22 @@ def _load_rows(
             )
         )
         fixes = fixes.filter(issue_id__in=issue_ids, id__lte=org_index.newest_fix_id)
-    elif whole:
+    else:
         org_index.matrix.reserve(live.count())  # exact size: no spare doubled capacity
-    rows = live.order_by("id").values_list(
-        "id", "issue_id", "text", "team__name", "embedding", "embedding_model"
-    )
+    return live.order_by("id").values_list(*_ROW), fixes.order_by("id").values_list(*_FIX_ROW)
+
+
+def _add_rows(
+    org_index: OrgIndex,
+    organization_id: int,
+    rows: Iterable[tuple[int, int, str, str, Any, str]],
+    fix_rows: Iterable[tuple[int, int, str]],
+    *,
+    whole: bool,
+    store: bool,
+) -> None:
+    """Add the rows read to the index (vectors a chunk at a time, profiles looked up
+    together), those of the whole organisation streamed."""
     missing: list[tuple[int, int, str, str]] = []
     chunk: list[tuple[int, int, str, str]] = []
     blobs: list[bytes] = []
@@ -399,7 +452,6 @@ def _load_rows(
             org_index.add(
                 occurrence_id=occ_id, issue_id=issue_id, text=text, team=team, vector=vector
             )
-    fix_rows = fixes.order_by("id").values_list("id", "issue_id", "text")
     fix_chunk: list[tuple[int, int, str]] = []
     for row in _stream(fix_rows, whole=whole):
         fix_chunk.append(row)

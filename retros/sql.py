@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connections
-from django.db.models import Field, ForeignKey, Model
+from django.db.models import Field, ForeignKey, Model, QuerySet
 from django.db.models.expressions import Col
 
 
@@ -116,3 +116,55 @@ class JoinedRow[M: Model]:
         for part, instance in zip(self._parts[1:], instances[1:], strict=True):
             setattr(main, str(part[-1]), instance)
         return main
+
+
+class Prepared:
+    """A query the ORM defines, compiled once per database and run with new values.
+
+    The ORM builds and compiles a queryset's SQL anew each time (1.6 ms for the two reads a
+    matcher index makes after every write). ``build`` makes the queryset from keyword
+    values; it is compiled once with a marker number in place of each value, and each run
+    puts the values where the markers stand. Every value must reach the SQL as one
+    parameter of its own (a comparison with a column), which compiling checks."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any, Any]], *names: str) -> None:
+        self._build = build
+        self._names = names
+        self._compiled: dict[str, tuple[str, list[Any], list[int | None]]] = {}
+
+    def _compile(self, using: str) -> tuple[str, list[Any], list[int | None]]:
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            markers = {name: _MARKER - number for number, name in enumerate(self._names)}
+            query = self._build(**markers).query
+            sql, params = query.get_compiler(using=using).as_sql()
+            slots = [
+                self._names.index(name) if (name := _marked(value, markers)) else None
+                for value in params
+            ]
+            found = sorted(slot for slot in slots if slot is not None)
+            if found != list(range(len(self._names))):
+                raise ValueError(f"each of {self._names} must be one parameter of the query")
+            compiled = self._compiled[using] = (sql, list(params), slots)
+        return compiled
+
+    def rows(self, *, using: str = "default", **values: Any) -> list[Any]:
+        """The query's rows (tuples, as the database gives them) for these values."""
+        sql, params, slots = self._compile(using)
+        ordered = [values[name] for name in self._names]
+        bound = [
+            p if slot is None else ordered[slot] for p, slot in zip(params, slots, strict=True)
+        ]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, bound)
+            return cursor.fetchall()
+
+
+#: Numbers no id takes, standing for a :class:`Prepared` query's values while compiling it.
+_MARKER = -(2**62)
+
+
+def _marked(value: Any, markers: dict[str, int]) -> str | None:
+    if type(value) is not int:
+        return None
+    return next((name for name, marker in markers.items() if marker == value), None)

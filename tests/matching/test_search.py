@@ -140,3 +140,40 @@ def test_an_issue_raised_only_in_the_retro_being_captured_is_not_suggested_for_i
     embedded_occurrence(earlier, "Staging was down for a day", issue=logged.issue)
     again = suggest(organization=organization, text=text, team=team, min_score=0, retro=today)
     assert [s.issue.pk for s in again] == [logged.issue_id]
+
+
+def test_the_rows_added_since_a_query_are_read_by_statements_compiled_once(org):
+    """What an index reads after a write, from statements compiled once, is what the ORM
+    reads: live problems and live fixes of live issues, newer than the ids given."""
+    from retros.models import Fix, Occurrence
+
+    organization, retro, _ = org
+    after = Occurrence.objects.order_by("-id").values_list("id", flat=True).first()
+    fixes_after = Fix.objects.order_by("-id").values_list("id", flat=True).first()
+    later = embedded_occurrence(retro, "Geocoding quota exhausted by noon")
+    embedded_occurrence(retro, "Standups ran long", item_type="appreciation")
+    archived = embedded_occurrence(retro, "Printer jammed")
+    Occurrence.objects.filter(pk=archived.pk).update(archived_at="2026-01-20T10:00:00Z")
+    other = embedded_occurrence(RetrospectiveFactory(), "Another organisation's raising")
+    fix = FixFactory(issue=later.issue, text="Cache geocoding results", kind="tooling")
+
+    rows = search._NEWER_OCCURRENCES.rows(organization=organization.pk, after=after)
+    fix_rows = search._NEWER_FIXES.rows(organization=organization.pk, after=fixes_after)
+
+    expected = list(search._newer_occurrences(organization.pk, after))
+    assert [row[:4] for row in rows] == [row[:4] for row in expected]
+    assert [row[0] for row in rows] == [later.pk] and other.pk not in [r[0] for r in rows]
+    assert bytes(rows[0][4]) == bytes(later.embedding)
+    assert fix_rows == list(search._newer_fixes(organization.pk, fixes_after))
+    assert [row[0] for row in fix_rows] == [fix.pk]
+
+
+def test_a_prepared_query_refuses_a_value_that_is_not_one_parameter():
+    from retros.models import Occurrence
+    from retros.sql import Prepared
+
+    doubled = Prepared(
+        lambda after: Occurrence.objects.filter(id__gt=after, issue_id__gt=after), "after"
+    )
+    with pytest.raises(ValueError, match="one parameter"):
+        doubled.rows(after=1)
