@@ -17,29 +17,38 @@ from tests.factories import PASSWORD, IssueFactory, OccurrenceFactory, Retrospec
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_enter_without_choosing_queues_the_pair_and_the_row_links_it(page, cast):
+def _open_board_after(page, cast, title: str, *texts: str):
+    """An issue raised in an earlier retro with ``texts`` (the first its title), and a new
+    retro's board opened by its facilitator: the entry field focused. Returns the issue."""
     earlier = RetrospectiveFactory(
         team=cast.team, held_on=timezone.localdate() - dt.timedelta(days=30)
     )
-    issue = IssueFactory(organization=cast.org, title="Chargeback emails sit unanswered")
-    for text in (
-        "Chargeback emails sit unanswered",
-        "Nobody answers the chargeback emails in the shared inbox",
-    ):
+    issue = IssueFactory(organization=cast.org, title=texts[0])
+    for text in texts:
         OccurrenceFactory(retro=earlier, issue=issue, text=text)
     services.issue_refresh_stats(issue_ids=[issue.pk])
     retro = services.retro_start(
         team=cast.team,
         held_on=timezone.localdate(),
-        title="Sprint 9",
+        title=title,
         format="free",
         user=cast.users["facilitator"],
     )
-
     log_in(page, "fay", PASSWORD)
     page.goto(f"/retros/{retro.pk}/")
+    page.locator("#entry-text").focus()
+    return issue
+
+
+def test_enter_without_choosing_queues_the_pair_and_the_row_links_it(page, cast):
+    issue = _open_board_after(
+        page,
+        cast,
+        "Sprint 9",
+        "Chargeback emails sit unanswered",
+        "Nobody answers the chargeback emails in the shared inbox",
+    )
     entry = page.locator("#entry-text")
-    entry.focus()
     page.keyboard.type("Chargeback emails still sit in the shared inbox and nobody picks them up")
     expect(page.locator("#suggestion-1")).to_contain_text("Chargeback emails sit unanswered")
     page.keyboard.press("Enter")  # as new, without choosing the suggestion
@@ -76,23 +85,8 @@ def test_enter_without_choosing_queues_the_pair_and_the_row_links_it(page, cast)
 def test_an_item_of_the_same_retro_is_not_offered_as_raised_before(page, cast):
     """Two people in one retro say the same thing: the first item is no earlier raising of
     the second, while an issue of an earlier retro is still offered."""
-    earlier = RetrospectiveFactory(
-        team=cast.team, held_on=timezone.localdate() - dt.timedelta(days=30)
-    )
-    issue = IssueFactory(organization=cast.org, title="Staging environment broken for days")
-    OccurrenceFactory(retro=earlier, issue=issue, text="Staging environment broken for days")
-    services.issue_refresh_stats(issue_ids=[issue.pk])
-    retro = services.retro_start(
-        team=cast.team,
-        held_on=timezone.localdate(),
-        title="Sprint 10",
-        format="free",
-        user=cast.users["facilitator"],
-    )
-    log_in(page, "fay", PASSWORD)
-    page.goto(f"/retros/{retro.pk}/")
+    _open_board_after(page, cast, "Sprint 10", "Staging environment broken for days")
     entry = page.locator("#entry-text")
-    entry.focus()
     page.keyboard.type("Invoices for the Nordic customers were sent twice")
     page.keyboard.press("Enter")
     expect(page.locator("#occurrence-list > li.occ")).to_have_count(1)
