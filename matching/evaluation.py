@@ -207,8 +207,7 @@ class Replay:
         """All issues of the pool, ranked (no threshold), as ``retros.search.suggest`` does:
         with ``retro`` (the number of the item's retro), none raised only in that retro."""
         reading = reading or item.text
-        exclude = self.one_retro.of(retro) if retro is not None else frozenset()
-        pool = self.index.pool(reading, vector, exclude=exclude)
+        pool = self.index.pool(reading, vector, exclude=self.one_retro.of(retro))
         candidates = [self.issues[i].candidate(item.on, self.index, c) for i, c in pool.items()]
         query = Query(item.text, vector, team=item.team, on=item.on, reading=reading)
         return self.index.rank(query, candidates, self.weights, min_score=float("-inf"))
@@ -217,7 +216,7 @@ class Replay:
         """Issue ids by trigram score alone (pg_trgm word_similarity), best first; with
         ``retro``, none raised only in that retro (as :meth:`suggest`)."""
         query = lexical.normalize(text)
-        excluded = self.one_retro.of(retro) if retro is not None else frozenset()
+        excluded = self.one_retro.of(retro)
         scores = {
             i: lexical.best_word_similarity(query, map(lexical.normalize, s.texts))
             for i, s in self.issues.items()

@@ -69,9 +69,9 @@ class OneRetroIssues:
             del self._retro_of[issue_id]
             self._issues_of[first].discard(issue_id)
 
-    def of(self, retro: Hashable) -> frozenset[int]:
-        """The issues raised in ``retro`` and nowhere else."""
-        return frozenset(self._issues_of.get(retro, ()))
+    def of(self, retro: Hashable | None) -> frozenset[int]:
+        """The issues raised in ``retro`` and nowhere else (none for an unknown retro)."""
+        return frozenset(self._issues_of.get(retro, ())) if retro is not None else frozenset()
 
 
 class IssueIndex:

@@ -1115,8 +1115,7 @@ class ImportLinker:
         vector = self.vector(text)
         if not len(self.idx):
             return LinkChoice(None, 0.0)
-        exclude = self._one_retro.of(retro_id) if retro_id is not None else frozenset()
-        pool = self.idx.pool(text, vector, exclude=exclude)
+        pool = self.idx.pool(text, vector, exclude=self._one_retro.of(retro_id))
         # The whole pool's profiles at once: one at a time cost an import 3 ms per item.
         candidates = self.idx.candidates(pool, titles=self._titles, last_seen=self._last_seen)
         ranked = self.idx.rank(

@@ -105,6 +105,7 @@ def test_one_retro_issues_are_those_raised_in_that_retro_alone():
     issues.raised(9, "r2", new=False)  # an issue raised before these retros: never one
     assert issues.of("r1") == {1, 2}
     assert issues.of("r2") == frozenset()
+    assert issues.of(None) == frozenset()  # no retro known: nothing left out
 
     issues.raised(1, "r2", new=False)  # back in a later retro: an earlier raising from now on
 
