@@ -346,9 +346,7 @@ def _load_rows(
         rows = _NEWER_OCCURRENCES.rows(organization=organization_id, after=newer_than)
         fix_rows = _NEWER_FIXES.rows(organization=organization_id, after=fixes_newer_than)
     else:
-        rows, fix_rows = _rows_of(
-            organization_id, newer_than, fixes_newer_than, org_index, issue_ids=issue_ids
-        )
+        rows, fix_rows = _rows_of(organization_id, org_index, fixes_newer_than, issue_ids=issue_ids)
     _add_rows(org_index, organization_id, rows, fix_rows, whole=whole, store=store)
 
 
@@ -375,14 +373,14 @@ _NEWER_FIXES = Prepared(_newer_fixes, "organization", "after")
 
 def _rows_of(
     organization_id: int,
-    newer_than: int,
-    fixes_newer_than: int,
     org_index: OrgIndex,
+    fixes_newer_than: int,
     *,
     issue_ids: Sequence[int] | None,
 ) -> tuple[QuerySet[Any, Any], QuerySet[Any, Any]]:
-    """The organisation's rows (all, or those of ``issue_ids``) as querysets."""
-    live = _live_occurrences(organization_id).filter(id__gt=newer_than)
+    """The organisation's rows (all, or those of ``issue_ids``) as querysets; fixes newer
+    than ``fixes_newer_than``."""
+    live = _live_occurrences(organization_id)
     fixes = _live_fixes(organization_id).filter(id__gt=fixes_newer_than)
     if issue_ids is not None:
         # The organisation through the issues' rows, so that the issue index is used (by the
