@@ -669,7 +669,8 @@ class MatrixIndex:
         rows = self._rows  # one consistent view, whatever is added meanwhile
         n = rows.size
         if centring is None:
-            out = self._products(rows, queries).max(axis=0)
+            products = self._products(rows, queries)
+            out = products[0] if len(products) == 1 else products.max(axis=0)
         elif not self.quantized:
             centred, beta = centring.queries(queries)
             out = centring.best(
